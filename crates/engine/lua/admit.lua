@@ -1,0 +1,12 @@
+-- admit: staff admit up to N buyers from the head now, even beyond the capacity (an explicit decision).
+-- ARGV[1] N (>= 1)
+-- Returns {0, admitted} | {E_NO_QUEUE} | {E_CLOSED} | {E_PAUSED}
+local m = load_meta()
+if not m then return {E_NO_QUEUE} end
+if m.state == 'closed' then return {E_CLOSED} end
+if m.state == 'paused' then return {E_PAUSED} end
+local now = now_ms()
+expire_sessions(m, now, 100)
+local n = promote(m, now, tonumber(ARGV[1]))
+save_cursor(m)
+return {OK, n}

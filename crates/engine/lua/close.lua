@@ -1,0 +1,22 @@
+-- close: the CLOSED / CANCELLED effect. Ends the generation without ever blocking Redis, whatever its size:
+-- the waiting bitmap (with the admitted sessions added) is renamed to the drain key, so the buyers to be
+-- told stay recorded until the outbox worker has told each one; everything else is UNLINKed (freed in the
+-- background). Sold seats are kept.
+-- KEYS[12] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
+-- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[12])
+-- Returns {0, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen}
+local m = load_meta()
+if not m then return {E_NO_QUEUE} end
+if m.state == 'closed' then return {E_ALREADY} end
+if tonumber(ARGV[2]) ~= m.gen then return {E_STALE, m.gen} end
+local now = now_ms()
+local sessions = redis.call('ZRANGE', K_SESS, 0, -1)
+for _, s in ipairs(sessions) do redis.call('SETBIT', K_WAIT, s, 1) end
+local told = m.waiting + #sessions
+if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[12]) end
+redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_HOLD, K_SSEAT)
+redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_ms', int(now), 'waiting', 0,
+           'last_admit_ms', 0)
+emit('queue_closed', '', {reason = ARGV[1], gen = m.gen, buyers = told, drain = KEYS[12],
+                          head = m.head, tail = tail_seq(), secret = m.secret}, now)
+return {OK, m.gen, told}

@@ -1,0 +1,27 @@
+-- complete: an admitted buyer books the seats their session holds. The seats become sold (for good, across
+-- queue generations), the session ends and its slot goes to the head of the queue.
+-- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag
+-- Returns {0, seat...} (seats sold) | {E_NO_SEATS} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET}
+local m = load_meta()
+local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
+if seq < 0 then return {seq} end
+local now = now_ms()
+if not live_session(seq, now) then return {E_NO_SESSION} end
+local held = held_seats(seq)
+if #held == 0 then return {E_NO_SEATS} end
+local owner = m.gen .. '.' .. seq
+for _, seat in ipairs(held) do
+  if redis.call('HGET', K_HOLD, seat) ~= int(seq) or redis.call('HEXISTS', K_SOLD, seat) == 1 then
+    error('seatwise: session ' .. seq .. ' lists seat ' .. seat .. ' it does not hold')
+  end
+end
+for _, seat in ipairs(held) do
+  redis.call('HSET', K_SOLD, seat, owner)
+  redis.call('HDEL', K_HOLD, seat)
+end
+redis.call('HDEL', K_SSEAT, int(seq))
+redis.call('ZREM', K_SESS, int(seq))
+slot_state(seq, ST_COMPLETED)
+redis.call('HINCRBY', K_META, 'completed_total', 1)
+maintain(m, now, 8, 0)
+return {OK, unpack(held)}

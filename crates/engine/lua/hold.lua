@@ -1,0 +1,32 @@
+-- hold: an admitted buyer holds seats, all or nothing, against other sessions' holds and sold seats.
+-- Seats the session already holds are kept; the total may not exceed the queue's max_seats.
+-- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4..] seat ids (validated by the caller)
+-- Returns {0, expires_at_ms, seat...} (all seats now held) | {E_SEATS_TAKEN, seat...} |
+--         {E_TOO_MANY_SEATS, max_seats} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET}
+local m = load_meta()
+local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
+if seq < 0 then return {seq} end
+local now = now_ms()
+local expires = live_session(seq, now)
+if not expires then return {E_NO_SESSION} end
+local held = held_seats(seq)
+local have = {}
+for _, seat in ipairs(held) do have[seat] = true end
+local new = {}
+for i = 4, #ARGV do
+  local seat = ARGV[i]
+  if not have[seat] then have[seat] = true; new[#new + 1] = seat end
+end
+if #held + #new > m.max_seats then return {E_TOO_MANY_SEATS, m.max_seats} end
+local taken = {}
+for _, seat in ipairs(new) do
+  local owner = redis.call('HGET', K_HOLD, seat)
+  if redis.call('HEXISTS', K_SOLD, seat) == 1 or (owner and owner ~= int(seq)) then taken[#taken + 1] = seat end
+end
+if #taken > 0 then return {E_SEATS_TAKEN, unpack(taken)} end
+for _, seat in ipairs(new) do
+  redis.call('HSET', K_HOLD, seat, int(seq))
+  held[#held + 1] = seat
+end
+redis.call('HSET', K_SSEAT, int(seq), table.concat(held, ' '))
+return {OK, expires, unpack(held)}

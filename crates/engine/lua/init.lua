@@ -1,0 +1,24 @@
+-- init: the OPEN effect on one schedule. Idempotent: an open queue is left alone, a paused one resumes
+-- (nobody loses a place, the sequence is kept), a closed or never-opened one gets a fresh generation.
+-- ARGV[1] secret (random, for ticket tags), ARGV[2] capacity, ARGV[3] session_ms, ARGV[4] abandon_ms,
+-- ARGV[5] max_seats
+-- Returns {0, 'opened' | 'resumed', gen} | {E_ALREADY, 'open', gen}
+local m = load_meta()
+local now = now_ms()
+if m and m.state == 'open' then return {E_ALREADY, 'open', m.gen} end
+if m and m.state == 'paused' then
+  resume(m, now)
+  return {OK, 'resumed', m.gen}
+end
+local gen = (m and m.gen or 0) + 1
+-- A close already removed these; a queue that crashed half-way through nothing can leave them behind, but
+-- be sure a fresh generation starts empty. UNLINK frees in the background, so this never blocks.
+redis.call('UNLINK', K_WAIT, K_TICK, K_BUY, K_SESS, K_HOLD, K_SSEAT)
+redis.call('DEL', K_META)
+redis.call('SET', K_SEQ, 0)
+redis.call('SET', K_AVG, 60000)
+redis.call('HSET', K_META, 'state', 'open', 'gen', gen, 'secret', ARGV[1], 'capacity', ARGV[2],
+           'session_ms', ARGV[3], 'abandon_ms', ARGV[4], 'max_seats', ARGV[5], 'head', 1, 'sweep', 1,
+           'waiting', 0, 'last_admit_ms', 0, 'opened_ms', int(now))
+emit('queue_opened', '', {gen = gen}, now)
+return {OK, 'opened', gen}

@@ -1,0 +1,269 @@
+-- lib.lua: shared helpers, prepended to every queue script (see scripts.rs). Not a script on its own.
+--
+-- Every queue script receives the same KEYS, all carrying the schedule's hash tag {<showId>:<schedId>}:
+--   KEYS[1]  seatwise:queue:{S}                   HASH   queue meta (state, gen, secret, settings, counters)
+--   KEYS[2]  seatwise:seq:{S}                     STRING last issued ticket sequence (starts at 0)
+--   KEYS[3]  seatwise:metrics:avg_service_ms:{S}  STRING moving mean time between admissions (starts at 60000)
+--   KEYS[4]  seatwise:waiting:{S}                 STRING bitmap: bit <seq> is 1 while that ticket waits
+--   KEYS[5]  seatwise:tickets:{S}                 STRING BITFIELD: 64 bits per seq = u8 state, u56 last-seen ms
+--   KEYS[6]  seatwise:buyers:{S}                  HASH   buyer id -> seq of the buyer's latest ticket
+--   KEYS[7]  seatwise:sessions:{S}                ZSET   seq -> session expiry (ms)
+--   KEYS[8]  seatwise:holds:{S}                   HASH   seat id -> seq holding it
+--   KEYS[9]  seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
+--   KEYS[10] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
+--   KEYS[11] seatwise:outbox:{S}                  STREAM events buyers must be told (drained to Ably)
+-- Scripts return a flat array whose first element is a code: 0 = done, negative = an expected outcome that
+-- scripts.rs maps to an error in one place. error() is kept for broken invariants only.
+
+local K_META, K_SEQ, K_AVG, K_WAIT, K_TICK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local K_BUY, K_SESS, K_HOLD, K_SSEAT, K_SOLD, K_OUT = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+
+local OK, E_NO_QUEUE, E_CLOSED, E_PAUSED, E_UNKNOWN_TICKET = 0, -1, -2, -3, -4
+local E_NO_SESSION, E_SEATS_TAKEN, E_TOO_MANY_SEATS, E_NO_SEATS, E_STALE, E_NOT_HELD = -5, -6, -7, -8, -9, -10
+local E_ALREADY = -11
+
+-- Ticket states, stored in the u8 of each ticket slot.
+local ST_NONE, ST_WAITING, ST_ADMITTED, ST_COMPLETED = 0, 1, 2, 3
+local ST_EXPIRED, ST_ABANDONED, ST_LEFT, ST_REMOVED = 4, 5, 6, 7
+
+local SCHEMA = 1
+
+-- Integers are always passed to Redis as "%d" text: Lua's default number formatting would turn 1.7e12 into
+-- an exponent that Redis rejects.
+local function int(n) return string.format('%d', n) end
+
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
+                     'head', 'sweep', 'waiting', 'last_admit_ms'}
+
+-- Returns the queue meta as a table, or nil when the queue was never opened.
+local function load_meta()
+  local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
+  if not v[1] then return nil end
+  local m = {}
+  for i, f in ipairs(META_FIELDS) do m[f] = v[i] end
+  for _, f in ipairs({'gen', 'capacity', 'session_ms', 'abandon_ms', 'max_seats', 'head', 'sweep',
+                      'waiting', 'last_admit_ms'}) do
+    m[f] = tonumber(m[f] or '0')
+  end
+  return m
+end
+
+local function save_cursor(m)
+  redis.call('HSET', K_META, 'head', int(m.head), 'sweep', int(m.sweep), 'waiting', int(m.waiting),
+             'last_admit_ms', int(m.last_admit_ms))
+end
+
+local function tail_seq()
+  return tonumber(redis.call('GET', K_SEQ) or '0')
+end
+
+local function ticket_tag(m, seq)
+  return string.sub(redis.sha1hex(m.secret .. ':' .. m.gen .. ':' .. seq), 1, 16)
+end
+
+local function ticket_id(m, seq)
+  return m.gen .. '.' .. seq .. '.' .. ticket_tag(m, seq)
+end
+
+local function slot_get(seq)
+  local off = seq * 64
+  local r = redis.call('BITFIELD', K_TICK, 'GET', 'u8', int(off), 'GET', 'u56', int(off + 8))
+  return r[1], r[2]
+end
+
+local function slot_set(seq, state, seen)
+  local off = seq * 64
+  redis.call('BITFIELD', K_TICK, 'SET', 'u8', int(off), state, 'SET', 'u56', int(off + 8), int(seen))
+end
+
+local function slot_state(seq, state)
+  redis.call('BITFIELD', K_TICK, 'SET', 'u8', int(seq * 64), state)
+end
+
+-- Appends an event to the outbox, in the same atomic step as the change that causes it.
+-- kind: the event name; ticket: the buyer's ticket id for a private event, '' for the public channel.
+local function emit(kind, ticket, data, now)
+  data.v = SCHEMA
+  data.at = now
+  redis.call('XADD', K_OUT, '*', 'type', kind, 'ticket', ticket, 'data', cjson.encode(data))
+end
+
+-- The seats a session holds, as a list.
+local function held_seats(seq)
+  local out = {}
+  local seats = redis.call('HGET', K_SSEAT, int(seq))
+  if seats then for seat in string.gmatch(seats, '%S+') do out[#out + 1] = seat end end
+  return out
+end
+
+local function release_seats(seq)
+  for _, seat in ipairs(held_seats(seq)) do
+    if redis.call('HGET', K_HOLD, seat) == int(seq) then redis.call('HDEL', K_HOLD, seat) end
+  end
+  redis.call('HDEL', K_SSEAT, int(seq))
+end
+
+-- Ends the sessions that are due, at most `limit` of them, releasing their holds.
+local function expire_sessions(m, now, limit)
+  local due = redis.call('ZRANGEBYSCORE', K_SESS, '-inf', int(now), 'LIMIT', 0, limit)
+  for _, s in ipairs(due) do
+    local seq = tonumber(s)
+    release_seats(seq)
+    redis.call('ZREM', K_SESS, s)
+    slot_state(seq, ST_EXPIRED)
+    emit('session_expired', ticket_id(m, seq), {}, now)
+  end
+  if #due > 0 then redis.call('HINCRBY', K_META, 'expired_total', #due) end
+  return #due
+end
+
+local function drop_waiting(m, seq, state)
+  redis.call('SETBIT', K_WAIT, int(seq), 0)
+  slot_state(seq, state)
+  m.waiting = m.waiting - 1
+end
+
+-- Checks up to `budget` waiting tickets from the sweep cursor and drops the ones whose last heartbeat is
+-- older than the abandonment window, so that abandoned buyers stop counting in the queue size.
+local function sweep(m, now, budget)
+  local tail = tail_seq()
+  local cur = math.max(m.sweep, m.head)
+  local dropped = 0
+  for _ = 1, budget do
+    if cur > tail then cur = m.head; break end
+    local pos = redis.call('BITPOS', K_WAIT, 1, int(cur), int(tail), 'BIT')
+    if pos < 0 then cur = m.head; break end
+    local _, seen = slot_get(pos)
+    if now - seen > m.abandon_ms then
+      drop_waiting(m, pos, ST_ABANDONED)
+      dropped = dropped + 1
+    end
+    cur = pos + 1
+  end
+  m.sweep = cur
+  if dropped > 0 then redis.call('HINCRBY', K_META, 'abandoned_total', dropped) end
+  return dropped
+end
+
+-- Admits one buyer from the head: skips (and counts as abandoned) tickets whose heartbeat lapsed.
+-- Returns the admitted seq, or nil when nobody is waiting or the skip budget ran out.
+local function admit_head(m, now, budget)
+  local tail = tail_seq()
+  local abandoned = 0
+  local admitted = nil
+  while budget.n > 0 and m.waiting > 0 do
+    budget.n = budget.n - 1
+    local pos = redis.call('BITPOS', K_WAIT, 1, int(m.head), int(tail), 'BIT')
+    if pos < 0 then
+      -- The counter says someone waits but no bit is set: an invariant is broken.
+      error('seatwise: waiting counter is ' .. m.waiting .. ' but no waiting ticket from ' .. m.head)
+    end
+    m.head = pos + 1
+    local _, seen = slot_get(pos)
+    if now - seen > m.abandon_ms then
+      drop_waiting(m, pos, ST_ABANDONED)
+      abandoned = abandoned + 1
+    else
+      redis.call('SETBIT', K_WAIT, int(pos), 0)
+      m.waiting = m.waiting - 1
+      local expires = now + m.session_ms
+      slot_set(pos, ST_ADMITTED, now)
+      redis.call('ZADD', K_SESS, int(expires), int(pos))
+      emit('your_turn', ticket_id(m, pos), {expires_at = expires, session_ms = m.session_ms}, now)
+      admitted = pos
+      break
+    end
+  end
+  if abandoned > 0 then redis.call('HINCRBY', K_META, 'abandoned_total', abandoned) end
+  return admitted
+end
+
+-- Folds `n` admissions at `now` into the moving mean time between admissions (EMA, alpha 0.2). The clock
+-- only runs while buyers wait: an idle or paused queue resets it, so idle time is not counted as service.
+local function record_admissions(m, n, now)
+  if n <= 0 then return end
+  redis.call('HINCRBY', K_META, 'admitted_total', n)
+  if m.last_admit_ms > 0 and now > m.last_admit_ms then
+    local interval = (now - m.last_admit_ms) / n
+    local avg = tonumber(redis.call('GET', K_AVG) or '60000')
+    redis.call('SET', K_AVG, int(math.floor(avg * 0.8 + interval * 0.2 + 0.5)))
+  end
+  m.last_admit_ms = now
+end
+
+-- Admits buyers while sessions are free (or `force` more regardless of capacity).
+local function promote(m, now, force)
+  if m.state ~= 'open' then return 0 end
+  local want
+  if force then want = force else want = m.capacity - redis.call('ZCARD', K_SESS) end
+  local n = 0
+  local budget = {n = 500}
+  while n < want and m.waiting > 0 and budget.n > 0 do
+    if not admit_head(m, now, budget) then break end
+    n = n + 1
+  end
+  record_admissions(m, n, now)
+  if m.waiting == 0 then m.last_admit_ms = 0 end
+  return n
+end
+
+-- The bounded housekeeping every call does: end due sessions, sweep abandoned buyers, fill free slots.
+local function maintain(m, now, expire_budget, sweep_budget)
+  expire_sessions(m, now, expire_budget)
+  sweep(m, now, sweep_budget)
+  local n = promote(m, now, nil)
+  save_cursor(m)
+  return n
+end
+
+-- Parses ARGV ticket parts (gen, seq, tag) and checks them against this generation.
+-- Returns seq, or a negative code: E_CLOSED for another generation or a closed queue, E_UNKNOWN_TICKET.
+local function check_ticket(m, gen, seq, tag)
+  if not m or m.state == 'closed' or tonumber(gen) ~= m.gen then return E_CLOSED end
+  seq = tonumber(seq)
+  if not seq or seq < 1 or seq > tail_seq() or ticket_tag(m, seq) ~= tag then return E_UNKNOWN_TICKET end
+  return seq
+end
+
+local function rank_of(m, seq)
+  return redis.call('BITCOUNT', K_WAIT, int(m.head), int(seq), 'BIT')
+end
+
+local function avg_ms()
+  return tonumber(redis.call('GET', K_AVG) or '60000')
+end
+
+-- The reply for one ticket: {OK, ticket, state, rank, eta_ms, expires_at_ms, paused}
+local function ticket_reply(m, seq)
+  local st = slot_get(seq)
+  local id = ticket_id(m, seq)
+  local paused = (m.state == 'paused') and 1 or 0
+  if st == ST_WAITING then
+    local rank = rank_of(m, seq)
+    return {OK, id, st, rank, rank * avg_ms(), 0, paused}
+  elseif st == ST_ADMITTED then
+    return {OK, id, st, 0, 0, tonumber(redis.call('ZSCORE', K_SESS, int(seq)) or '0'), paused}
+  end
+  return {OK, id, st, 0, 0, 0, paused}
+end
+
+-- Session expiry of an admitted ticket, or nil when it has no live session at `now`.
+local function live_session(seq, now)
+  if slot_get(seq) ~= ST_ADMITTED then return nil end
+  local exp = tonumber(redis.call('ZSCORE', K_SESS, int(seq)) or '0')
+  if exp <= now then return nil end
+  return exp
+end
+
+local function resume(m, now)
+  m.state = 'open'
+  m.last_admit_ms = 0
+  redis.call('HSET', K_META, 'state', 'open')
+  emit('queue_resumed', '', {}, now)
+  maintain(m, now, 100, 0)
+end

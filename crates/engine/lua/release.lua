@@ -1,0 +1,27 @@
+-- release: an admitted buyer releases some (or all) of the seats their session holds.
+-- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4..] seat ids to release; none = release all
+-- Returns {0, seat...} (seats still held) | {E_NOT_HELD, seat...} | {E_NO_SESSION} | {E_CLOSED} |
+--         {E_UNKNOWN_TICKET}
+local m = load_meta()
+local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
+if seq < 0 then return {seq} end
+local now = now_ms()
+if not live_session(seq, now) then return {E_NO_SESSION} end
+local held = held_seats(seq)
+if #ARGV < 4 then
+  release_seats(seq)
+  return {OK}
+end
+local have, drop, missing = {}, {}, {}
+for _, seat in ipairs(held) do have[seat] = true end
+for i = 4, #ARGV do
+  if have[ARGV[i]] then drop[ARGV[i]] = true else missing[#missing + 1] = ARGV[i] end
+end
+if #missing > 0 then return {E_NOT_HELD, unpack(missing)} end
+local keep = {}
+for _, seat in ipairs(held) do
+  if drop[seat] then redis.call('HDEL', K_HOLD, seat) else keep[#keep + 1] = seat end
+end
+if #keep > 0 then redis.call('HSET', K_SSEAT, int(seq), table.concat(keep, ' '))
+else redis.call('HDEL', K_SSEAT, int(seq)) end
+return {OK, unpack(keep)}

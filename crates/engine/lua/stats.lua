@@ -1,0 +1,17 @@
+-- stats: one schedule's monitoring figures, after the queue's bounded housekeeping (so the figures stay
+-- true even when no buyer is calling: due sessions end, abandoned buyers drop out, free slots fill).
+-- O(1) in the queue size. No ARGV.
+-- Returns {0, state, gen, waiting, active, capacity, avg_service_ms, admitted_total, abandoned_total,
+--          completed_total, expired_total, left_total, removed_total, outbox_len, session_ms, abandon_ms,
+--          last_seq, opened_ms, closed_reason, max_seats}
+--       | {E_NO_QUEUE, outbox_len}
+local m = load_meta()
+local outbox = redis.call('XLEN', K_OUT)
+if not m then return {E_NO_QUEUE, outbox} end
+if m.state ~= 'closed' then maintain(m, now_ms(), 100, 200) end
+local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'completed_total', 'expired_total',
+                     'left_total', 'removed_total', 'opened_ms', 'closed_reason')
+local function n(x) return tonumber(x or '0') end
+return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
+        n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, tail_seq(), n(c[7]),
+        c[8] or '', m.max_seats}

@@ -1,0 +1,55 @@
+//! The Redis key schema (documented in docs/PROTOCOL.md). Every key starts with `seatwise:`; every key of
+//! one schedule's queue carries the hash tag `{<show>:<sched>}` so that each script touches one slot.
+
+use crate::ids::Scope;
+
+/// The shows catalog: a hash of show id to show JSON. Shares the `{catalog}` tag with the audit stream so
+/// that a status change and its audit entry are written by one script.
+pub const CATALOG: &str = "seatwise:{catalog}:shows";
+/// The audit stream of every show change.
+pub const AUDIT: &str = "seatwise:{catalog}:audit";
+
+/// The keys of one schedule's queue, in the order every queue script expects them (see lua/lib.lua).
+pub fn queue_keys(scope: &Scope) -> [String; 11] {
+    let t = scope.hash_tag();
+    [
+        format!("seatwise:queue:{t}"),
+        format!("seatwise:seq:{t}"),
+        format!("seatwise:metrics:avg_service_ms:{t}"),
+        format!("seatwise:waiting:{t}"),
+        format!("seatwise:tickets:{t}"),
+        format!("seatwise:buyers:{t}"),
+        format!("seatwise:sessions:{t}"),
+        format!("seatwise:holds:{t}"),
+        format!("seatwise:session_seats:{t}"),
+        format!("seatwise:sold:{t}"),
+        format!("seatwise:outbox:{t}"),
+    ]
+}
+
+/// The outbox stream of one queue (the 11th queue key).
+pub fn outbox(scope: &Scope) -> String {
+    format!("seatwise:outbox:{}", scope.hash_tag())
+}
+
+/// The drain bitmap a close leaves behind: who of generation `generation` must still be told the queue closed.
+pub fn closing(scope: &Scope, generation: u64) -> String {
+    format!("seatwise:closing:{}:{generation}", scope.hash_tag())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::{SchedId, ShowId};
+
+    #[test]
+    fn every_queue_key_shares_the_scope_tag() {
+        let scope = Scope::new(ShowId::new("s1").unwrap(), SchedId::new("d1").unwrap());
+        for k in queue_keys(&scope).iter().chain([closing(&scope, 2)].iter()) {
+            assert!(k.starts_with("seatwise:"), "{k}");
+            assert!(k.contains("{s1:d1}"), "{k}");
+        }
+        assert_eq!(queue_keys(&scope)[1], "seatwise:seq:{s1:d1}");
+        assert_eq!(queue_keys(&scope)[2], "seatwise:metrics:avg_service_ms:{s1:d1}");
+    }
+}

@@ -1,0 +1,36 @@
+//! The Seatwise queue engine: a waiting room per show schedule, kept in Redis.
+//!
+//! # Layout
+//! - [`ids`]: validated identifiers (show, schedule, buyer, seat, ticket). No Redis key is built from text
+//!   that did not pass through here.
+//! - [`keys`]: the key schema; every key of one schedule's queue carries the hash tag `{<show>:<sched>}`.
+//! - [`redis_conn`]: the one transport seam: connecting (single node, TLS, Cluster), timeouts, clear
+//!   connection errors, round-trip counting.
+//! - [`scripts`]: the Lua scripts (one file per operation under `lua/`), EVALSHA with reload on NOSCRIPT,
+//!   and the single place where script result codes become [`Error`]s.
+//! - [`queue`]: the buyer lifecycle (join, status, leave, holds, booking) and the staff actions on one queue.
+//! - [`shows`]: shows and schedules, the status transition table and `update_show_status`, the audit log.
+//! - [`monitor`]: `get_show_queue_status` and the same for every open queue, in two round trips.
+//! - [`local`]: a local redis-server (and Redis Cluster) started on a free port: the embedded default and
+//!   the test harness.
+//! - [`sim`]: the load simulator: buyers that join, poll, abandon, hold seats and book.
+//!
+//! The engine knows nothing about Tauri, webviews or JSON IPC; the CLI and the console are thin faces on it.
+
+pub mod error;
+pub mod ids;
+pub mod keys;
+pub mod local;
+pub mod monitor;
+pub mod queue;
+pub mod redis_conn;
+pub mod scripts;
+pub mod shows;
+pub mod sim;
+
+pub use error::{Error, Result};
+pub use ids::{BuyerId, SchedId, Scope, SeatId, ShowId, Ticket};
+pub use monitor::{QueueStats, ScheduleQueueStatus, ShowQueueStatus};
+pub use queue::{Engine, QueueSettings, TicketState, TicketStatus};
+pub use redis_conn::{ConnectOptions, Redis, Target};
+pub use shows::{Actor, Schedule, Show, ShowStatus, StatusChange};

@@ -1,0 +1,368 @@
+//! The buyer lifecycle and the staff actions on one schedule's queue. Every step is one Lua script (see
+//! `lua/`); this module validates input, builds keys, and turns replies into typed results.
+
+use rand::RngCore;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::ids::{BuyerId, Scope, SeatId, Ticket};
+use crate::keys;
+use crate::redis_conn::Redis;
+use crate::scripts::{self, Reply, SCRIPTS};
+
+/// The engine: a cheap-to-clone handle on Redis through which every operation runs.
+#[derive(Clone, Debug)]
+pub struct Engine {
+    redis: Redis,
+}
+
+/// A queue's settings, fixed when a generation opens (capacity can be changed later).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct QueueSettings {
+    /// Concurrent sessions (buyers choosing seats at once).
+    pub capacity: u32,
+    /// How long an admitted buyer's session lasts.
+    pub session_ms: u64,
+    /// A waiting buyer with no heartbeat for this long is dropped.
+    pub abandon_ms: u64,
+    /// Seats one session may hold.
+    pub max_seats: u32,
+}
+
+impl QueueSettings {
+    pub const DEFAULT_CAPACITY: u32 = 100;
+    pub const DEFAULT_SESSION_MS: u64 = 10 * 60 * 1000;
+    pub const DEFAULT_ABANDON_MS: u64 = 120 * 1000;
+    pub const DEFAULT_MAX_SEATS: u32 = 10;
+}
+
+impl Default for QueueSettings {
+    fn default() -> Self {
+        QueueSettings {
+            capacity: Self::DEFAULT_CAPACITY,
+            session_ms: Self::DEFAULT_SESSION_MS,
+            abandon_ms: Self::DEFAULT_ABANDON_MS,
+            max_seats: Self::DEFAULT_MAX_SEATS,
+        }
+    }
+}
+
+/// Where a ticket stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TicketState {
+    Waiting,
+    Admitted,
+    Completed,
+    /// The session ran out before the booking was completed.
+    Expired,
+    /// Dropped from the queue: no heartbeat within the abandonment window.
+    Abandoned,
+    Left,
+    Removed,
+    /// The queue closed (or was closed and reopened as a new generation).
+    Closed,
+}
+
+impl TicketState {
+    fn from_code(code: i64) -> Result<TicketState> {
+        Ok(match code {
+            1 => TicketState::Waiting,
+            2 => TicketState::Admitted,
+            3 => TicketState::Completed,
+            4 => TicketState::Expired,
+            5 => TicketState::Abandoned,
+            6 => TicketState::Left,
+            7 => TicketState::Removed,
+            other => return Err(Error::Redis(format!("ticket slot holds unknown state {other}"))),
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TicketState::Waiting => "waiting",
+            TicketState::Admitted => "admitted",
+            TicketState::Completed => "completed",
+            TicketState::Expired => "expired",
+            TicketState::Abandoned => "abandoned",
+            TicketState::Left => "left",
+            TicketState::Removed => "removed",
+            TicketState::Closed => "closed",
+        }
+    }
+}
+
+/// What a buyer is told about their ticket (join and status).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TicketStatus {
+    pub scope: String,
+    pub ticket: String,
+    pub state: TicketState,
+    /// 1 = next in line; 0 when not waiting.
+    pub rank: u64,
+    /// rank × avgServiceMs, as the seed computes it.
+    pub eta_ms: u64,
+    /// When an admitted buyer's session ends (ms since the epoch).
+    pub expires_at_ms: Option<u64>,
+    pub paused: bool,
+}
+
+/// What a queue effect did to one schedule (the per-schedule result of a status change).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "effect", rename_all = "snake_case")]
+pub enum QueueEffect {
+    Opened { generation: u64 },
+    Resumed { generation: u64 },
+    AlreadyOpen { generation: u64 },
+    Paused,
+    AlreadyPaused,
+    Closed { generation: u64, buyers_to_tell: u64 },
+    AlreadyClosed,
+    NoQueue,
+    Unchanged,
+}
+
+impl QueueEffect {
+    pub fn message(&self) -> String {
+        match self {
+            QueueEffect::Opened { generation } => format!("queue opened (generation {generation})"),
+            QueueEffect::Resumed { generation } => format!("queue resumed (generation {generation}); buyers kept their places"),
+            QueueEffect::AlreadyOpen { generation } => format!("queue already open (generation {generation}); nothing changed"),
+            QueueEffect::Paused => "queue paused; buyers keep their places, nobody is admitted".into(),
+            QueueEffect::AlreadyPaused => "queue already paused".into(),
+            QueueEffect::Closed { buyers_to_tell, .. } => {
+                format!("queue closed; {buyers_to_tell} buyers will be told")
+            }
+            QueueEffect::AlreadyClosed => "queue already closed".into(),
+            QueueEffect::NoQueue => "no queue to change (it was never opened)".into(),
+            QueueEffect::Unchanged => "queue left as it is".into(),
+        }
+    }
+}
+
+/// Why a queue closes; buyers are told which.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CloseReason {
+    Closed,
+    Cancelled,
+}
+
+impl CloseReason {
+    fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::Closed => "closed",
+            CloseReason::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Seats held by a session.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Held {
+    pub expires_at_ms: u64,
+    pub seats: Vec<String>,
+}
+
+const MAX_ANNOUNCEMENT: usize = 1000;
+
+fn ticket_args(t: &Ticket) -> Vec<String> {
+    vec![t.generation.to_string(), t.seq.to_string(), t.tag.clone()]
+}
+
+fn ticket_status(scope: &Scope, r: &Reply) -> Result<TicketStatus> {
+    let state = TicketState::from_code(r.int(2))?;
+    let expires = r.uint(5);
+    Ok(TicketStatus {
+        scope: scope.to_string(),
+        ticket: r.str(1),
+        state,
+        rank: r.uint(3),
+        eta_ms: r.uint(4),
+        expires_at_ms: (expires > 0).then_some(expires),
+        paused: r.int(6) == 1,
+    })
+}
+
+impl Engine {
+    pub fn new(redis: Redis) -> Engine {
+        Engine { redis }
+    }
+
+    pub fn redis(&self) -> &Redis {
+        &self.redis
+    }
+
+    async fn run(&self, script: &scripts::Lua, scope: &Scope, args: Vec<String>) -> Result<Reply> {
+        self.redis.eval(script, &keys::queue_keys(scope), &args).await
+    }
+
+    /// A buyer joins the queue (or gets their live ticket back).
+    pub async fn join(&self, scope: &Scope, buyer: &BuyerId) -> Result<TicketStatus> {
+        let r = self.run(&SCRIPTS.join, scope, vec![buyer.to_string()]).await?;
+        ticket_status(scope, &r.into_result(&scope.to_string(), "")?)
+    }
+
+    /// A buyer's heartbeat: where the ticket stands now. A ticket of a closed queue answers `closed`.
+    pub async fn status(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketStatus> {
+        let r = self.run(&SCRIPTS.status, scope, ticket_args(ticket)).await?;
+        if r.code() == scripts::E_CLOSED {
+            return Ok(TicketStatus {
+                scope: scope.to_string(),
+                ticket: ticket.to_string(),
+                state: TicketState::Closed,
+                rank: 0,
+                eta_ms: 0,
+                expires_at_ms: None,
+                paused: false,
+            });
+        }
+        ticket_status(scope, &r.into_result(&scope.to_string(), &ticket.to_string())?)
+    }
+
+    async fn leave_as(&self, scope: &Scope, ticket: &Ticket, how: &str) -> Result<TicketState> {
+        let mut args = ticket_args(ticket);
+        args.push(how.to_string());
+        let r = self.run(&SCRIPTS.leave, scope, args).await?;
+        if r.code() == scripts::E_ALREADY {
+            return TicketState::from_code(r.int(1));
+        }
+        TicketState::from_code(r.into_result(&scope.to_string(), &ticket.to_string())?.int(1))
+    }
+
+    /// The buyer leaves. Returns the state the ticket was in (leaving twice is harmless).
+    pub async fn leave(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketState> {
+        self.leave_as(scope, ticket, "left").await
+    }
+
+    /// Staff remove a ticket from the queue (the buyer is told). Returns the state it was in.
+    pub async fn remove_ticket(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketState> {
+        self.leave_as(scope, ticket, "removed").await
+    }
+
+    /// Holds seats for an admitted buyer, all or nothing.
+    pub async fn hold(&self, scope: &Scope, ticket: &Ticket, seats: &[SeatId]) -> Result<Held> {
+        if seats.is_empty() {
+            return Err(Error::invalid("seat list", "", "name at least one seat to hold"));
+        }
+        let mut args = ticket_args(ticket);
+        args.extend(seats.iter().map(|s| s.to_string()));
+        let r = self.run(&SCRIPTS.hold, scope, args).await?.into_result(&scope.to_string(), &ticket.to_string())?;
+        Ok(Held { expires_at_ms: r.uint(1), seats: r.strings_from(2) })
+    }
+
+    /// Releases some seats (or all, when `seats` is empty). Returns the seats still held.
+    pub async fn release(&self, scope: &Scope, ticket: &Ticket, seats: &[SeatId]) -> Result<Vec<String>> {
+        let mut args = ticket_args(ticket);
+        args.extend(seats.iter().map(|s| s.to_string()));
+        let r = self.run(&SCRIPTS.release, scope, args).await?;
+        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?.strings_from(1))
+    }
+
+    /// Books the held seats: they become sold, the session ends, the next buyer is admitted.
+    pub async fn complete(&self, scope: &Scope, ticket: &Ticket) -> Result<Vec<String>> {
+        let r = self.run(&SCRIPTS.complete, scope, ticket_args(ticket)).await?;
+        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?.strings_from(1))
+    }
+
+    /// The OPEN effect: initialise (or resume) the queue. Idempotent.
+    pub async fn open_queue(&self, scope: &Scope, s: &QueueSettings) -> Result<QueueEffect> {
+        let mut secret = [0u8; 16];
+        rand::rng().fill_bytes(&mut secret);
+        let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
+        let args = vec![
+            secret,
+            s.capacity.to_string(),
+            s.session_ms.to_string(),
+            s.abandon_ms.to_string(),
+            s.max_seats.to_string(),
+        ];
+        let r = self.run(&SCRIPTS.init, scope, args).await?;
+        let generation = r.uint(2);
+        Ok(match (r.code(), r.str(1).as_str()) {
+            (scripts::E_ALREADY, _) => QueueEffect::AlreadyOpen { generation },
+            (scripts::OK, "resumed") => QueueEffect::Resumed { generation },
+            (scripts::OK, _) => QueueEffect::Opened { generation },
+            _ => return Err(r.into_result(&scope.to_string(), "").unwrap_err()),
+        })
+    }
+
+    /// The POSTPONED effect: pause the queue.
+    pub async fn pause_queue(&self, scope: &Scope) -> Result<QueueEffect> {
+        let r = self.run(&SCRIPTS.pause, scope, vec![]).await?;
+        Ok(match r.code() {
+            scripts::E_ALREADY => QueueEffect::AlreadyPaused,
+            scripts::E_NO_QUEUE => QueueEffect::NoQueue,
+            scripts::E_CLOSED => QueueEffect::AlreadyClosed,
+            _ => {
+                r.into_result(&scope.to_string(), "")?;
+                QueueEffect::Paused
+            }
+        })
+    }
+
+    /// Resumes a paused queue.
+    pub async fn resume_queue(&self, scope: &Scope) -> Result<QueueEffect> {
+        let r = self.run(&SCRIPTS.resume, scope, vec![]).await?;
+        if r.code() == scripts::E_ALREADY {
+            return Err(Error::invalid("resume", &scope.to_string(), "the queue is open already; only a paused queue can be resumed"));
+        }
+        r.into_result(&scope.to_string(), "")?;
+        Ok(QueueEffect::Resumed { generation: 0 })
+    }
+
+    /// The CLOSED / CANCELLED effect. Never blocks Redis, whatever the queue's size; the buyers to be told
+    /// stay recorded (a drain key) until the outbox worker has told them.
+    pub async fn close_queue(&self, scope: &Scope, reason: CloseReason) -> Result<QueueEffect> {
+        let meta = &keys::queue_keys(scope)[0];
+        for _ in 0..3 {
+            let generation: Option<u64> = self.redis.query(redis::cmd("HGET").arg(meta).arg("generation")).await?;
+            let Some(generation) = generation else { return Ok(QueueEffect::NoQueue) };
+            let mut ks = keys::queue_keys(scope).to_vec();
+            ks.push(keys::closing(scope, generation));
+            let r = self.redis.eval(&SCRIPTS.close, &ks, &[reason.as_str().to_string(), generation.to_string()]).await?;
+            match r.code() {
+                scripts::E_STALE => continue,
+                scripts::E_ALREADY => return Ok(QueueEffect::AlreadyClosed),
+                scripts::E_NO_QUEUE => return Ok(QueueEffect::NoQueue),
+                _ => {
+                    let r = r.into_result(&scope.to_string(), "")?;
+                    return Ok(QueueEffect::Closed { generation: r.uint(1), buyers_to_tell: r.uint(2) });
+                }
+            }
+        }
+        Err(Error::Redis(format!("the queue for {scope} kept changing generation while closing; try again")))
+    }
+
+    /// Admits up to `n` buyers from the head now, even beyond capacity. Returns how many were admitted.
+    pub async fn admit(&self, scope: &Scope, n: u32) -> Result<u64> {
+        if n == 0 || n > 10_000 {
+            return Err(Error::invalid("admit count", &n.to_string(), "admit between 1 and 10000 buyers at a time"));
+        }
+        let r = self.run(&SCRIPTS.admit, scope, vec![n.to_string()]).await?;
+        Ok(r.into_result(&scope.to_string(), "")?.uint(1))
+    }
+
+    /// Sets the number of concurrent sessions. Returns how many buyers that admitted.
+    pub async fn set_capacity(&self, scope: &Scope, capacity: u32) -> Result<u64> {
+        if capacity > 100_000 {
+            return Err(Error::invalid("capacity", &capacity.to_string(), "a capacity is between 0 and 100000 sessions"));
+        }
+        let r = self.run(&SCRIPTS.capacity, scope, vec![capacity.to_string()]).await?;
+        Ok(r.into_result(&scope.to_string(), "")?.uint(1))
+    }
+
+    /// A message from the box office to everyone waiting in this queue.
+    pub async fn announce(&self, scope: &Scope, message: &str) -> Result<()> {
+        let text = message.trim();
+        if text.is_empty() || text.chars().count() > MAX_ANNOUNCEMENT || text.chars().any(|c| c.is_control() && c != '\n') {
+            return Err(Error::invalid(
+                "announcement",
+                message,
+                format!("write 1 to {MAX_ANNOUNCEMENT} characters of text (no control characters other than newlines)"),
+            ));
+        }
+        self.run(&SCRIPTS.announce, scope, vec![text.to_string()]).await?.into_result(&scope.to_string(), "")?;
+        Ok(())
+    }
+}

@@ -1,0 +1,259 @@
+//! The transport seam: everything the engine sends to Redis goes through [`Redis`]. Today it speaks the
+//! native protocol to one node (`redis://`, `rediss://`) or to a Redis Cluster; an Upstash REST transport
+//! slots in here as another variant. Connection errors become clear [`Error`]s that name the host and
+//! port, never the URL with its password.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::cluster::ClusterClient;
+use redis::cluster_async::ClusterConnection;
+use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult, Value};
+
+use crate::error::{Error, Result};
+
+/// Where Redis is.
+#[derive(Clone)]
+pub enum Target {
+    /// `redis://[user:password@]host[:port][/db]`, or `rediss://` for TLS.
+    Url(String),
+    /// One or more seed nodes of a Redis Cluster (each a `redis://` or `rediss://` URL).
+    Cluster(Vec<String>),
+}
+
+impl std::fmt::Debug for Target {
+    // Debug never shows a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Target::Url(u) => write!(f, "Url({})", redact(u)),
+            Target::Cluster(n) => write!(f, "Cluster({})", n.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub target: Target,
+    pub connect_timeout: Duration,
+    pub response_timeout: Duration,
+}
+
+impl ConnectOptions {
+    pub fn new(target: Target) -> Self {
+        ConnectOptions { target, connect_timeout: Duration::from_secs(5), response_timeout: Duration::from_secs(5) }
+    }
+}
+
+/// `scheme://host:port` of a Redis URL: what error messages and logs may show.
+pub fn redact(url: &str) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
+    let authority = rest.split(['/', '?']).next().unwrap_or("");
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    format!("{scheme}://{host}")
+}
+
+/// The password of a Redis URL, if any, so that it can be scrubbed from any message that might echo it.
+fn password_of(url: &str) -> Option<String> {
+    let rest = url.split_once("://")?.1;
+    let authority = rest.split(['/', '?']).next()?;
+    let userinfo = authority.rsplit_once('@')?.0;
+    let pw = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
+    (!pw.is_empty()).then(|| pw.to_string())
+}
+
+#[derive(Clone)]
+enum Inner {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+/// One reconnecting connection handle, cheap to clone and shared by every operation.
+#[derive(Clone)]
+pub struct Redis {
+    inner: Inner,
+    label: Arc<str>,
+    secrets: Arc<[String]>,
+    timeout: Duration,
+    round_trips: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Redis({})", self.label)
+    }
+}
+
+impl Redis {
+    /// Connects and checks the connection with a PING, so that a bad host, password, TLS setup or
+    /// cluster setup is reported here with a clear message rather than at the first operation.
+    pub async fn connect(opts: &ConnectOptions) -> Result<Redis> {
+        let (label, secrets, inner) = match &opts.target {
+            Target::Url(url) => {
+                let label = redact(url);
+                let secrets: Vec<String> = password_of(url).into_iter().collect();
+                let client = redis::Client::open(url.as_str()).map_err(|_| {
+                    Error::invalid(
+                        "Redis URL",
+                        &label,
+                        "use redis://[user:password@]host[:port][/db], or rediss:// for TLS",
+                    )
+                })?;
+                let cfg = ConnectionManagerConfig::new()
+                    .set_connection_timeout(Some(opts.connect_timeout))
+                    .set_response_timeout(Some(opts.response_timeout))
+                    .set_number_of_retries(2);
+                let fut = ConnectionManager::new_with_config(client, cfg);
+                let mgr = match tokio::time::timeout(opts.connect_timeout * 2, fut).await {
+                    Ok(Ok(m)) => m,
+                    Ok(Err(e)) => return Err(classify(e, &label, &secrets, opts.connect_timeout)),
+                    Err(_) => return Err(Error::Timeout { target: label, millis: opts.connect_timeout.as_millis() }),
+                };
+                (label, secrets, Inner::Single(mgr))
+            }
+            Target::Cluster(nodes) => {
+                if nodes.is_empty() {
+                    return Err(Error::Cluster("no seed nodes given: name at least one node as redis://host:port".into()));
+                }
+                let label = format!("cluster {}", nodes.iter().map(|n| redact(n)).collect::<Vec<_>>().join(","));
+                let secrets: Vec<String> = nodes.iter().filter_map(|n| password_of(n)).collect();
+                let client = ClusterClient::builder(nodes.iter().map(|n| n.as_str()))
+                    .connection_timeout(opts.connect_timeout)
+                    .response_timeout(opts.response_timeout)
+                    .retries(2)
+                    .build()
+                    .map_err(|e| Error::Cluster(scrub(&e.to_string(), &secrets)))?;
+                let conn = match tokio::time::timeout(opts.connect_timeout * 2, client.get_async_connection()).await {
+                    Ok(Ok(c)) => c,
+                    Ok(Err(e)) => return Err(cluster_connect_error(e, &label, &secrets, opts.connect_timeout)),
+                    Err(_) => return Err(Error::Timeout { target: label, millis: opts.connect_timeout.as_millis() }),
+                };
+                (label, secrets, Inner::Cluster(conn))
+            }
+        };
+        let redis = Redis {
+            inner,
+            label: label.into(),
+            secrets: secrets.into(),
+            timeout: opts.response_timeout,
+            round_trips: Arc::new(AtomicU64::new(0)),
+        };
+        let pong: String = redis.query(&redis::cmd("PING")).await?;
+        if pong != "PONG" {
+            return Err(Error::Redis(format!("unexpected answer to PING: {pong}")));
+        }
+        Ok(redis)
+    }
+
+    /// `scheme://host:port` (or the cluster's seed nodes): safe to show.
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.inner, Inner::Cluster(_))
+    }
+
+    /// How many requests (single commands or whole pipelines) this handle has sent: a pipeline is one
+    /// round trip (on a cluster, one per node it touches, sent in parallel).
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    pub(crate) async fn raw<T: FromRedisValue>(&self, cmd: &Cmd) -> RedisResult<T> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        match &self.inner {
+            Inner::Single(c) => cmd.query_async(&mut c.clone()).await,
+            Inner::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+        }
+    }
+
+    pub(crate) async fn raw_pipeline(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        match &self.inner {
+            Inner::Single(c) => pipe.query_async(&mut c.clone()).await,
+            Inner::Cluster(c) => pipe.query_async(&mut c.clone()).await,
+        }
+    }
+
+    /// Sends one command.
+    pub async fn query<T: FromRedisValue>(&self, cmd: &Cmd) -> Result<T> {
+        self.raw(cmd).await.map_err(|e| self.error(e))
+    }
+
+    /// Turns a driver error into an engine error that names this connection safely.
+    pub(crate) fn error(&self, e: RedisError) -> Error {
+        classify(e, &self.label, &self.secrets, self.timeout)
+    }
+}
+
+fn scrub(text: &str, secrets: &[String]) -> String {
+    secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
+}
+
+fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -> Error {
+    use redis::ServerErrorKind as S;
+    let target = label.to_string();
+    let text = scrub(&e.to_string(), secrets);
+    let lower = text.to_lowercase();
+    if e.kind() == ErrorKind::AuthenticationFailed
+        || matches!(e.code(), Some("WRONGPASS") | Some("NOAUTH"))
+        || lower.contains("wrongpass")
+        || lower.contains("noauth")
+    {
+        return Error::Auth { target };
+    }
+    if e.is_timeout() {
+        return Error::Timeout { target, millis: timeout.as_millis() };
+    }
+    if lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake") || lower.contains("rustls") {
+        return Error::Tls { target, detail: text };
+    }
+    match e.kind() {
+        ErrorKind::Server(S::Moved) | ErrorKind::Server(S::Ask) => {
+            return Error::Cluster(format!(
+                "{target} is a Redis Cluster node and answered MOVED: connect to it as a cluster (seed nodes), not as a single server"
+            ));
+        }
+        ErrorKind::Server(S::CrossSlot) => {
+            return Error::Cluster(format!("a command touched keys in several slots ({text}): this is a bug, please report it"));
+        }
+        ErrorKind::Server(S::ClusterDown) | ErrorKind::ClusterConnectionNotFound => {
+            return Error::Cluster(format!("the cluster at {target} is not serving all slots: {text}"));
+        }
+        _ => {}
+    }
+    if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
+        return Error::Unreachable { target, detail: text };
+    }
+    Error::Redis(text)
+}
+
+fn cluster_connect_error(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -> Error {
+    let text = scrub(&e.to_string(), secrets).to_lowercase();
+    if text.contains("cluster support disabled") || text.contains("cluster mode is not enabled") {
+        return Error::Cluster(format!(
+            "{label}: the seed node is not in cluster mode; connect to it with a single redis:// URL instead"
+        ));
+    }
+    match classify(e, label, secrets, timeout) {
+        Error::Redis(detail) => Error::Cluster(format!("cannot use {label} as a cluster: {detail}")),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redaction_hides_credentials() {
+        assert_eq!(redact("redis://:s3cret@db.example:6380/2"), "redis://db.example:6380");
+        assert_eq!(redact("rediss://user:pa@ss@h:1"), "rediss://h:1");
+        assert_eq!(password_of("redis://user:s3cret@h:1").as_deref(), Some("s3cret"));
+        assert_eq!(password_of("redis://h:1"), None);
+        let t = Target::Url("redis://:s3cret@h:1".into());
+        assert!(!format!("{t:?}").contains("s3cret"));
+    }
+}

@@ -1,0 +1,204 @@
+//! The Lua scripts and how they are called. One file per operation under `lua/`, each starting with a
+//! header that lists its KEYS, ARGV and results; queue scripts are prefixed with `lua/lib.lua`. Scripts are
+//! sent by EVALSHA and reloaded (EVAL) on NOSCRIPT. Script result codes become errors here, in one place.
+
+use std::sync::LazyLock;
+
+use redis::{ErrorKind, Pipeline, ServerErrorKind, Value};
+
+use crate::error::{Error, Result};
+use crate::redis_conn::Redis;
+
+pub(crate) struct Lua {
+    pub name: &'static str,
+    source: String,
+    sha: String,
+}
+
+impl Lua {
+    fn new(name: &'static str, source: String) -> Lua {
+        let sha = redis::Script::new(&source).get_hash().to_string();
+        Lua { name, source, sha }
+    }
+}
+
+const LIB: &str = include_str!("../lua/lib.lua");
+
+macro_rules! queue_scripts {
+    ($($field:ident => $file:literal),* $(,)?) => {
+        pub(crate) struct Scripts { $(pub $field: Lua,)* pub show_cas: Lua }
+        pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
+            $($field: Lua::new($file, format!("{LIB}\n-- {}\n{}", $file, include_str!(concat!("../lua/", $file)))),)*
+            show_cas: Lua::new("show-cas.lua", include_str!("../lua/show-cas.lua").to_string()),
+        });
+        /// Every script's source, for tooling and tests (e.g. syntax checks, SCRIPT LOAD).
+        pub fn all_sources() -> Vec<(&'static str, &'static str)> {
+            let s = &*SCRIPTS;
+            vec![$(( $file, s.$field.source.as_str() ),)* ("show-cas.lua", s.show_cas.source.as_str())]
+        }
+    };
+}
+
+queue_scripts! {
+    join => "join.lua",
+    status => "status.lua",
+    leave => "leave.lua",
+    hold => "hold.lua",
+    release => "release.lua",
+    complete => "complete.lua",
+    init => "init.lua",
+    pause => "pause.lua",
+    resume => "resume.lua",
+    close => "close.lua",
+    admit => "admit.lua",
+    capacity => "capacity.lua",
+    announce => "announce.lua",
+    stats => "stats.lua",
+}
+
+// Result codes shared with lua/lib.lua and lua/show-cas.lua.
+pub(crate) const OK: i64 = 0;
+pub(crate) const E_NO_QUEUE: i64 = -1;
+pub(crate) const E_CLOSED: i64 = -2;
+pub(crate) const E_PAUSED: i64 = -3;
+pub(crate) const E_UNKNOWN_TICKET: i64 = -4;
+pub(crate) const E_NO_SESSION: i64 = -5;
+pub(crate) const E_SEATS_TAKEN: i64 = -6;
+pub(crate) const E_TOO_MANY_SEATS: i64 = -7;
+pub(crate) const E_NO_SEATS: i64 = -8;
+pub(crate) const E_STALE: i64 = -9;
+pub(crate) const E_NOT_HELD: i64 = -10;
+pub(crate) const E_ALREADY: i64 = -11;
+pub(crate) const E_CONFLICT: i64 = -12;
+pub(crate) const E_EXISTS: i64 = -13;
+pub(crate) const E_NOT_FOUND: i64 = -14;
+
+/// A script's reply: a flat array whose first element is the result code.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply(Vec<Value>);
+
+impl Reply {
+    fn from_value(v: Value, script: &str) -> Result<Reply> {
+        match v {
+            Value::Array(items) if !items.is_empty() => Ok(Reply(items)),
+            other => Err(Error::Redis(format!("{script} answered {other:?}, not a result array"))),
+        }
+    }
+
+    pub fn code(&self) -> i64 {
+        self.int(0)
+    }
+
+    pub fn int(&self, i: usize) -> i64 {
+        match self.0.get(i) {
+            Some(Value::Int(n)) => *n,
+            Some(Value::BulkString(b)) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    pub fn uint(&self, i: usize) -> u64 {
+        self.int(i).max(0) as u64
+    }
+
+    pub fn str(&self, i: usize) -> String {
+        match self.0.get(i) {
+            Some(Value::BulkString(b)) => String::from_utf8_lossy(b).into_owned(),
+            Some(Value::SimpleString(s)) => s.clone(),
+            Some(Value::Int(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn strings_from(&self, i: usize) -> Vec<String> {
+        (i..self.0.len()).map(|j| self.str(j)).collect()
+    }
+
+    /// Maps the expected-outcome codes to errors: the one place where script codes become errors.
+    /// `scope` and `ticket` name what the call was about, for the message.
+    pub fn into_result(self, scope: &str, ticket: &str) -> Result<Reply> {
+        Err(match self.code() {
+            OK => return Ok(self),
+            E_NO_QUEUE => Error::NoQueue(scope.to_string()),
+            E_CLOSED => Error::QueueClosed(scope.to_string()),
+            E_PAUSED => Error::QueuePaused(scope.to_string()),
+            E_UNKNOWN_TICKET => Error::UnknownTicket { scope: scope.to_string(), ticket: ticket.to_string() },
+            E_NO_SESSION => Error::NoSession(ticket.to_string()),
+            E_SEATS_TAKEN => Error::SeatsTaken(self.strings_from(1)),
+            E_TOO_MANY_SEATS => Error::TooManySeats(self.uint(1)),
+            E_NO_SEATS => Error::NoSeats,
+            E_NOT_HELD => Error::NotHeld(self.strings_from(1)),
+            code => Error::Redis(format!("unexpected result code {code} for {scope}")),
+        })
+    }
+}
+
+fn is_noscript(e: &redis::RedisError) -> bool {
+    e.kind() == ErrorKind::Server(ServerErrorKind::NoScript)
+}
+
+fn eval_cmd(verb: &str, body: &str, keys: &[String], args: &[String]) -> redis::Cmd {
+    let mut cmd = redis::cmd(verb);
+    cmd.arg(body).arg(keys.len()).arg(keys).arg(args);
+    cmd
+}
+
+/// One script call for [`Redis::eval_many`].
+pub(crate) struct Call<'a> {
+    pub script: &'a Lua,
+    pub keys: Vec<String>,
+    pub args: Vec<String>,
+}
+
+impl Redis {
+    /// Runs one script by EVALSHA, loading it with EVAL when the server does not know it yet.
+    pub(crate) async fn eval(&self, script: &Lua, keys: &[String], args: &[String]) -> Result<Reply> {
+        let v = match self.raw::<Value>(&eval_cmd("EVALSHA", &script.sha, keys, args)).await {
+            Err(e) if is_noscript(&e) => self.raw::<Value>(&eval_cmd("EVAL", &script.source, keys, args)).await,
+            other => other,
+        };
+        Reply::from_value(v.map_err(|e| self.error(e))?, script.name)
+    }
+
+    /// Runs many script calls in one pipeline (one round trip). Calls that meet NOSCRIPT (a server that
+    /// restarted or flushed its script cache) are sent again with EVAL in a second pipeline.
+    pub(crate) async fn eval_many(&self, calls: &[Call<'_>]) -> Result<Vec<Result<Reply>>> {
+        if calls.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut pipe = Pipeline::new();
+        pipe.ignore_errors();
+        for c in calls {
+            pipe.add_command(eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args));
+        }
+        let values = self.raw_pipeline(&pipe).await.map_err(|e| self.error(e))?;
+        let mut out: Vec<Option<Result<Reply>>> = Vec::with_capacity(calls.len());
+        let mut retry = Vec::new();
+        for (i, v) in values.into_iter().enumerate() {
+            match v {
+                Value::ServerError(e) if e.kind() == Some(ServerErrorKind::NoScript) => {
+                    retry.push(i);
+                    out.push(None);
+                }
+                Value::ServerError(e) => out.push(Some(Err(self.error(e.into())))),
+                v => out.push(Some(Reply::from_value(v, calls[i].script.name))),
+            }
+        }
+        if !retry.is_empty() {
+            let mut pipe = Pipeline::new();
+            pipe.ignore_errors();
+            for &i in &retry {
+                let c = &calls[i];
+                pipe.add_command(eval_cmd("EVAL", &c.script.source, &c.keys, &c.args));
+            }
+            let values = self.raw_pipeline(&pipe).await.map_err(|e| self.error(e))?;
+            for (&i, v) in retry.iter().zip(values) {
+                out[i] = Some(match v {
+                    Value::ServerError(e) => Err(self.error(e.into())),
+                    v => Reply::from_value(v, calls[i].script.name),
+                });
+            }
+        }
+        Ok(out.into_iter().map(|r| r.expect("every call has a result")).collect())
+    }
+}

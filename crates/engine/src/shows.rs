@@ -1,0 +1,566 @@
+//! Shows and their schedules, the status transition table, `update_show_status`, import/export and the
+//! audit log. Shows live in one Redis hash (`seatwise:{catalog}:shows`) so every console sees the same;
+//! each change is a compare-and-set on the show's version, written with its audit entry by one script.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ids::{SchedId, Scope, ShowId};
+use crate::keys;
+use crate::queue::{CloseReason, Engine, QueueEffect, QueueSettings};
+use crate::scripts::{self, SCRIPTS};
+
+/// A show's status: the seed's seven.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ShowStatus {
+    #[default]
+    Draft,
+    Upcoming,
+    Open,
+    OnGoing,
+    Closed,
+    Cancelled,
+    Postponed,
+}
+
+use ShowStatus::*;
+
+impl ShowStatus {
+    pub const ALL: [ShowStatus; 7] = [Draft, Upcoming, Open, OnGoing, Closed, Cancelled, Postponed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Draft => "DRAFT",
+            Upcoming => "UPCOMING",
+            Open => "OPEN",
+            OnGoing => "ON_GOING",
+            Closed => "CLOSED",
+            Cancelled => "CANCELLED",
+            Postponed => "POSTPONED",
+        }
+    }
+
+    /// The label staff see (the seed's option B).
+    pub fn label(self) -> &'static str {
+        match self {
+            Draft => "Draft",
+            Upcoming => "Upcoming",
+            Open => "Open (Queue Active)",
+            OnGoing => "On Going",
+            Closed => "Closed",
+            Cancelled => "Cancelled",
+            Postponed => "Postponed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<ShowStatus> {
+        let norm = text.trim().to_ascii_uppercase().replace(['-', ' '], "_");
+        ShowStatus::ALL.into_iter().find(|s| s.as_str() == norm).ok_or_else(|| {
+            Error::invalid("show status", text, "use one of DRAFT, UPCOMING, OPEN, ON_GOING, CLOSED, CANCELLED, POSTPONED")
+        })
+    }
+
+    /// The transition table (also in docs/PROTOCOL.md). Setting a show to the status it already has is
+    /// allowed too: it re-applies the queue effects, which are idempotent (a repair after a crash).
+    pub fn allowed_targets(self) -> &'static [ShowStatus] {
+        match self {
+            Draft => &[Upcoming, Open, Cancelled],
+            Upcoming => &[Draft, Open, Postponed, Cancelled],
+            Open => &[OnGoing, Postponed, Closed, Cancelled],
+            OnGoing => &[Open, Postponed, Closed, Cancelled],
+            Postponed => &[Open, Closed, Cancelled],
+            Closed => &[Open, Cancelled],
+            Cancelled => &[Draft],
+        }
+    }
+
+    pub fn can_become(self, to: ShowStatus) -> bool {
+        self == to || self.allowed_targets().contains(&to)
+    }
+
+    /// Whether queues of a show in this status may hold buyers (so schedules may not be removed).
+    pub fn has_live_queues(self) -> bool {
+        matches!(self, Open | OnGoing | Postponed)
+    }
+}
+
+impl fmt::Display for ShowStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One performance of a show.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Schedule {
+    pub id: String,
+    /// Local start date-time, `YYYY-MM-DDTHH:MM[:SS]`, in `time_zone`.
+    pub starts_at: String,
+    /// An IANA time zone, e.g. `Europe/London`.
+    pub time_zone: String,
+    /// Concurrent sessions the queue admits.
+    pub capacity: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub abandon_seconds: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_seats: Option<u32>,
+}
+
+impl Schedule {
+    pub fn settings(&self) -> QueueSettings {
+        let d = QueueSettings::default();
+        QueueSettings {
+            capacity: self.capacity,
+            session_ms: self.session_seconds.map_or(d.session_ms, |s| (s * 1000.0).round() as u64),
+            abandon_ms: self.abandon_seconds.map_or(d.abandon_ms, |s| (s * 1000.0).round() as u64),
+            max_seats: self.max_seats.unwrap_or(d.max_seats),
+        }
+    }
+
+    /// The date part of the start, as the seed's `schedDate`.
+    pub fn date(&self) -> &str {
+        self.starts_at.get(..10).unwrap_or(&self.starts_at)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Show {
+    pub id: String,
+    pub name: String,
+    pub venue: String,
+    #[serde(default)]
+    pub status: ShowStatus,
+    #[serde(default)]
+    pub version: u64,
+    #[serde(default)]
+    pub updated_at: String,
+    #[serde(default)]
+    pub updated_by: String,
+    pub schedules: Vec<Schedule>,
+}
+
+const MAX_SCHEDULES: usize = 1000;
+
+fn check_range(what: &'static str, v: f64, lo: f64, hi: f64, rule: &str) -> Result<()> {
+    if v.is_finite() && v >= lo && v <= hi { Ok(()) } else { Err(Error::invalid(what, &v.to_string(), rule)) }
+}
+
+fn check_text(what: &'static str, v: &str) -> Result<()> {
+    let n = v.trim().chars().count();
+    if n == 0 || n > 200 || v.chars().any(char::is_control) {
+        return Err(Error::invalid(what, v, "write 1 to 200 characters, without control characters"));
+    }
+    Ok(())
+}
+
+impl Show {
+    /// Checks every field; the error names the field, the value and what is allowed.
+    pub fn validate(&self) -> Result<()> {
+        ShowId::new(&self.id)?;
+        check_text("show name", &self.name)?;
+        check_text("venue", &self.venue)?;
+        if self.schedules.len() > MAX_SCHEDULES {
+            return Err(Error::invalid("schedule list", &self.id, format!("a show has at most {MAX_SCHEDULES} schedules")));
+        }
+        let mut seen = HashSet::new();
+        for s in &self.schedules {
+            SchedId::new(&s.id)?;
+            if !seen.insert(s.id.as_str()) {
+                return Err(Error::invalid("schedule id", &s.id, "each schedule of a show needs its own id"));
+            }
+            let parsed = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+                .iter()
+                .any(|f| NaiveDateTime::parse_from_str(&s.starts_at, f).is_ok());
+            if !parsed {
+                return Err(Error::invalid("schedule start", &s.starts_at, "write the local start as YYYY-MM-DDTHH:MM, e.g. 2026-03-15T19:30"));
+            }
+            if s.time_zone.parse::<chrono_tz::Tz>().is_err() {
+                return Err(Error::invalid("time zone", &s.time_zone, "use an IANA time zone name, e.g. Europe/London or America/New_York"));
+            }
+            check_range("capacity", s.capacity as f64, 1.0, 100_000.0, "a capacity is 1 to 100000 concurrent sessions")?;
+            if let Some(v) = s.session_seconds {
+                check_range("session length", v, 0.1, 86_400.0, "a session lasts 0.1 to 86400 seconds")?;
+            }
+            if let Some(v) = s.abandon_seconds {
+                check_range("abandonment window", v, 0.1, 86_400.0, "the abandonment window is 0.1 to 86400 seconds")?;
+            }
+            if let Some(v) = s.max_seats {
+                check_range("seats per session", v as f64, 1.0, 100.0, "a session may hold 1 to 100 seats")?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn scopes(&self) -> Vec<(Scope, &Schedule)> {
+        // Ids were validated when the show was stored; a record that fails here is skipped, never keyed.
+        self.schedules
+            .iter()
+            .filter_map(|s| Some((Scope::new(ShowId::new(&self.id).ok()?, SchedId::new(&s.id).ok()?), s)))
+            .collect()
+    }
+}
+
+/// Who made a change: the user and the machine.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub user: String,
+    pub host: String,
+}
+
+impl Actor {
+    pub fn new(user: &str, host: &str) -> Actor {
+        let clean = |s: &str| -> String {
+            let t: String = s.chars().filter(|c| !c.is_control()).take(64).collect();
+            if t.trim().is_empty() { "unknown".into() } else { t }
+        };
+        Actor { user: clean(user), host: clean(host) }
+    }
+
+    /// The user and host this process runs as.
+    pub fn current() -> Actor {
+        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .or_else(|_| std::fs::read_to_string("/etc/hostname"))
+            .map(|h| h.trim().to_string())
+            .or_else(|_| std::env::var("HOSTNAME"))
+            .or_else(|_| std::env::var("COMPUTERNAME"))
+            .unwrap_or_default();
+        Actor::new(&user, &host)
+    }
+}
+
+/// One schedule's outcome of a status change (the seed's `{showScopeId, message}`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueueResult {
+    pub show_scope_id: String,
+    pub message: String,
+    pub ok: bool,
+}
+
+/// What `update_show_status` returns: the seed's server-action result, plus the show as now stored.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub success: bool,
+    pub message: String,
+    pub queue_results: Vec<QueueResult>,
+    pub show: Show,
+}
+
+/// One entry of the audit stream.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// What import did with one show.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ImportOutcome {
+    pub show: String,
+    pub action: String,
+}
+
+fn now_text() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// Parses a shows file: `{"shows": [...]}` or a bare array.
+pub fn parse_shows_file(path: &str, text: &str) -> Result<Vec<Show>> {
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        shows: Vec<Show>,
+    }
+    let file_err = |e: serde_json::Error| Error::File {
+        path: path.to_string(),
+        detail: format!("not a shows file ({e}); expected {{\"shows\": [{{\"id\", \"name\", \"venue\", \"schedules\": [{{\"id\", \"startsAt\", \"timeZone\", \"capacity\"}}]}}]}}"),
+    };
+    let shows = if text.trim_start().starts_with('[') {
+        serde_json::from_str::<Vec<Show>>(text).map_err(file_err)?
+    } else {
+        serde_json::from_str::<File>(text).map_err(file_err)?.shows
+    };
+    let mut ids = HashSet::new();
+    for s in &shows {
+        s.validate()?;
+        if !ids.insert(s.id.clone()) {
+            return Err(Error::File { path: path.to_string(), detail: format!("show {} appears twice", s.id) });
+        }
+    }
+    Ok(shows)
+}
+
+impl Engine {
+    pub async fn list_shows(&self) -> Result<Vec<Show>> {
+        let all: BTreeMap<String, String> = self.redis().query(redis::cmd("HGETALL").arg(keys::CATALOG)).await?;
+        all.into_values().map(|j| decode_show(&j)).collect()
+    }
+
+    pub async fn get_show(&self, id: &ShowId) -> Result<Show> {
+        let j: Option<String> = self.redis().query(redis::cmd("HGET").arg(keys::CATALOG).arg(id.as_str())).await?;
+        decode_show(&j.ok_or_else(|| Error::ShowNotFound(id.to_string()))?)
+    }
+
+    async fn cas(&self, show: &Show, expected: u64, audit: &[(&str, String)]) -> Result<()> {
+        let mut args = vec![show.id.clone(), expected.to_string(), serde_json::to_string(show).expect("a show serialises")];
+        for (k, v) in audit {
+            args.push(k.to_string());
+            args.push(v.clone());
+        }
+        let r = self.redis().eval(&SCRIPTS.show_cas, &[keys::CATALOG.to_string(), keys::AUDIT.to_string()], &args).await?;
+        match r.code() {
+            scripts::OK => Ok(()),
+            scripts::E_EXISTS => Err(Error::ShowExists(show.id.clone())),
+            scripts::E_NOT_FOUND => Err(Error::ShowNotFound(show.id.clone())),
+            scripts::E_CONFLICT => Err(Error::Conflict {
+                show: show.id.clone(),
+                current: ShowStatus::parse(&r.str(2)).unwrap_or_default(),
+                version: r.uint(1),
+            }),
+            code => Err(Error::Redis(format!("show-cas answered code {code}"))),
+        }
+    }
+
+    /// Creates a show at version 1. A new show starts as DRAFT or UPCOMING (opening it is a status change).
+    pub async fn create_show(&self, show: &Show, actor: &Actor) -> Result<Show> {
+        show.validate()?;
+        if !matches!(show.status, Draft | Upcoming) {
+            return Err(Error::ShowRejected {
+                show: show.id.clone(),
+                reason: format!("a new show starts as DRAFT or UPCOMING, not {}; create it, then change its status", show.status),
+            });
+        }
+        let mut s = show.clone();
+        s.version = 1;
+        s.updated_at = now_text();
+        s.updated_by = format!("{}@{}", actor.user, actor.host);
+        self.cas(&s, 0, &audit_fields("create", &s, actor, s.status, s.status)).await?;
+        Ok(s)
+    }
+
+    /// Updates a show's name, venue and schedules (not its status), if its version is still `expected`.
+    /// While its queues may hold buyers (OPEN, ON_GOING, POSTPONED) no schedule may be removed.
+    pub async fn update_show(&self, show: &Show, expected: u64, actor: &Actor) -> Result<Show> {
+        show.validate()?;
+        let cur = self.get_show(&ShowId::new(&show.id)?).await?;
+        if cur.version != expected {
+            return Err(Error::Conflict { show: cur.id, current: cur.status, version: cur.version });
+        }
+        if cur.status.has_live_queues() {
+            let kept: HashSet<&str> = show.schedules.iter().map(|s| s.id.as_str()).collect();
+            if let Some(gone) = cur.schedules.iter().find(|s| !kept.contains(s.id.as_str())) {
+                return Err(Error::ShowRejected {
+                    show: cur.id.clone(),
+                    reason: format!("schedule {} has a live queue while the show is {}: close the show before removing it", gone.id, cur.status),
+                });
+            }
+        }
+        let mut s = show.clone();
+        s.status = cur.status;
+        s.version = expected + 1;
+        s.updated_at = now_text();
+        s.updated_by = format!("{}@{}", actor.user, actor.host);
+        self.cas(&s, expected, &audit_fields("update", &s, actor, cur.status, cur.status)).await?;
+        Ok(s)
+    }
+
+    /// Imports shows: new ones are created (as DRAFT, or UPCOMING if the file says so), existing ones get
+    /// the file's name, venue and schedules. Statuses are never changed by an import.
+    pub async fn import_shows(&self, shows: &[Show], actor: &Actor) -> Result<Vec<ImportOutcome>> {
+        let existing: BTreeMap<String, Show> = self.list_shows().await?.into_iter().map(|s| (s.id.clone(), s)).collect();
+        let mut out = Vec::new();
+        for show in shows {
+            let action = match existing.get(&show.id) {
+                Some(cur) => {
+                    let same = cur.name == show.name && cur.venue == show.venue && cur.schedules == show.schedules;
+                    if same {
+                        "unchanged".to_string()
+                    } else {
+                        self.update_show(show, cur.version, actor).await?;
+                        "updated".to_string()
+                    }
+                }
+                None => {
+                    let mut s = show.clone();
+                    let note = if matches!(s.status, Draft | Upcoming) {
+                        String::new()
+                    } else {
+                        let n = format!(" as DRAFT (the file says {}: set the status to open its queues)", s.status);
+                        s.status = Draft;
+                        n
+                    };
+                    self.create_show(&s, actor).await?;
+                    format!("created{note}")
+                }
+            };
+            out.push(ImportOutcome { show: show.id.clone(), action });
+        }
+        Ok(out)
+    }
+
+    /// The shows file of every show, as import reads it.
+    pub async fn export_shows(&self) -> Result<String> {
+        let shows = self.list_shows().await?;
+        Ok(serde_json::to_string_pretty(&serde_json::json!({ "shows": shows })).expect("shows serialise"))
+    }
+
+    /// Changes a show's status and applies the effect to every schedule's queue: OPEN initialises (or
+    /// resumes), POSTPONED pauses, CLOSED and CANCELLED close, the others leave queues as they are.
+    /// `expected_version`: the version the caller saw; a different current version is a conflict. None
+    /// means "the version read now" (so a concurrent change between read and write is still a conflict).
+    pub async fn update_show_status(
+        &self,
+        id: &ShowId,
+        to: ShowStatus,
+        actor: &Actor,
+        expected_version: Option<u64>,
+    ) -> Result<StatusChange> {
+        let cur = self.get_show(id).await?;
+        if let Some(v) = expected_version {
+            if v != cur.version {
+                return Err(Error::Conflict { show: cur.id, current: cur.status, version: cur.version });
+            }
+        }
+        let from = cur.status;
+        if !from.can_become(to) {
+            let allowed: Vec<&str> = from.allowed_targets().iter().map(|s| s.as_str()).collect();
+            return Err(Error::IllegalTransition { show: cur.id, from, to, allowed: allowed.join(", ") });
+        }
+        let mut next = cur.clone();
+        next.status = to;
+        next.version = cur.version + 1;
+        next.updated_at = now_text();
+        next.updated_by = format!("{}@{}", actor.user, actor.host);
+        self.cas(&next, cur.version, &audit_fields("status", &next, actor, from, to)).await?;
+
+        let effects = next.scopes().into_iter().map(|(scope, sched)| async move {
+            let r = match to {
+                Open => self.open_queue(&scope, &sched.settings()).await,
+                Postponed => self.pause_queue(&scope).await,
+                Closed => self.close_queue(&scope, CloseReason::Closed).await,
+                Cancelled => self.close_queue(&scope, CloseReason::Cancelled).await,
+                Draft | Upcoming | OnGoing => Ok(QueueEffect::Unchanged),
+            };
+            match r {
+                Ok(e) => QueueResult { show_scope_id: scope.to_string(), message: e.message(), ok: true },
+                Err(e) => QueueResult { show_scope_id: scope.to_string(), message: format!("failed: {e}"), ok: false },
+            }
+        });
+        let queue_results = futures::future::join_all(effects).await;
+        let failed = queue_results.iter().filter(|r| !r.ok).count();
+        let verb = if from == to { "re-applied" } else { "changed" };
+        let message = if failed == 0 {
+            format!("{} status {verb}: {from} → {to} ({} schedules)", next.id, queue_results.len())
+        } else {
+            format!(
+                "{} status {verb}: {from} → {to}, but {failed} of {} schedules failed; set the status to {to} again to retry them (it is idempotent)",
+                next.id,
+                queue_results.len()
+            )
+        };
+        let results_json = serde_json::to_string(&queue_results).expect("results serialise");
+        let mut xadd = redis::cmd("XADD");
+        xadd.arg(keys::AUDIT).arg("MAXLEN").arg("~").arg(100_000).arg("*");
+        for (k, v) in audit_fields("result", &next, actor, from, to) {
+            xadd.arg(k).arg(v);
+        }
+        xadd.arg("results").arg(results_json).arg("message").arg(&message);
+        self.redis().query::<String>(&xadd).await?;
+        Ok(StatusChange { success: failed == 0, message, queue_results, show: next })
+    }
+
+    /// The newest `limit` audit entries, newest first, optionally of one show only.
+    pub async fn audit_log(&self, limit: usize, show: Option<&ShowId>) -> Result<Vec<AuditEntry>> {
+        // A show filter reads further back, since other shows' entries are interleaved.
+        let count = if show.is_some() { limit.saturating_mul(20).min(100_000) } else { limit };
+        let raw: Vec<(String, Vec<(String, String)>)> = self
+            .redis()
+            .query(redis::cmd("XREVRANGE").arg(keys::AUDIT).arg("+").arg("-").arg("COUNT").arg(count))
+            .await?;
+        Ok(raw
+            .into_iter()
+            .map(|(id, kv)| AuditEntry { id, fields: kv.into_iter().collect() })
+            .filter(|e| show.is_none_or(|s| e.fields.get("show").map(String::as_str) == Some(s.as_str())))
+            .take(limit)
+            .collect())
+    }
+}
+
+fn audit_fields(kind: &str, show: &Show, actor: &Actor, from: ShowStatus, to: ShowStatus) -> Vec<(&'static str, String)> {
+    vec![
+        ("kind", kind.to_string()),
+        ("show", show.id.clone()),
+        ("from", from.to_string()),
+        ("to", to.to_string()),
+        ("version", show.version.to_string()),
+        ("user", actor.user.clone()),
+        ("host", actor.host.clone()),
+        ("at", show.updated_at.clone()),
+    ]
+}
+
+fn decode_show(json: &str) -> Result<Show> {
+    serde_json::from_str(json).map_err(|e| Error::Redis(format!("a stored show record is not valid: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transition_table_is_closed_and_named() {
+        for s in ShowStatus::ALL {
+            assert!(s.can_become(s), "re-applying {s} is allowed");
+            for t in s.allowed_targets() {
+                assert_ne!(*t, s);
+            }
+        }
+        assert!(Closed.can_become(Open));
+        assert!(!Draft.can_become(Closed));
+        assert!(!Cancelled.can_become(Open));
+        assert_eq!(ShowStatus::parse("on going").unwrap(), OnGoing);
+        assert!(ShowStatus::parse("LIVE").unwrap_err().to_string().contains("ON_GOING"));
+    }
+
+    #[test]
+    fn validation_names_the_field() {
+        let mut show = Show {
+            id: "s1".into(),
+            name: "Hamlet".into(),
+            venue: "Globe".into(),
+            status: Draft,
+            version: 0,
+            updated_at: String::new(),
+            updated_by: String::new(),
+            schedules: vec![Schedule {
+                id: "d1".into(),
+                starts_at: "2026-03-15T19:30".into(),
+                time_zone: "Europe/London".into(),
+                capacity: 50,
+                session_seconds: None,
+                abandon_seconds: None,
+                max_seats: None,
+            }],
+        };
+        show.validate().unwrap();
+        show.schedules[0].time_zone = "Mars/Olympus".into();
+        assert!(show.validate().unwrap_err().to_string().contains("IANA"));
+        show.schedules[0].time_zone = "UTC".into();
+        show.schedules[0].starts_at = "15/03/2026".into();
+        assert!(show.validate().unwrap_err().to_string().contains("YYYY-MM-DDTHH:MM"));
+        show.schedules[0].starts_at = "2026-03-15T19:30".into();
+        show.schedules.push(show.schedules[0].clone());
+        assert!(show.validate().unwrap_err().to_string().contains("its own id"));
+    }
+}

@@ -1,0 +1,93 @@
+//! Test harness shared by the engine and cluster tests: a real redis-server per test on a free port (its
+//! log is printed when the test fails), and builders for shows.
+#![allow(dead_code)]
+
+use seatwise_engine::local::{RedisCluster, RedisServer, ServerOptions};
+use seatwise_engine::shows::{Schedule, Show, ShowStatus};
+use seatwise_engine::{Actor, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target};
+
+pub struct TestRedis {
+    pub server: RedisServer,
+    pub engine: Engine,
+}
+
+impl Drop for TestRedis {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- redis-server log (port {}) ---\n{}", self.server.port(), self.server.log_tail(30));
+        }
+    }
+}
+
+fn no_server(e: impl std::fmt::Display) -> ! {
+    panic!("the tests need a real redis-server and could not start one: {e}\nInstall it with scripts/setup.sh (apt-get install redis-server).")
+}
+
+pub async fn start() -> TestRedis {
+    let server = RedisServer::start(&ServerOptions::default()).unwrap_or_else(|e| no_server(e));
+    let redis = Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.expect("connect to the test server");
+    TestRedis { server, engine: Engine::new(redis) }
+}
+
+pub struct TestCluster {
+    pub cluster: RedisCluster,
+    pub engine: Engine,
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            for n in &self.cluster.nodes {
+                eprintln!("--- cluster node {} log ---\n{}", n.port(), n.log_tail(15));
+            }
+        }
+    }
+}
+
+pub async fn start_cluster() -> TestCluster {
+    let cluster = RedisCluster::start(3).unwrap_or_else(|e| no_server(e));
+    let redis = Redis::connect(&ConnectOptions::new(Target::Cluster(cluster.urls()))).await.expect("connect to the test cluster");
+    TestCluster { cluster, engine: Engine::new(redis) }
+}
+
+pub fn actor() -> Actor {
+    Actor::new("tester", "test-host")
+}
+
+/// A show with `n` schedules d1..dn, each with the given capacity and windows (seconds).
+pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -> Show {
+    Show {
+        id: id.into(),
+        name: format!("Show {id}"),
+        venue: "Globe".into(),
+        status: ShowStatus::Draft,
+        version: 0,
+        updated_at: String::new(),
+        updated_by: String::new(),
+        schedules: (1..=n)
+            .map(|i| Schedule {
+                id: format!("d{i}"),
+                starts_at: format!("2026-03-{:02}T19:30", (i % 28) + 1),
+                time_zone: "Europe/London".into(),
+                capacity,
+                session_seconds: Some(session_s),
+                abandon_seconds: Some(abandon_s),
+                max_seats: Some(4),
+            })
+            .collect(),
+    }
+}
+
+pub fn scope(show: &str, sched: &str) -> Scope {
+    Scope::new(ShowId::new(show).unwrap(), SchedId::new(sched).unwrap())
+}
+
+/// Creates `show` and sets it OPEN; returns the engine-side show.
+pub async fn open_show(engine: &Engine, show: &Show) {
+    engine.create_show(show, &actor()).await.expect("create show");
+    let r = engine
+        .update_show_status(&ShowId::new(&show.id).unwrap(), ShowStatus::Open, &actor(), None)
+        .await
+        .expect("open show");
+    assert!(r.success, "{r:?}");
+}
