@@ -3,4 +3,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod big;
+mod concurrency;
+mod connection;
 mod lifecycle;
+mod monitor;
+mod shows;

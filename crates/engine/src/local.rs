@@ -124,6 +124,27 @@ impl RedisServer {
         &self.dir
     }
 
+    /// Asks the server to save (when it has a data dir) and exit, then reaps it.
+    pub fn shutdown(mut self) {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
+            let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
+            let _ = s.write_all(b"SHUTDOWN\r\n");
+            let mut buf = [0u8; 64];
+            let _ = s.read(&mut buf);
+        }
+        if let Some(mut c) = self.child.take() {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = c.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     /// The last lines of the server's log (shown when a test fails).
     pub fn log_tail(&self, lines: usize) -> String {
         tail(&self.dir.join(format!("redis-{}.log", self.port)), lines)

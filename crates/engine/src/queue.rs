@@ -316,7 +316,7 @@ impl Engine {
     pub async fn close_queue(&self, scope: &Scope, reason: CloseReason) -> Result<QueueEffect> {
         let meta = &keys::queue_keys(scope)[0];
         for _ in 0..3 {
-            let generation: Option<u64> = self.redis.query(redis::cmd("HGET").arg(meta).arg("generation")).await?;
+            let generation: Option<u64> = self.redis.query(redis::cmd("HGET").arg(meta).arg("gen")).await?;
             let Some(generation) = generation else { return Ok(QueueEffect::NoQueue) };
             let mut ks = keys::queue_keys(scope).to_vec();
             ks.push(keys::closing(scope, generation));

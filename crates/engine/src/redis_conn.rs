@@ -89,6 +89,8 @@ impl Redis {
     /// Connects and checks the connection with a PING, so that a bad host, password, TLS setup or
     /// cluster setup is reported here with a clear message rather than at the first operation.
     pub async fn connect(opts: &ConnectOptions) -> Result<Redis> {
+        // rediss:// needs a process-wide rustls crypto provider; installing it twice is harmless.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let (label, secrets, inner) = match &opts.target {
             Target::Url(url) => {
                 let label = redact(url);

@@ -480,6 +480,17 @@ impl Engine {
         Ok(StatusChange { success: failed == 0, message, queue_results, show: next })
     }
 
+    /// Records a staff action on one queue (pause, admit, capacity, ...) in the audit stream.
+    pub async fn record_action(&self, actor: &Actor, action: &str, scope: &Scope, detail: &str) -> Result<()> {
+        let mut xadd = redis::cmd("XADD");
+        xadd.arg(keys::AUDIT).arg("MAXLEN").arg("~").arg(100_000).arg("*");
+        xadd.arg("kind").arg("action").arg("action").arg(action).arg("show").arg(scope.show.as_str());
+        xadd.arg("scope").arg(scope.to_string()).arg("detail").arg(detail);
+        xadd.arg("user").arg(&actor.user).arg("host").arg(&actor.host).arg("at").arg(now_text());
+        self.redis().query::<String>(&xadd).await?;
+        Ok(())
+    }
+
     /// The newest `limit` audit entries, newest first, optionally of one show only.
     pub async fn audit_log(&self, limit: usize, show: Option<&ShowId>) -> Result<Vec<AuditEntry>> {
         // A show filter reads further back, since other shows' entries are interleaved.

@@ -1,0 +1,212 @@
+//! Shows, the status transition table and its queue effects, compare-and-set and the audit log.
+
+use std::collections::HashMap;
+
+use seatwise_engine::shows::{ShowStatus, parse_shows_file};
+use seatwise_engine::{Error, ShowId, Ticket, TicketState};
+
+use crate::lifecycle::buyer;
+use crate::support::*;
+
+use ShowStatus::*;
+
+fn id(s: &str) -> ShowId {
+    ShowId::new(s).unwrap()
+}
+
+/// A legal path from DRAFT to each status.
+fn path_to(s: ShowStatus) -> Vec<ShowStatus> {
+    match s {
+        Draft => vec![],
+        Upcoming => vec![Upcoming],
+        Open => vec![Open],
+        OnGoing => vec![Open, OnGoing],
+        Postponed => vec![Open, Postponed],
+        Closed => vec![Open, Closed],
+        Cancelled => vec![Cancelled],
+    }
+}
+
+#[tokio::test]
+async fn every_transition_follows_the_table() {
+    let t = start().await;
+    let e = &t.engine;
+    for from in ShowStatus::ALL {
+        for to in ShowStatus::ALL {
+            let sid = format!("t-{}-{}", from.as_str(), to.as_str()).to_lowercase();
+            e.create_show(&show(&sid, 2, 5, 60.0, 120.0), &actor()).await.unwrap();
+            for step in path_to(from) {
+                e.update_show_status(&id(&sid), step, &actor(), None).await.unwrap();
+            }
+            let r = e.update_show_status(&id(&sid), to, &actor(), None).await;
+            if from.can_become(to) {
+                let r = r.unwrap_or_else(|e| panic!("{from} → {to}: {e}"));
+                assert!(r.success, "{from} → {to}: {r:?}");
+                assert_eq!(r.show.status, to);
+                assert_eq!(r.queue_results.len(), 2);
+            } else {
+                let err = r.expect_err(&format!("{from} → {to} must be refused"));
+                let msg = err.to_string();
+                assert!(matches!(err, Error::IllegalTransition { .. }), "{msg}");
+                for allowed in from.allowed_targets() {
+                    assert!(msg.contains(allowed.as_str()), "{msg} names {allowed}");
+                }
+                assert_eq!(e.get_show(&id(&sid)).await.unwrap().status, from, "nothing changed");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn status_effects_on_every_schedule() {
+    let t = start().await;
+    let e = &t.engine;
+    let sid = id("s1");
+    open_show(e, &show("s1", 3, 1, 60.0, 120.0)).await;
+    let scs: Vec<_> = (1..=3).map(|i| scope("s1", &format!("d{i}"))).collect();
+    let stats = |v: Vec<Result<seatwise_engine::QueueStats, Error>>| v.into_iter().map(|r| r.unwrap()).collect::<Vec<_>>();
+    assert!(stats(e.queue_stats(&scs).await.unwrap()).iter().all(|s| s.state == "open" && s.avg_service_ms == 60_000));
+    let tickets: Vec<Ticket> = {
+        let mut v = Vec::new();
+        for i in 0..3 {
+            v.push(Ticket::parse(&e.join(&scs[0], &buyer(&format!("b{i}"))).await.unwrap().ticket).unwrap());
+        }
+        v
+    };
+    // Re-applying OPEN is idempotent: nobody dropped, the sequence kept.
+    let r = e.update_show_status(&sid, Open, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message.contains("already open")), "{r:?}");
+    assert_eq!(e.status(&scs[0], &tickets[2]).await.unwrap().rank, 2);
+    // ON_GOING leaves queues as they are.
+    let r = e.update_show_status(&sid, OnGoing, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message == "queue left as it is"));
+    // POSTPONED pauses: places kept, joins allowed.
+    let r = e.update_show_status(&sid, Postponed, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message.starts_with("queue paused")), "{r:?}");
+    assert!(e.join(&scs[0], &buyer("late")).await.unwrap().paused);
+    // Reopening resumes with everyone in place.
+    let r = e.update_show_status(&sid, Open, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message.starts_with("queue resumed")), "{r:?}");
+    assert_eq!(e.status(&scs[0], &tickets[2]).await.unwrap().rank, 2);
+    // CLOSED closes; reopening gives a fresh queue.
+    let r = e.update_show_status(&sid, Closed, &actor(), None).await.unwrap();
+    assert_eq!(r.queue_results[0].message, "queue closed; 4 buyers will be told");
+    assert_eq!(r.queue_results[1].message, "queue closed; 0 buyers will be told");
+    let r = e.update_show_status(&sid, Open, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message == "queue opened (generation 2)"), "{r:?}");
+    let s = stats(e.queue_stats(&scs).await.unwrap());
+    assert_eq!((s[0].queue_size, s[0].tickets_issued, s[0].generation), (0, 0, 2));
+    assert_eq!(e.status(&scs[0], &tickets[0]).await.unwrap().state, TicketState::Closed);
+    // The seed's result shape.
+    let j = serde_json::to_value(&r).unwrap();
+    assert_eq!(j["success"], true);
+    assert_eq!(j["queueResults"][0]["showScopeId"], "s1:d1");
+    assert!(j["message"].as_str().unwrap().contains("CLOSED → OPEN"));
+}
+
+#[tokio::test]
+async fn two_consoles_racing_exactly_one_wins() {
+    let t = start().await;
+    let e = &t.engine;
+    for round in 0..10 {
+        let sid = format!("race{round}");
+        open_show(e, &show(&sid, 2, 5, 60.0, 120.0)).await;
+        let v = e.get_show(&id(&sid)).await.unwrap().version;
+        // Two consoles: each its own connection, both having read version v.
+        let console = |to| {
+            let (url, sid) = (t.server.url(), sid.clone());
+            tokio::spawn(async move {
+                let redis = seatwise_engine::Redis::connect(&seatwise_engine::ConnectOptions::new(seatwise_engine::Target::Url(url)))
+                    .await
+                    .unwrap();
+                seatwise_engine::Engine::new(redis).update_show_status(&id(&sid), to, &actor(), Some(v)).await
+            })
+        };
+        let (a, b) = (console(Closed), console(Postponed));
+        let (a, b) = (a.await.unwrap(), b.await.unwrap());
+        let (win, lose) = match (a, b) {
+            (Ok(w), Err(l)) | (Err(l), Ok(w)) => (w, l),
+            (a, b) => panic!("exactly one must win: {a:?} / {b:?}"),
+        };
+        match lose {
+            Error::Conflict { current, version, .. } => {
+                assert_eq!(current, win.show.status, "the loser learns the current status");
+                assert_eq!(version, v + 1);
+            }
+            other => panic!("expected a conflict, got {other}"),
+        }
+    }
+    // A stale expected version is a conflict too, and changes nothing.
+    let err = e.update_show_status(&id("race0"), Open, &actor(), Some(1)).await.unwrap_err();
+    assert!(err.to_string().contains("changed by someone else"), "{err}");
+}
+
+#[tokio::test]
+async fn every_change_is_audited_with_who_and_results() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 2, 5, 60.0, 120.0)).await;
+    e.update_show_status(&id("s1"), Closed, &actor(), None).await.unwrap();
+    let log = e.audit_log(10, Some(&id("s1"))).await.unwrap();
+    let kinds: Vec<(String, String, String)> = log
+        .iter()
+        .map(|a| (a.fields["kind"].clone(), a.fields["from"].clone(), a.fields["to"].clone()))
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            ("result".into(), "OPEN".into(), "CLOSED".into()),
+            ("status".into(), "OPEN".into(), "CLOSED".into()),
+            ("result".into(), "DRAFT".into(), "OPEN".into()),
+            ("status".into(), "DRAFT".into(), "OPEN".into()),
+            ("create".into(), "DRAFT".into(), "DRAFT".into()),
+        ]
+    );
+    let latest = &log[0].fields;
+    assert_eq!((latest["user"].as_str(), latest["host"].as_str()), ("tester", "test-host"));
+    let results: serde_json::Value = serde_json::from_str(&latest["results"]).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 2);
+    assert_eq!(results[0]["showScopeId"], "s1:d1");
+    assert!(!latest["at"].is_empty());
+}
+
+#[tokio::test]
+async fn shows_create_update_import_export() {
+    let t = start().await;
+    let e = &t.engine;
+    let s = e.create_show(&show("s1", 2, 5, 60.0, 120.0), &actor()).await.unwrap();
+    assert_eq!((s.version, s.status), (1, Draft));
+    assert!(matches!(e.create_show(&show("s1", 1, 5, 60.0, 120.0), &actor()).await.unwrap_err(), Error::ShowExists(_)));
+    let mut open = show("s2", 1, 5, 60.0, 120.0);
+    open.status = Open;
+    assert!(e.create_show(&open, &actor()).await.unwrap_err().to_string().contains("DRAFT or UPCOMING"));
+    // Update with the right version works; a stale one is a conflict.
+    let mut edit = s.clone();
+    edit.name = "Renamed".into();
+    let edited = e.update_show(&edit, 1, &actor()).await.unwrap();
+    assert_eq!((edited.version, edited.name.as_str()), (2, "Renamed"));
+    assert!(matches!(e.update_show(&edit, 1, &actor()).await.unwrap_err(), Error::Conflict { .. }));
+    // While queues are live a schedule cannot be removed.
+    e.update_show_status(&id("s1"), Open, &actor(), None).await.unwrap();
+    let mut fewer = e.get_show(&id("s1")).await.unwrap();
+    let v = fewer.version;
+    fewer.schedules.pop();
+    let err = e.update_show(&fewer, v, &actor()).await.unwrap_err();
+    assert!(err.to_string().contains("close the show before removing it"), "{err}");
+    // Export, then import into a fresh server: same shows (as DRAFT where they were live).
+    let text = e.export_shows().await.unwrap();
+    let parsed = parse_shows_file("export.json", &text).unwrap();
+    let t2 = start().await;
+    let out = t2.engine.import_shows(&parsed, &actor()).await.unwrap();
+    assert!(out[0].action.starts_with("created as DRAFT"), "{out:?}");
+    let again = t2.engine.import_shows(&parsed, &actor()).await.unwrap();
+    assert_eq!(again[0].action, "unchanged");
+    let names: HashMap<String, String> =
+        t2.engine.list_shows().await.unwrap().into_iter().map(|s| (s.id, s.name)).collect();
+    assert_eq!(names["s1"], "Renamed");
+    // A broken file says what was expected.
+    let err = parse_shows_file("bad.json", "{\"shows\": [{\"id\": \"x\"}]}").unwrap_err();
+    assert!(err.to_string().contains("bad.json") && err.to_string().contains("schedules"), "{err}");
+    let err = parse_shows_file("bad.json", "{\"shows\": [{\"id\": \"x y\", \"name\": \"n\", \"venue\": \"v\", \"schedules\": []}]}").unwrap_err();
+    assert!(err.to_string().contains("1 to 64 characters"), "{err}");
+}
