@@ -12,6 +12,7 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult, Value};
 
+
 use crate::error::{Error, Result};
 
 /// Where Redis is.
@@ -77,6 +78,24 @@ pub struct Redis {
     secrets: Arc<[String]>,
     timeout: Duration,
     round_trips: Arc<AtomicU64>,
+    /// A cluster's slot ranges and their masters, read on first use and forgotten when a slot moves.
+    slots: Arc<std::sync::Mutex<Option<Arc<Vec<(u16, u16, String)>>>>>,
+}
+
+/// The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag (or of the whole key), mod 16384.
+pub fn hash_slot(key: &str) -> u16 {
+    let b = key.as_bytes();
+    let tagged = b.iter().position(|&c| c == b'{').and_then(|s| {
+        b[s + 1..].iter().position(|&c| c == b'}').filter(|&len| len > 0).map(|len| &b[s + 1..s + 1 + len])
+    });
+    let mut crc: u16 = 0;
+    for &byte in tagged.unwrap_or(b) {
+        crc ^= (byte as u16) << 8;
+        for _ in 0..8 {
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+        }
+    }
+    crc % 16384
 }
 
 impl std::fmt::Debug for Redis {
@@ -107,10 +126,21 @@ impl Redis {
                     .set_response_timeout(Some(opts.response_timeout))
                     .set_number_of_retries(2);
                 let fut = ConnectionManager::new_with_config(client, cfg);
-                let mgr = match tokio::time::timeout(opts.connect_timeout * 2, fut).await {
-                    Ok(Ok(m)) => m,
-                    Ok(Err(e)) => return Err(classify(e, &label, &secrets, opts.connect_timeout)),
-                    Err(_) => return Err(Error::Timeout { target: label, millis: opts.connect_timeout.as_millis() }),
+                let result = match tokio::time::timeout(opts.connect_timeout * 2, fut).await {
+                    Ok(Ok(m)) => Ok(m),
+                    Ok(Err(e)) => Err(classify(e, &label, &secrets, opts.connect_timeout)),
+                    Err(_) => Err(Error::Timeout { target: label.clone(), millis: opts.connect_timeout.as_millis() }),
+                };
+                let mgr = match result {
+                    Ok(m) => m,
+                    // A plain server never answers a TLS hello: say so rather than only "timed out".
+                    Err(Error::Timeout { target, millis }) if url.starts_with("rediss://") => {
+                        return Err(Error::Tls {
+                            target,
+                            detail: format!("no TLS handshake within {millis} ms; if the server does not use TLS, connect with redis:// instead"),
+                        });
+                    }
+                    Err(e) => return Err(e),
                 };
                 (label, secrets, Inner::Single(mgr))
             }
@@ -140,6 +170,7 @@ impl Redis {
             secrets: secrets.into(),
             timeout: opts.response_timeout,
             round_trips: Arc::new(AtomicU64::new(0)),
+            slots: Default::default(),
         };
         let pong: String = redis.query(&redis::cmd("PING")).await?;
         if pong != "PONG" {
@@ -171,12 +202,96 @@ impl Redis {
         }
     }
 
-    pub(crate) async fn raw_pipeline(&self, pipe: &Pipeline) -> RedisResult<Vec<Value>> {
+    /// Sends many commands at once; each answer (or error, as `Value::ServerError`) comes back in order.
+    /// `slot_keys[i]` is a key of command i. On one node this is one pipeline; on a cluster the commands
+    /// are grouped by the node that owns their slot and each node gets one pipeline, all sent in parallel
+    /// (counted as one round trip: the wait is that of the slowest node).
+    pub(crate) async fn pipeline(&self, cmds: Vec<Cmd>, slot_keys: &[&str]) -> RedisResult<Vec<Value>> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner {
-            Inner::Single(c) => pipe.query_async(&mut c.clone()).await,
-            Inner::Cluster(c) => pipe.query_async(&mut c.clone()).await,
+            Inner::Single(c) => {
+                let mut pipe = Pipeline::new();
+                pipe.ignore_errors();
+                for cmd in cmds {
+                    pipe.add_command(cmd);
+                }
+                pipe.query_async(&mut c.clone()).await
+            }
+            Inner::Cluster(c) => self.cluster_pipeline(c, cmds, slot_keys).await,
         }
+    }
+
+    async fn slot_map(&self, c: &ClusterConnection) -> RedisResult<Arc<Vec<(u16, u16, String)>>> {
+        if let Some(m) = self.slots.lock().expect("not poisoned").clone() {
+            return Ok(m);
+        }
+        self.round_trips.fetch_add(1, Ordering::Relaxed);
+        let raw: Vec<Value> = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut c.clone()).await?;
+        let mut map = Vec::new();
+        for range in raw {
+            let Value::Array(items) = range else { continue };
+            let (Some(Value::Int(a)), Some(Value::Int(b)), Some(Value::Array(node))) = (items.first(), items.get(1), items.get(2)) else {
+                continue;
+            };
+            let addr = match (node.first(), node.get(1)) {
+                (Some(Value::BulkString(h)), Some(Value::Int(p))) => format!("{}:{p}", String::from_utf8_lossy(h)),
+                _ => continue,
+            };
+            map.push((*a as u16, *b as u16, addr));
+        }
+        let map = Arc::new(map);
+        *self.slots.lock().expect("not poisoned") = Some(map.clone());
+        Ok(map)
+    }
+
+    async fn cluster_pipeline(&self, c: &ClusterConnection, cmds: Vec<Cmd>, slot_keys: &[&str]) -> RedisResult<Vec<Value>> {
+        use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
+        let map = self.slot_map(c).await?;
+        // node address -> (a slot it owns, indices of the commands for it)
+        let mut groups: std::collections::BTreeMap<String, (u16, Vec<usize>)> = Default::default();
+        for (i, key) in slot_keys.iter().enumerate() {
+            let slot = hash_slot(key);
+            let node = map.iter().find(|(a, b, _)| (*a..=*b).contains(&slot)).map_or("?".to_string(), |r| r.2.clone());
+            groups.entry(node).or_insert((slot, Vec::new())).1.push(i);
+        }
+        let mut cmds: Vec<Option<Cmd>> = cmds.into_iter().map(Some).collect();
+        let sends = groups.into_values().map(|(slot, idx)| {
+            let mut pipe = Pipeline::new();
+            pipe.ignore_errors();
+            for &i in &idx {
+                pipe.add_command(cmds[i].take().expect("each command sent once"));
+            }
+            let n = idx.len();
+            let mut conn = c.clone();
+            async move {
+                let route = SingleNodeRoutingInfo::SpecificNode(Route::new(slot, SlotAddr::Master));
+                (idx, conn.route_pipeline(pipe, 0, n, route).await)
+            }
+        });
+        let mut out = vec![Value::Nil; slot_keys.len()];
+        let mut stale = false;
+        for (idx, result) in futures::future::join_all(sends).await {
+            match result {
+                Ok(values) => {
+                    for (i, v) in idx.into_iter().zip(values) {
+                        if let Value::ServerError(e) = &v {
+                            stale |= matches!(e.kind(), Some(redis::ServerErrorKind::Moved) | Some(redis::ServerErrorKind::Ask));
+                        }
+                        out[i] = v;
+                    }
+                }
+                Err(e) => {
+                    *self.slots.lock().expect("not poisoned") = None;
+                    return Err(e);
+                }
+            }
+        }
+        if stale {
+            // The slots moved since the map was read: forget it; callers see the MOVED answers as errors
+            // for those commands and the next call reads the new map.
+            *self.slots.lock().expect("not poisoned") = None;
+        }
+        Ok(out)
     }
 
     /// Sends one command.
@@ -248,6 +363,15 @@ fn cluster_connect_error(e: RedisError, label: &str, secrets: &[String], timeout
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hash_slots_match_redis() {
+        // Values from CLUSTER KEYSLOT.
+        assert_eq!(hash_slot("foo"), 12182);
+        assert_eq!(hash_slot("{user1000}.following"), hash_slot("{user1000}.followers"));
+        assert_eq!(hash_slot("seatwise:queue:{s1:d1}"), hash_slot("s1:d1"));
+        assert_eq!(hash_slot("foo{}{bar}"), hash_slot("foo{}{bar}"));
+    }
 
     #[test]
     fn redaction_hides_credentials() {

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use redis::{ErrorKind, Pipeline, ServerErrorKind, Value};
+use redis::{ErrorKind, ServerErrorKind, Value};
 
 use crate::error::{Error, Result};
 use crate::redis_conn::Redis;
@@ -166,12 +166,9 @@ impl Redis {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let mut pipe = Pipeline::new();
-        pipe.ignore_errors();
-        for c in calls {
-            pipe.add_command(eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args));
-        }
-        let values = self.raw_pipeline(&pipe).await.map_err(|e| self.error(e))?;
+        let slot_keys: Vec<&str> = calls.iter().map(|c| c.keys.first().map_or("", String::as_str)).collect();
+        let cmds = calls.iter().map(|c| eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args)).collect();
+        let values = self.pipeline(cmds, &slot_keys).await.map_err(|e| self.error(e))?;
         let mut out: Vec<Option<Result<Reply>>> = Vec::with_capacity(calls.len());
         let mut retry = Vec::new();
         for (i, v) in values.into_iter().enumerate() {
@@ -185,13 +182,9 @@ impl Redis {
             }
         }
         if !retry.is_empty() {
-            let mut pipe = Pipeline::new();
-            pipe.ignore_errors();
-            for &i in &retry {
-                let c = &calls[i];
-                pipe.add_command(eval_cmd("EVAL", &c.script.source, &c.keys, &c.args));
-            }
-            let values = self.raw_pipeline(&pipe).await.map_err(|e| self.error(e))?;
+            let keys: Vec<&str> = retry.iter().map(|&i| slot_keys[i]).collect();
+            let cmds = retry.iter().map(|&i| eval_cmd("EVAL", &calls[i].script.source, &calls[i].keys, &calls[i].args)).collect();
+            let values = self.pipeline(cmds, &keys).await.map_err(|e| self.error(e))?;
             for (&i, v) in retry.iter().zip(values) {
                 out[i] = Some(match v {
                     Value::ServerError(e) => Err(self.error(e.into())),
