@@ -1,32 +1,41 @@
 -- join: a buyer joins the schedule's waiting room, or gets their live ticket back (same buyer, same ticket).
 -- Joining a paused queue is allowed (the buyer keeps a place; nobody is admitted until it resumes).
+-- This is the hottest script of an on-sale, so the path of a new buyer is kept to the fewest calls: it
+-- admits the buyer at once only when nobody else waits and a session is free; otherwise the head is
+-- admitted by the queue's housekeeping (the next status call, or any stats call).
 -- ARGV[1] buyer id (validated by the caller)
 -- Returns {0, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_NO_QUEUE} | {E_CLOSED}
-local m = load_meta()
-if not m then return {E_NO_QUEUE} end
-if m.state == 'closed' then return {E_CLOSED} end
-local now = now_ms()
+local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'waiting', 'session_ms')
+if not v[1] then return {E_NO_QUEUE} end
+if v[1] == 'closed' then return {E_CLOSED} end
 local buyer = ARGV[1]
-local prev = redis.call('HGET', K_BUY, buyer)
-if prev then
-  local seq = tonumber(prev)
-  local st = slot_get(seq)
-  if st == ST_WAITING then
-    slot_set(seq, ST_WAITING, now)
-    return ticket_reply(m, seq)
-  elseif st == ST_ADMITTED then
-    return ticket_reply(m, seq)
-  end
-end
 local seq = redis.call('INCR', K_SEQ)
-redis.call('SETBIT', K_WAIT, int(seq), 1)
-slot_set(seq, ST_WAITING, now)
-redis.call('HSET', K_BUY, buyer, int(seq))
-m.waiting = redis.call('HINCRBY', K_META, 'waiting', 1)
-if m.state == 'open' and redis.call('ZCARD', K_SESS) < m.capacity then
-  maintain(m, now, 16, 0)
-  return ticket_reply(m, seq)
+if redis.call('HSETNX', K_BUY, buyer, seq) == 0 then
+  -- A buyer we know: a live ticket is theirs again (with a heartbeat); otherwise a new one at the back.
+  local prev = tonumber(redis.call('HGET', K_BUY, buyer))
+  local st = slot_get(prev)
+  if st == ST_WAITING or st == ST_ADMITTED then
+    redis.call('DECR', K_SEQ) -- nobody saw the number: give it back, the sequence stays dense
+    if st == ST_WAITING then slot_set(prev, ST_WAITING, now_ms()) end
+    return ticket_reply(load_meta(), prev)
+  end
+  redis.call('HSET', K_BUY, buyer, seq)
 end
+local now = now_ms()
+local m = {gen = v[2], secret = v[3]}
+local id = ticket_id(m, seq)
+if v[1] == 'open' and tonumber(v[5]) == 0 and redis.call('ZCARD', K_SESS) < tonumber(v[4]) then
+  -- Nobody waits and a session is free: admitted at once (the admission clock stays stopped, as the
+  -- queue was idle; see record_admissions).
+  local expires = now + tonumber(v[6])
+  slot_set(seq, ST_ADMITTED, now)
+  redis.call('ZADD', K_SESS, int(expires), seq)
+  redis.call('HINCRBY', K_META, 'admitted_total', 1)
+  emit('your_turn', id, {expires_at = expires, session_ms = tonumber(v[6])}, now)
+  return {OK, id, ST_ADMITTED, 0, 0, expires, 0}
+end
+redis.call('SETBIT', K_WAIT, seq, 1)
+slot_set(seq, ST_WAITING, now)
+local waiting = redis.call('HINCRBY', K_META, 'waiting', 1)
 -- The newest ticket is last in line: its rank is the queue size, no count needed.
-local paused = (m.state == 'paused') and 1 or 0
-return {OK, ticket_id(m, seq), ST_WAITING, m.waiting, m.waiting * avg_ms(), 0, paused}
+return {OK, id, ST_WAITING, waiting, waiting * avg_ms(), 0, (v[1] == 'paused') and 1 or 0}

@@ -1,4 +1,6 @@
--- lib.lua: shared helpers, prepended to every queue script (see scripts.rs). Not a script on its own.
+-- lib.lua: shared helpers for the queue scripts. Not a script on its own: scripts.rs links each script
+-- with the header below and only the `local function` blocks it uses (directly or through other blocks),
+-- because Redis runs a script's whole body on every call and defining unused functions costs time.
 --
 -- Every queue script receives the same KEYS, all carrying the schedule's hash tag {<showId>:<schedId>}:
 --   KEYS[1]  seatwise:queue:{S}                   HASH   queue meta (state, gen, secret, settings, counters)
@@ -37,11 +39,10 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
-local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
-                     'head', 'sweep', 'waiting', 'last_admit_ms'}
-
 -- Returns the queue meta as a table, or nil when the queue was never opened.
 local function load_meta()
+  local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
+                       'head', 'sweep', 'waiting', 'last_admit_ms'}
   local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
   if not v[1] then return nil end
   local m = {}

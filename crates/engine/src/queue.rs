@@ -335,12 +335,22 @@ impl Engine {
     }
 
     /// Admits up to `n` buyers from the head now, even beyond capacity. Returns how many were admitted.
+    /// One script call admits at most a few hundred (so Redis never blocks); larger counts take several.
     pub async fn admit(&self, scope: &Scope, n: u32) -> Result<u64> {
         if n == 0 || n > 10_000 {
             return Err(Error::invalid("admit count", &n.to_string(), "admit between 1 and 10000 buyers at a time"));
         }
-        let r = self.run(&SCRIPTS.admit, scope, vec![n.to_string()]).await?;
-        Ok(r.into_result(&scope.to_string(), "")?.uint(1))
+        let mut done = 0u64;
+        while done < n as u64 {
+            let want = (n as u64 - done).to_string();
+            let r = self.run(&SCRIPTS.admit, scope, vec![want]).await?;
+            let k = r.into_result(&scope.to_string(), "")?.uint(1);
+            if k == 0 {
+                break;
+            }
+            done += k;
+        }
+        Ok(done)
     }
 
     /// Sets the number of concurrent sessions. Returns how many buyers that admitted.

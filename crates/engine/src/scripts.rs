@@ -24,11 +24,71 @@ impl Lua {
 
 const LIB: &str = include_str!("../lua/lib.lua");
 
+/// Links a queue script: lib.lua's header (everything before its first `local function`), then only the
+/// lib functions the script uses, directly or through other lib functions, in lib order (which defines
+/// every function before its first use). Redis runs a script's whole body on each call, so defining
+/// functions a script never calls would cost every call time (measured: ~2.4 µs of a ~5.5 µs join).
+fn link(name: &str, body: &str) -> String {
+    fn uses(text: &str, name: &str) -> bool {
+        text.match_indices(name).any(|(i, _)| {
+            let before = text[..i].chars().next_back();
+            let after = text[i + name.len()..].chars().next();
+            let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            !ident(before) && !ident(after)
+        })
+    }
+    let first = LIB.find("\nlocal function ").expect("lib.lua defines functions") + 1;
+    let (header, rest) = LIB.split_at(first);
+    // Blocks: each `local function NAME` up to the next one (comments above a function belong to it).
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    let mut lines: Vec<&str> = Vec::new();
+    let mut pending_comments: Vec<&str> = Vec::new();
+    for line in rest.lines() {
+        if let Some(def) = line.strip_prefix("local function ") {
+            let fname = def.split('(').next().unwrap_or("").trim().to_string();
+            if let Some((_, text)) = blocks.last_mut() {
+                *text = lines.join("\n");
+            }
+            lines = std::mem::take(&mut pending_comments);
+            lines.push(line);
+            blocks.push((fname, String::new()));
+        } else if line.starts_with("--") {
+            pending_comments.push(line);
+        } else {
+            lines.append(&mut pending_comments);
+            lines.push(line);
+        }
+    }
+    if let Some((_, text)) = blocks.last_mut() {
+        *text = lines.join("\n");
+    }
+    let mut needed: Vec<bool> = blocks.iter().map(|(f, _)| uses(body, f)).collect();
+    // Dependencies only point backwards, so one pass from the end closes the set.
+    for i in (0..blocks.len()).rev() {
+        if needed[i] {
+            for j in 0..i {
+                if uses(&blocks[i].1, &blocks[j].0) {
+                    needed[j] = true;
+                }
+            }
+        }
+    }
+    let mut out = String::from(header);
+    for ((_, text), keep) in blocks.iter().zip(&needed) {
+        if *keep {
+            out.push_str(text);
+            out.push('\n');
+        }
+    }
+    out.push_str(&format!("-- {name}\n{body}"));
+    out
+}
+
 macro_rules! queue_scripts {
     ($($field:ident => $file:literal),* $(,)?) => {
         pub(crate) struct Scripts { $(pub $field: Lua,)* pub show_cas: Lua }
         pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
-            $($field: Lua::new($file, format!("{LIB}\n-- {}\n{}", $file, include_str!(concat!("../lua/", $file)))),)*
+            $($field: Lua::new($file, link($file, include_str!(concat!("../lua/", $file)))),)*
             show_cas: Lua::new("show-cas.lua", include_str!("../lua/show-cas.lua").to_string()),
         });
         /// Every script's source, for tooling and tests (e.g. syntax checks, SCRIPT LOAD).
@@ -193,5 +253,25 @@ impl Redis {
             }
         }
         Ok(out.into_iter().map(|r| r.expect("every call has a result")).collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scripts_carry_only_the_lib_functions_they_use() {
+        let join = &SCRIPTS.join.source;
+        assert!(join.contains("local function ticket_reply("));
+        assert!(join.contains("local function rank_of("), "ticket_reply needs rank_of");
+        assert!(!join.contains("local function sweep("), "join never sweeps");
+        assert!(!join.contains("local function maintain("));
+        let status = &SCRIPTS.status.source;
+        for f in ["maintain", "sweep", "expire_sessions", "promote", "admit_head", "release_seats", "held_seats"] {
+            assert!(status.contains(&format!("local function {f}(")), "status needs {f}");
+        }
+        // The KEYS header is in every queue script.
+        assert!(SCRIPTS.pause.source.contains("local K_META"));
     }
 }
