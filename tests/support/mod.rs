@@ -14,19 +14,30 @@ pub struct TestRedis {
 impl Drop for TestRedis {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- redis-server log (port {}) ---\n{}", self.server.port(), self.server.log_tail(30));
+            eprintln!(
+                "--- redis-server log (port {}) ---\n{}",
+                self.server.port(),
+                self.server.log_tail(30)
+            );
         }
     }
 }
 
 fn no_server(e: impl std::fmt::Display) -> ! {
-    panic!("the tests need a real redis-server and could not start one: {e}\nInstall it with scripts/setup.sh (apt-get install redis-server).")
+    panic!(
+        "the tests need a real redis-server and could not start one: {e}\nInstall it with scripts/setup.sh (apt-get install redis-server)."
+    )
 }
 
 pub async fn start() -> TestRedis {
     let server = RedisServer::start(&ServerOptions::default()).unwrap_or_else(|e| no_server(e));
-    let redis = Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.expect("connect to the test server");
-    TestRedis { server, engine: Engine::new(redis) }
+    let redis = Redis::connect(&ConnectOptions::new(Target::Url(server.url())))
+        .await
+        .expect("connect to the test server");
+    TestRedis {
+        server,
+        engine: Engine::new(redis),
+    }
 }
 
 pub struct TestCluster {
@@ -46,8 +57,13 @@ impl Drop for TestCluster {
 
 pub async fn start_cluster() -> TestCluster {
     let cluster = RedisCluster::start(3).unwrap_or_else(|e| no_server(e));
-    let redis = Redis::connect(&ConnectOptions::new(Target::Cluster(cluster.urls()))).await.expect("connect to the test cluster");
-    TestCluster { cluster, engine: Engine::new(redis) }
+    let redis = Redis::connect(&ConnectOptions::new(Target::Cluster(cluster.urls())))
+        .await
+        .expect("connect to the test cluster");
+    TestCluster {
+        cluster,
+        engine: Engine::new(redis),
+    }
 }
 
 pub fn actor() -> Actor {
@@ -84,9 +100,17 @@ pub fn scope(show: &str, sched: &str) -> Scope {
 
 /// Creates `show` and sets it OPEN; returns the engine-side show.
 pub async fn open_show(engine: &Engine, show: &Show) {
-    engine.create_show(show, &actor()).await.expect("create show");
+    engine
+        .create_show(show, &actor())
+        .await
+        .expect("create show");
     let r = engine
-        .update_show_status(&ShowId::new(&show.id).unwrap(), ShowStatus::Open, &actor(), None)
+        .update_show_status(
+            &ShowId::new(&show.id).unwrap(),
+            ShowStatus::Open,
+            &actor(),
+            None,
+        )
         .await
         .expect("open show");
     assert!(r.success, "{r:?}");

@@ -12,14 +12,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use seatwise_engine::local::{RedisServer, ServerOptions};
-use seatwise_engine::shows::{parse_shows_file, ShowStatus};
+use seatwise_engine::shows::{ShowStatus, parse_shows_file};
 use seatwise_engine::sim::{SimConfig, Simulator};
 use seatwise_engine::{
     Actor, BuyerId, ConnectOptions, Engine, Error, Redis, Scope, SeatId, ShowId, Target, Ticket,
 };
 
 #[derive(Parser)]
-#[command(name = "seatwise", version, about = "Seatwise waiting-room queues on Redis: shows, status, buyers, monitoring")]
+#[command(
+    name = "seatwise",
+    version,
+    about = "Seatwise waiting-room queues on Redis: shows, status, buyers, monitoring"
+)]
 struct Cli {
     #[command(flatten)]
     conn: ConnArgs,
@@ -34,10 +38,21 @@ struct Cli {
 struct ConnArgs {
     /// Redis URL: redis://[user:password@]host[:port][/db], or rediss:// for TLS. Prefer the environment
     /// variable for URLs with a password, so it stays out of shell history.
-    #[arg(long, env = "SEATWISE_REDIS_URL", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SEATWISE_REDIS_URL",
+        global = true,
+        hide_env_values = true
+    )]
     redis_url: Option<String>,
     /// Redis Cluster seed nodes, comma-separated redis:// URLs (instead of --redis-url).
-    #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        env = "SEATWISE_REDIS_CLUSTER",
+        global = true,
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     cluster: Vec<String>,
     /// Connect timeout in milliseconds.
     #[arg(long, default_value_t = 5000, global = true)]
@@ -104,38 +119,83 @@ enum Cmd {
 #[derive(Subcommand)]
 enum ShowsCmd {
     List,
-    Show { id: String },
+    Show {
+        id: String,
+    },
     /// Create shows from a shows file (they start as DRAFT or UPCOMING).
-    Create { file: PathBuf },
+    Create {
+        file: PathBuf,
+    },
     /// Create or update shows from a shows file (statuses are never changed by an import).
-    Import { file: PathBuf },
+    Import {
+        file: PathBuf,
+    },
     /// Write every show to a shows file (or to standard output).
-    Export { file: Option<PathBuf> },
+    Export {
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
 enum QueueCmd {
-    Pause { scope: String },
-    Resume { scope: String },
+    Pause {
+        scope: String,
+    },
+    Resume {
+        scope: String,
+    },
     /// Admit up to N buyers now, even beyond capacity.
-    Admit { scope: String, n: u32 },
+    Admit {
+        scope: String,
+        n: u32,
+    },
     /// Set the number of concurrent sessions.
-    Capacity { scope: String, capacity: u32 },
+    Capacity {
+        scope: String,
+        capacity: u32,
+    },
     /// Send a message to everyone waiting.
-    Announce { scope: String, message: String },
+    Announce {
+        scope: String,
+        message: String,
+    },
     /// Remove a ticket (the buyer is told).
-    Remove { scope: String, ticket: String },
+    Remove {
+        scope: String,
+        ticket: String,
+    },
 }
 
 #[derive(Subcommand)]
 enum BuyerCmd {
-    Join { scope: String, buyer: String },
-    Status { scope: String, ticket: String },
-    Leave { scope: String, ticket: String },
-    Hold { scope: String, ticket: String, #[arg(required = true)] seats: Vec<String> },
+    Join {
+        scope: String,
+        buyer: String,
+    },
+    Status {
+        scope: String,
+        ticket: String,
+    },
+    Leave {
+        scope: String,
+        ticket: String,
+    },
+    Hold {
+        scope: String,
+        ticket: String,
+        #[arg(required = true)]
+        seats: Vec<String>,
+    },
     /// Release the named seats, or all when none are named.
-    Release { scope: String, ticket: String, seats: Vec<String> },
-    Complete { scope: String, ticket: String },
+    Release {
+        scope: String,
+        ticket: String,
+        seats: Vec<String>,
+    },
+    Complete {
+        scope: String,
+        ticket: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -167,7 +227,8 @@ impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
         let code = match e.code() {
             "invalid" | "file" | "rejected" => 2,
-            "conflict" | "illegal_transition" | "exists" | "seats_taken" | "too_many_seats" | "not_held" | "no_seats" => 3,
+            "conflict" | "illegal_transition" | "exists" | "seats_taken" | "too_many_seats"
+            | "not_held" | "no_seats" => 3,
             "not_found" | "no_queue" | "unknown_ticket" | "no_session" | "closed" | "paused" => 4,
             "unreachable" | "auth" | "tls" | "cluster" => 5,
             _ => 1,
@@ -199,7 +260,12 @@ fn options(c: &ConnArgs, target: Target) -> ConnectOptions {
 
 async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
     let target = match (&c.redis_url, c.cluster.is_empty()) {
-        (Some(_), false) => return Err(Fail(2, "give either --redis-url or --cluster, not both".into())),
+        (Some(_), false) => {
+            return Err(Fail(
+                2,
+                "give either --redis-url or --cluster, not both".into(),
+            ));
+        }
         (Some(url), true) => Target::Url(url.clone()),
         (None, false) => Target::Cluster(c.cluster.clone()),
         (None, true) => {
@@ -229,22 +295,36 @@ fn ticket(s: &str) -> Result<Ticket, Fail> {
 }
 
 fn seats(v: &[String]) -> Result<Vec<SeatId>, Fail> {
-    Ok(v.iter().map(|s| SeatId::new(s)).collect::<Result<Vec<_>, _>>()?)
+    Ok(v.iter()
+        .map(|s| SeatId::new(s))
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 async fn run(cli: Cli) -> Out {
     let json = cli.json;
-    if let Cmd::Demo { data_dir, duration, interval, rate } = cli.cmd {
+    if let Cmd::Demo {
+        data_dir,
+        duration,
+        interval,
+        rate,
+    } = cli.cmd
+    {
         return demo(&cli.conn, data_dir, duration, interval, rate).await;
     }
     let engine = connect(&cli.conn).await?;
     let actor = Actor::current();
     match cli.cmd {
         Cmd::Shows(c) => shows(&engine, &actor, c, json).await,
-        Cmd::Status { show, status, expect_version } => {
+        Cmd::Status {
+            show,
+            status,
+            expect_version,
+        } => {
             let id = ShowId::new(&show)?;
             let to = ShowStatus::parse(&status)?;
-            let r = engine.update_show_status(&id, to, &actor, expect_version).await?;
+            let r = engine
+                .update_show_status(&id, to, &actor, expect_version)
+                .await?;
             if json {
                 print_json(&r);
             } else {
@@ -253,17 +333,27 @@ async fn run(cli: Cli) -> Out {
                     println!("  {:<40} {}", q.show_scope_id, q.message);
                 }
             }
-            if r.success { Ok(()) } else { Err(Fail(1, "some schedules failed (see above)".into())) }
+            if r.success {
+                Ok(())
+            } else {
+                Err(Fail(1, "some schedules failed (see above)".into()))
+            }
         }
         Cmd::Stats { show } => {
             let data = match show {
                 Some(s) => vec![engine.get_show_queue_status(&ShowId::new(&s)?).await?],
                 None => engine.all_open_queue_status().await?,
             };
-            if json { print_json(&data) } else { print!("{}", monitor::table(&data)) }
+            if json {
+                print_json(&data)
+            } else {
+                print!("{}", monitor::table(&data))
+            }
             Ok(())
         }
-        Cmd::Monitor { interval, once } => monitor::run(&engine, Duration::from_secs(interval.max(1)), once, None).await,
+        Cmd::Monitor { interval, once } => {
+            monitor::run(&engine, Duration::from_secs(interval.max(1)), once, None).await
+        }
         Cmd::Queue(c) => queue(&engine, &actor, c, json).await,
         Cmd::Buyer(c) => buyer(&engine, c, json).await,
         Cmd::Audit { show, limit } => {
@@ -277,7 +367,13 @@ async fn run(cli: Cli) -> Out {
                     let what = match f("kind").as_str() {
                         "action" => format!("{} {} {}", f("action"), f("scope"), f("detail")),
                         "result" => format!("result v{} {}", f("version"), f("message")),
-                        k => format!("{k} {} {} → {} (v{})", f("show"), f("from"), f("to"), f("version")),
+                        k => format!(
+                            "{k} {} {} → {} (v{})",
+                            f("show"),
+                            f("from"),
+                            f("to"),
+                            f("version")
+                        ),
                     };
                     println!("{}  {}@{}  {what}", f("at"), f("user"), f("host"));
                 }
@@ -296,9 +392,20 @@ async fn shows(engine: &Engine, actor: &Actor, c: ShowsCmd, json: bool) -> Out {
             if json {
                 print_json(&list);
             } else {
-                println!("{:<24} {:<10} {:>4} {:>9}  NAME", "ID", "STATUS", "VER", "SCHEDULES");
+                println!(
+                    "{:<24} {:<10} {:>4} {:>9}  NAME",
+                    "ID", "STATUS", "VER", "SCHEDULES"
+                );
                 for s in list {
-                    println!("{:<24} {:<10} {:>4} {:>9}  {} ({})", s.id, s.status, s.version, s.schedules.len(), s.name, s.venue);
+                    println!(
+                        "{:<24} {:<10} {:>4} {:>9}  {} ({})",
+                        s.id,
+                        s.status,
+                        s.version,
+                        s.schedules.len(),
+                        s.name,
+                        s.venue
+                    );
                 }
             }
         }
@@ -325,7 +432,8 @@ async fn shows(engine: &Engine, actor: &Actor, c: ShowsCmd, json: bool) -> Out {
             let text = engine.export_shows().await?;
             match file {
                 Some(p) => {
-                    std::fs::write(&p, text + "\n").map_err(|e| Fail(1, format!("{}: {e}", p.display())))?;
+                    std::fs::write(&p, text + "\n")
+                        .map_err(|e| Fail(1, format!("{}: {e}", p.display())))?;
                     eprintln!("wrote {}", p.display());
                 }
                 None => println!("{text}"),
@@ -350,27 +458,54 @@ async fn queue(engine: &Engine, actor: &Actor, c: QueueCmd, json: bool) -> Out {
         QueueCmd::Admit { scope: s, n } => {
             let sc = scope(&s)?;
             let k = engine.admit(&sc, n).await?;
-            ("admit", sc, format!("asked {n}, admitted {k}"), format!("admitted {k} buyers"))
+            (
+                "admit",
+                sc,
+                format!("asked {n}, admitted {k}"),
+                format!("admitted {k} buyers"),
+            )
         }
         QueueCmd::Capacity { scope: s, capacity } => {
             let sc = scope(&s)?;
             let k = engine.set_capacity(&sc, capacity).await?;
-            ("capacity", sc, capacity.to_string(), format!("capacity set to {capacity}; {k} buyers admitted"))
+            (
+                "capacity",
+                sc,
+                capacity.to_string(),
+                format!("capacity set to {capacity}; {k} buyers admitted"),
+            )
         }
         QueueCmd::Announce { scope: s, message } => {
             let sc = scope(&s)?;
             engine.announce(&sc, &message).await?;
-            ("announce", sc, message, "announcement queued for everyone waiting".to_string())
+            (
+                "announce",
+                sc,
+                message,
+                "announcement queued for everyone waiting".to_string(),
+            )
         }
-        QueueCmd::Remove { scope: s, ticket: t } => {
+        QueueCmd::Remove {
+            scope: s,
+            ticket: t,
+        } => {
             let sc = scope(&s)?;
             let t = ticket(&t)?;
             let prev = engine.remove_ticket(&sc, &t).await?;
-            ("remove", sc, t.to_string(), format!("ticket {t} removed (it was {})", prev.as_str()))
+            (
+                "remove",
+                sc,
+                t.to_string(),
+                format!("ticket {t} removed (it was {})", prev.as_str()),
+            )
         }
     };
     engine.record_action(actor, action, &sc, &detail).await?;
-    if json { print_json(&serde_json::json!({ "scope": sc.to_string(), "message": msg })) } else { println!("{msg}") }
+    if json {
+        print_json(&serde_json::json!({ "scope": sc.to_string(), "message": msg }))
+    } else {
+        println!("{msg}")
+    }
     Ok(())
 }
 
@@ -380,7 +515,12 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
             print_json(&t);
         } else {
             let extra = match (t.state.as_str(), t.expires_at_ms) {
-                ("waiting", _) => format!(" rank {} eta {}s{}", t.rank, t.eta_ms / 1000, if t.paused { " (paused)" } else { "" }),
+                ("waiting", _) => format!(
+                    " rank {} eta {}s{}",
+                    t.rank,
+                    t.eta_ms / 1000,
+                    if t.paused { " (paused)" } else { "" }
+                ),
                 ("admitted", Some(x)) => format!(" session ends at {x} ms"),
                 _ => String::new(),
             };
@@ -388,21 +528,53 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
         }
     };
     match c {
-        BuyerCmd::Join { scope: s, buyer: b } => show_status(engine.join(&scope(&s)?, &BuyerId::new(&b)?).await?),
-        BuyerCmd::Status { scope: s, ticket: t } => show_status(engine.status(&scope(&s)?, &ticket(&t)?).await?),
-        BuyerCmd::Leave { scope: s, ticket: t } => {
+        BuyerCmd::Join { scope: s, buyer: b } => {
+            show_status(engine.join(&scope(&s)?, &BuyerId::new(&b)?).await?)
+        }
+        BuyerCmd::Status {
+            scope: s,
+            ticket: t,
+        } => show_status(engine.status(&scope(&s)?, &ticket(&t)?).await?),
+        BuyerCmd::Leave {
+            scope: s,
+            ticket: t,
+        } => {
             let prev = engine.leave(&scope(&s)?, &ticket(&t)?).await?;
             println!("left (the ticket was {})", prev.as_str());
         }
-        BuyerCmd::Hold { scope: s, ticket: t, seats: v } => {
+        BuyerCmd::Hold {
+            scope: s,
+            ticket: t,
+            seats: v,
+        } => {
             let h = engine.hold(&scope(&s)?, &ticket(&t)?, &seats(&v)?).await?;
-            if json { print_json(&h) } else { println!("holding {}", h.seats.join(" ")) }
+            if json {
+                print_json(&h)
+            } else {
+                println!("holding {}", h.seats.join(" "))
+            }
         }
-        BuyerCmd::Release { scope: s, ticket: t, seats: v } => {
-            let left = engine.release(&scope(&s)?, &ticket(&t)?, &seats(&v)?).await?;
-            println!("still holding: {}", if left.is_empty() { "nothing".into() } else { left.join(" ") });
+        BuyerCmd::Release {
+            scope: s,
+            ticket: t,
+            seats: v,
+        } => {
+            let left = engine
+                .release(&scope(&s)?, &ticket(&t)?, &seats(&v)?)
+                .await?;
+            println!(
+                "still holding: {}",
+                if left.is_empty() {
+                    "nothing".into()
+                } else {
+                    left.join(" ")
+                }
+            );
         }
-        BuyerCmd::Complete { scope: s, ticket: t } => {
+        BuyerCmd::Complete {
+            scope: s,
+            ticket: t,
+        } => {
             let sold = engine.complete(&scope(&s)?, &ticket(&t)?).await?;
             println!("booked {}", sold.join(" "));
         }
@@ -418,17 +590,32 @@ async fn sim_scopes(engine: &Engine, only: &[String]) -> Result<Vec<Scope>, Fail
         .flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc))
         .collect();
     if scopes.is_empty() {
-        return Err(Fail(4, "no open show to simulate buyers for: set a show to OPEN first".into()));
+        return Err(Fail(
+            4,
+            "no open show to simulate buyers for: set a show to OPEN first".into(),
+        ));
     }
     Ok(scopes)
 }
 
 fn sim_config(scopes: Vec<Scope>, a: &SimArgs) -> Result<SimConfig, Fail> {
     if !(0.0..=1.0).contains(&a.abandon) {
-        return Err(Fail(2, format!("--abandon {} is not a share: use a number from 0 to 1", a.abandon)));
+        return Err(Fail(
+            2,
+            format!(
+                "--abandon {} is not a share: use a number from 0 to 1",
+                a.abandon
+            ),
+        ));
     }
     if !(a.rate > 0.0 && a.rate <= 100_000.0) {
-        return Err(Fail(2, format!("--rate {} is out of range: use more than 0 and at most 100000 buyers per second", a.rate)));
+        return Err(Fail(
+            2,
+            format!(
+                "--rate {} is out of range: use more than 0 and at most 100000 buyers per second",
+                a.rate
+            ),
+        ));
     }
     Ok(SimConfig {
         scopes,
@@ -444,8 +631,13 @@ async fn simulate(engine: &Engine, a: SimArgs) -> Out {
     let scopes = sim_scopes(engine, &a.show).await?;
     let n = scopes.len();
     let sim = Simulator::start(engine.clone(), sim_config(scopes, &a)?);
-    eprintln!("simulating {} buyers/s over {n} queues; Ctrl-C to stop", a.rate);
-    let deadline = a.duration.map(|d| tokio::time::Instant::now() + Duration::from_secs(d));
+    eprintln!(
+        "simulating {} buyers/s over {n} queues; Ctrl-C to stop",
+        a.rate
+    );
+    let deadline = a
+        .duration
+        .map(|d| tokio::time::Instant::now() + Duration::from_secs(d));
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -473,7 +665,13 @@ fn default_data_dir() -> PathBuf {
     base.join("seatwise").join("sandbox")
 }
 
-async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>, interval: u64, rate: f64) -> Out {
+async fn demo(
+    conn: &ConnArgs,
+    data_dir: Option<PathBuf>,
+    duration: Option<u64>,
+    interval: u64,
+    rate: f64,
+) -> Out {
     // A configured Redis wins: the demo then only loads and opens the demo shows there.
     let configured = conn.redis_url.is_some() || !conn.cluster.is_empty();
     let server = if configured {
@@ -481,7 +679,10 @@ async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>,
     } else {
         let dir = data_dir.unwrap_or_else(default_data_dir);
         eprintln!("starting a local redis-server (data in {})", dir.display());
-        Some(RedisServer::start(&ServerOptions { data_dir: Some(dir), cluster: false })?)
+        Some(RedisServer::start(&ServerOptions {
+            data_dir: Some(dir),
+            cluster: false,
+        })?)
     };
     let engine = match &server {
         Some(s) => Engine::new(Redis::connect(&options(conn, Target::Url(s.url()))).await?),
@@ -493,20 +694,49 @@ async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>,
     for s in &shows {
         let cur = engine.get_show(&ShowId::new(&s.id)?).await?;
         if cur.status != ShowStatus::Open {
-            let target = if cur.status.can_become(ShowStatus::Open) { ShowStatus::Open } else { ShowStatus::Draft };
-            engine.update_show_status(&ShowId::new(&s.id)?, target, &actor, None).await?;
+            let target = if cur.status.can_become(ShowStatus::Open) {
+                ShowStatus::Open
+            } else {
+                ShowStatus::Draft
+            };
+            engine
+                .update_show_status(&ShowId::new(&s.id)?, target, &actor, None)
+                .await?;
             if target == ShowStatus::Draft {
-                engine.update_show_status(&ShowId::new(&s.id)?, ShowStatus::Open, &actor, None).await?;
+                engine
+                    .update_show_status(&ShowId::new(&s.id)?, ShowStatus::Open, &actor, None)
+                    .await?;
             }
         }
     }
-    let sim_args = SimArgs { show: Vec::new(), rate, abandon: 0.15, poll_ms: 2000, duration: None, buyers: None };
-    let scopes = sim_scopes(&engine, &shows.iter().map(|s| s.id.clone()).collect::<Vec<_>>()).await?;
+    let sim_args = SimArgs {
+        show: Vec::new(),
+        rate,
+        abandon: 0.15,
+        poll_ms: 2000,
+        duration: None,
+        buyers: None,
+    };
+    let scopes = sim_scopes(
+        &engine,
+        &shows.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
+    )
+    .await?;
     let sim = Simulator::start(engine.clone(), sim_config(scopes, &sim_args)?);
     if let Some(s) = &server {
-        eprintln!("sandbox Redis at {} — in another terminal: SEATWISE_REDIS_URL={} seatwise monitor", s.url(), s.url());
+        eprintln!(
+            "sandbox Redis at {} — in another terminal: SEATWISE_REDIS_URL={} seatwise monitor",
+            s.url(),
+            s.url()
+        );
     }
-    let r = monitor::run(&engine, Duration::from_secs(interval.max(1)), false, duration.map(Duration::from_secs)).await;
+    let r = monitor::run(
+        &engine,
+        Duration::from_secs(interval.max(1)),
+        false,
+        duration.map(Duration::from_secs),
+    )
+    .await;
     let snap = sim.stop().await;
     eprintln!(
         "simulated buyers: joined {} admitted {} booked {} abandoned {} left {}",

@@ -19,7 +19,17 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
     let _ = writeln!(
         out,
         "{:<16} {:<12} {:<10} {:<7} {:>7} {:>9} {:>8} {:>11} {:>8} {:>9} {:>7}",
-        "SHOW", "SCHEDULE", "DATE", "STATE", "QUEUE", "ACTIVE", "AVG SVC", "EST WAIT", "ADMITTED", "ABANDONED", "OUTBOX"
+        "SHOW",
+        "SCHEDULE",
+        "DATE",
+        "STATE",
+        "QUEUE",
+        "ACTIVE",
+        "AVG SVC",
+        "EST WAIT",
+        "ADMITTED",
+        "ABANDONED",
+        "OUTBOX"
     );
     let mut rows = 0;
     for show in data {
@@ -50,10 +60,19 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).collect::<String>() + "…"
+    }
 }
 
-pub async fn run(engine: &Engine, interval: Duration, once: bool, stop_after: Option<Duration>) -> Out {
+pub async fn run(
+    engine: &Engine,
+    interval: Duration,
+    once: bool,
+    stop_after: Option<Duration>,
+) -> Out {
     let tty = std::io::stdout().is_terminal();
     let end = stop_after.map(|d| tokio::time::Instant::now() + d);
     let mut last_ok: Option<String> = None;

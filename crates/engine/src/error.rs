@@ -8,7 +8,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid {what} {value:?}: {allowed}")]
-    Invalid { what: &'static str, value: String, allowed: String },
+    Invalid {
+        what: &'static str,
+        value: String,
+        allowed: String,
+    },
 
     #[error("cannot reach Redis at {target}: {detail}")]
     Unreachable { target: String, detail: String },
@@ -27,10 +31,23 @@ pub enum Error {
     ShowNotFound(String),
     #[error("show {0} already exists")]
     ShowExists(String),
-    #[error("show {show} was changed by someone else meanwhile: it is now {current} (version {version}); reload it and try again")]
-    Conflict { show: String, current: ShowStatus, version: u64 },
-    #[error("cannot change show {show} from {from} to {to}: from {from} the allowed statuses are {allowed}")]
-    IllegalTransition { show: String, from: ShowStatus, to: ShowStatus, allowed: String },
+    #[error(
+        "show {show} was changed by someone else meanwhile: it is now {current} (version {version}); reload it and try again"
+    )]
+    Conflict {
+        show: String,
+        current: ShowStatus,
+        version: u64,
+    },
+    #[error(
+        "cannot change show {show} from {from} to {to}: from {from} the allowed statuses are {allowed}"
+    )]
+    IllegalTransition {
+        show: String,
+        from: ShowStatus,
+        to: ShowStatus,
+        allowed: String,
+    },
     #[error("show {show}: {reason}")]
     ShowRejected { show: String, reason: String },
 
@@ -88,6 +105,10 @@ impl Error {
     pub(crate) fn invalid(what: &'static str, value: &str, allowed: impl Into<String>) -> Error {
         // Quote at most 80 characters of what was given: enough to recognise, never a flood.
         let shown: String = value.chars().take(80).collect();
-        Error::Invalid { what, value: shown, allowed: allowed.into() }
+        Error::Invalid {
+            what,
+            value: shown,
+            allowed: allowed.into(),
+        }
     }
 }

@@ -12,7 +12,6 @@ use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
 use redis::{Cmd, ErrorKind, FromRedisValue, Pipeline, RedisError, RedisResult, Value};
 
-
 use crate::error::{Error, Result};
 
 /// Where Redis is.
@@ -29,7 +28,11 @@ impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Url(u) => write!(f, "Url({})", redact(u)),
-            Target::Cluster(n) => write!(f, "Cluster({})", n.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")),
+            Target::Cluster(n) => write!(
+                f,
+                "Cluster({})",
+                n.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
+            ),
         }
     }
 }
@@ -43,7 +46,11 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn new(target: Target) -> Self {
-        ConnectOptions { target, connect_timeout: Duration::from_secs(5), response_timeout: Duration::from_secs(5) }
+        ConnectOptions {
+            target,
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(5),
+        }
     }
 }
 
@@ -79,20 +86,31 @@ pub struct Redis {
     timeout: Duration,
     round_trips: Arc<AtomicU64>,
     /// A cluster's slot ranges and their masters, read on first use and forgotten when a slot moves.
-    slots: Arc<std::sync::Mutex<Option<Arc<Vec<(u16, u16, String)>>>>>,
+    slots: Arc<std::sync::Mutex<Option<Arc<SlotMap>>>>,
 }
+
+/// A cluster's slot ranges with the address of the master serving each: (first, last, "host:port").
+type SlotMap = Vec<(u16, u16, String)>;
 
 /// The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag (or of the whole key), mod 16384.
 pub fn hash_slot(key: &str) -> u16 {
     let b = key.as_bytes();
     let tagged = b.iter().position(|&c| c == b'{').and_then(|s| {
-        b[s + 1..].iter().position(|&c| c == b'}').filter(|&len| len > 0).map(|len| &b[s + 1..s + 1 + len])
+        b[s + 1..]
+            .iter()
+            .position(|&c| c == b'}')
+            .filter(|&len| len > 0)
+            .map(|len| &b[s + 1..s + 1 + len])
     });
     let mut crc: u16 = 0;
     for &byte in tagged.unwrap_or(b) {
         crc ^= (byte as u16) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
+            crc = if crc & 0x8000 != 0 {
+                (crc << 1) ^ 0x1021
+            } else {
+                crc << 1
+            };
         }
     }
     crc % 16384
@@ -129,7 +147,10 @@ impl Redis {
                 let result = match tokio::time::timeout(opts.connect_timeout * 2, fut).await {
                     Ok(Ok(m)) => Ok(m),
                     Ok(Err(e)) => Err(classify(e, &label, &secrets, opts.connect_timeout)),
-                    Err(_) => Err(Error::Timeout { target: label.clone(), millis: opts.connect_timeout.as_millis() }),
+                    Err(_) => Err(Error::Timeout {
+                        target: label.clone(),
+                        millis: opts.connect_timeout.as_millis(),
+                    }),
                 };
                 let mgr = match result {
                     Ok(m) => m,
@@ -137,7 +158,9 @@ impl Redis {
                     Err(Error::Timeout { target, millis }) if url.starts_with("rediss://") => {
                         return Err(Error::Tls {
                             target,
-                            detail: format!("no TLS handshake within {millis} ms; if the server does not use TLS, connect with redis:// instead"),
+                            detail: format!(
+                                "no TLS handshake within {millis} ms; if the server does not use TLS, connect with redis:// instead"
+                            ),
                         });
                     }
                     Err(e) => return Err(e),
@@ -146,9 +169,18 @@ impl Redis {
             }
             Target::Cluster(nodes) => {
                 if nodes.is_empty() {
-                    return Err(Error::Cluster("no seed nodes given: name at least one node as redis://host:port".into()));
+                    return Err(Error::Cluster(
+                        "no seed nodes given: name at least one node as redis://host:port".into(),
+                    ));
                 }
-                let label = format!("cluster {}", nodes.iter().map(|n| redact(n)).collect::<Vec<_>>().join(","));
+                let label = format!(
+                    "cluster {}",
+                    nodes
+                        .iter()
+                        .map(|n| redact(n))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
                 let secrets: Vec<String> = nodes.iter().filter_map(|n| password_of(n)).collect();
                 let client = ClusterClient::builder(nodes.iter().map(|n| n.as_str()))
                     .connection_timeout(opts.connect_timeout)
@@ -156,10 +188,27 @@ impl Redis {
                     .retries(2)
                     .build()
                     .map_err(|e| Error::Cluster(scrub(&e.to_string(), &secrets)))?;
-                let conn = match tokio::time::timeout(opts.connect_timeout * 2, client.get_async_connection()).await {
+                let conn = match tokio::time::timeout(
+                    opts.connect_timeout * 2,
+                    client.get_async_connection(),
+                )
+                .await
+                {
                     Ok(Ok(c)) => c,
-                    Ok(Err(e)) => return Err(cluster_connect_error(e, &label, &secrets, opts.connect_timeout)),
-                    Err(_) => return Err(Error::Timeout { target: label, millis: opts.connect_timeout.as_millis() }),
+                    Ok(Err(e)) => {
+                        return Err(cluster_connect_error(
+                            e,
+                            &label,
+                            &secrets,
+                            opts.connect_timeout,
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            target: label,
+                            millis: opts.connect_timeout.as_millis(),
+                        });
+                    }
                 };
                 (label, secrets, Inner::Cluster(conn))
             }
@@ -206,7 +255,11 @@ impl Redis {
     /// `slot_keys[i]` is a key of command i. On one node this is one pipeline; on a cluster the commands
     /// are grouped by the node that owns their slot and each node gets one pipeline, all sent in parallel
     /// (counted as one round trip: the wait is that of the slowest node).
-    pub(crate) async fn pipeline(&self, cmds: Vec<Cmd>, slot_keys: &[&str]) -> RedisResult<Vec<Value>> {
+    pub(crate) async fn pipeline(
+        &self,
+        cmds: Vec<Cmd>,
+        slot_keys: &[&str],
+    ) -> RedisResult<Vec<Value>> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner {
             Inner::Single(c) => {
@@ -221,20 +274,27 @@ impl Redis {
         }
     }
 
-    async fn slot_map(&self, c: &ClusterConnection) -> RedisResult<Arc<Vec<(u16, u16, String)>>> {
+    async fn slot_map(&self, c: &ClusterConnection) -> RedisResult<Arc<SlotMap>> {
         if let Some(m) = self.slots.lock().expect("not poisoned").clone() {
             return Ok(m);
         }
         self.round_trips.fetch_add(1, Ordering::Relaxed);
-        let raw: Vec<Value> = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut c.clone()).await?;
+        let raw: Vec<Value> = redis::cmd("CLUSTER")
+            .arg("SLOTS")
+            .query_async(&mut c.clone())
+            .await?;
         let mut map = Vec::new();
         for range in raw {
             let Value::Array(items) = range else { continue };
-            let (Some(Value::Int(a)), Some(Value::Int(b)), Some(Value::Array(node))) = (items.first(), items.get(1), items.get(2)) else {
+            let (Some(Value::Int(a)), Some(Value::Int(b)), Some(Value::Array(node))) =
+                (items.first(), items.get(1), items.get(2))
+            else {
                 continue;
             };
             let addr = match (node.first(), node.get(1)) {
-                (Some(Value::BulkString(h)), Some(Value::Int(p))) => format!("{}:{p}", String::from_utf8_lossy(h)),
+                (Some(Value::BulkString(h)), Some(Value::Int(p))) => {
+                    format!("{}:{p}", String::from_utf8_lossy(h))
+                }
                 _ => continue,
             };
             map.push((*a as u16, *b as u16, addr));
@@ -244,14 +304,22 @@ impl Redis {
         Ok(map)
     }
 
-    async fn cluster_pipeline(&self, c: &ClusterConnection, cmds: Vec<Cmd>, slot_keys: &[&str]) -> RedisResult<Vec<Value>> {
+    async fn cluster_pipeline(
+        &self,
+        c: &ClusterConnection,
+        cmds: Vec<Cmd>,
+        slot_keys: &[&str],
+    ) -> RedisResult<Vec<Value>> {
         use redis::cluster_routing::{Route, SingleNodeRoutingInfo, SlotAddr};
         let map = self.slot_map(c).await?;
         // node address -> (a slot it owns, indices of the commands for it)
         let mut groups: std::collections::BTreeMap<String, (u16, Vec<usize>)> = Default::default();
         for (i, key) in slot_keys.iter().enumerate() {
             let slot = hash_slot(key);
-            let node = map.iter().find(|(a, b, _)| (*a..=*b).contains(&slot)).map_or("?".to_string(), |r| r.2.clone());
+            let node = map
+                .iter()
+                .find(|(a, b, _)| (*a..=*b).contains(&slot))
+                .map_or("?".to_string(), |r| r.2.clone());
             groups.entry(node).or_insert((slot, Vec::new())).1.push(i);
         }
         let mut cmds: Vec<Option<Cmd>> = cmds.into_iter().map(Some).collect();
@@ -275,7 +343,11 @@ impl Redis {
                 Ok(values) => {
                     for (i, v) in idx.into_iter().zip(values) {
                         if let Value::ServerError(e) = &v {
-                            stale |= matches!(e.kind(), Some(redis::ServerErrorKind::Moved) | Some(redis::ServerErrorKind::Ask));
+                            stale |= matches!(
+                                e.kind(),
+                                Some(redis::ServerErrorKind::Moved)
+                                    | Some(redis::ServerErrorKind::Ask)
+                            );
                         }
                         out[i] = v;
                     }
@@ -306,7 +378,9 @@ impl Redis {
 }
 
 fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
+    secrets
+        .iter()
+        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
 
 fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -> Error {
@@ -322,10 +396,20 @@ fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -
         return Error::Auth { target };
     }
     if e.is_timeout() {
-        return Error::Timeout { target, millis: timeout.as_millis() };
+        return Error::Timeout {
+            target,
+            millis: timeout.as_millis(),
+        };
     }
-    if lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake") || lower.contains("rustls") {
-        return Error::Tls { target, detail: text };
+    if lower.contains("tls")
+        || lower.contains("certificate")
+        || lower.contains("handshake")
+        || lower.contains("rustls")
+    {
+        return Error::Tls {
+            target,
+            detail: text,
+        };
     }
     match e.kind() {
         ErrorKind::Server(S::Moved) | ErrorKind::Server(S::Ask) => {
@@ -334,20 +418,32 @@ fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -
             ));
         }
         ErrorKind::Server(S::CrossSlot) => {
-            return Error::Cluster(format!("a command touched keys in several slots ({text}): this is a bug, please report it"));
+            return Error::Cluster(format!(
+                "a command touched keys in several slots ({text}): this is a bug, please report it"
+            ));
         }
         ErrorKind::Server(S::ClusterDown) | ErrorKind::ClusterConnectionNotFound => {
-            return Error::Cluster(format!("the cluster at {target} is not serving all slots: {text}"));
+            return Error::Cluster(format!(
+                "the cluster at {target} is not serving all slots: {text}"
+            ));
         }
         _ => {}
     }
     if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-        return Error::Unreachable { target, detail: text };
+        return Error::Unreachable {
+            target,
+            detail: text,
+        };
     }
     Error::Redis(text)
 }
 
-fn cluster_connect_error(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -> Error {
+fn cluster_connect_error(
+    e: RedisError,
+    label: &str,
+    secrets: &[String],
+    timeout: Duration,
+) -> Error {
     let text = scrub(&e.to_string(), secrets).to_lowercase();
     if text.contains("cluster support disabled") || text.contains("cluster mode is not enabled") {
         return Error::Cluster(format!(
@@ -355,7 +451,9 @@ fn cluster_connect_error(e: RedisError, label: &str, secrets: &[String], timeout
         ));
     }
     match classify(e, label, secrets, timeout) {
-        Error::Redis(detail) => Error::Cluster(format!("cannot use {label} as a cluster: {detail}")),
+        Error::Redis(detail) => {
+            Error::Cluster(format!("cannot use {label} as a cluster: {detail}"))
+        }
         other => other,
     }
 }
@@ -368,16 +466,25 @@ mod tests {
     fn hash_slots_match_redis() {
         // Values from CLUSTER KEYSLOT.
         assert_eq!(hash_slot("foo"), 12182);
-        assert_eq!(hash_slot("{user1000}.following"), hash_slot("{user1000}.followers"));
+        assert_eq!(
+            hash_slot("{user1000}.following"),
+            hash_slot("{user1000}.followers")
+        );
         assert_eq!(hash_slot("seatwise:queue:{s1:d1}"), hash_slot("s1:d1"));
         assert_eq!(hash_slot("foo{}{bar}"), hash_slot("foo{}{bar}"));
     }
 
     #[test]
     fn redaction_hides_credentials() {
-        assert_eq!(redact("redis://:s3cret@db.example:6380/2"), "redis://db.example:6380");
+        assert_eq!(
+            redact("redis://:s3cret@db.example:6380/2"),
+            "redis://db.example:6380"
+        );
         assert_eq!(redact("rediss://user:pa@ss@h:1"), "rediss://h:1");
-        assert_eq!(password_of("redis://user:s3cret@h:1").as_deref(), Some("s3cret"));
+        assert_eq!(
+            password_of("redis://user:s3cret@h:1").as_deref(),
+            Some("s3cret")
+        );
         assert_eq!(password_of("redis://h:1"), None);
         let t = Target::Url("redis://:s3cret@h:1".into());
         assert!(!format!("{t:?}").contains("s3cret"));
