@@ -100,10 +100,7 @@ async fn the_same_buyer_joining_twice_gets_the_same_ticket() {
     let a2 = e.join(&sc, &buyer("ann")).await.unwrap();
     assert_eq!(a1.ticket, a2.ticket);
     assert_eq!((a2.rank, b1.rank), (1, 2));
-    let stats = &e.queue_stats(std::slice::from_ref(&sc)).await.unwrap()[0]
-        .as_ref()
-        .unwrap()
-        .clone();
+    let stats = queue_stats(e, &sc).await;
     assert_eq!((stats.queue_size, stats.tickets_issued), (2, 3));
     // After leaving, joining again gives a new ticket at the back.
     e.leave(&sc, &tk(&a1.ticket)).await.unwrap();
@@ -226,12 +223,7 @@ async fn abandoned_buyers_are_dropped_and_stop_counting() {
         tokio::time::sleep(Duration::from_millis(150)).await;
         e.status(&sc, &stays).await.unwrap();
     }
-    let s = e
-        .queue_stats(std::slice::from_ref(&sc))
-        .await
-        .unwrap()
-        .remove(0)
-        .unwrap();
+    let s = queue_stats(e, &sc).await;
     assert_eq!((s.queue_size, s.abandoned_total), (1, 1), "{s:?}");
     let st = e.status(&sc, &stays).await.unwrap();
     assert_eq!((st.state, st.rank), (TicketState::Waiting, 1));
@@ -259,12 +251,7 @@ async fn admission_skips_an_abandoned_head_instead_of_getting_stuck() {
         e.status(&sc, &live).await.unwrap().state,
         TicketState::Admitted
     );
-    let s = e
-        .queue_stats(std::slice::from_ref(&sc))
-        .await
-        .unwrap()
-        .remove(0)
-        .unwrap();
+    let s = queue_stats(e, &sc).await;
     assert_eq!(
         (s.queue_size, s.abandoned_total, s.active_sessions),
         (0, 5, 1),
@@ -294,12 +281,7 @@ async fn an_expired_session_releases_its_holds_and_admits_the_next() {
         e.hold(&sc, &b, &seats(&["C1", "C2"])).await.unwrap().seats,
         vec!["C1", "C2"]
     );
-    let s = e
-        .queue_stats(std::slice::from_ref(&sc))
-        .await
-        .unwrap()
-        .remove(0)
-        .unwrap();
+    let s = queue_stats(e, &sc).await;
     assert_eq!(s.expired_total, 1);
     let events = outbox(e, &sc).await;
     assert!(
@@ -453,12 +435,7 @@ async fn staff_can_admit_now_change_capacity_remove_and_announce() {
         2,
         "admit N goes beyond capacity"
     );
-    let s = e
-        .queue_stats(std::slice::from_ref(&sc))
-        .await
-        .unwrap()
-        .remove(0)
-        .unwrap();
+    let s = queue_stats(e, &sc).await;
     assert_eq!((s.active_sessions, s.queue_size), (3, 3));
     assert_eq!(e.set_capacity(&sc, 5).await.unwrap(), 2);
     assert_eq!(
@@ -517,12 +494,7 @@ async fn closing_keeps_the_buyers_to_tell_and_reopening_starts_fresh() {
     assert_eq!(n, 4);
     let events = outbox(e, &sc).await;
     assert_eq!(events.last().unwrap().0, "queue_closed");
-    let s = e
-        .queue_stats(std::slice::from_ref(&sc))
-        .await
-        .unwrap()
-        .remove(0)
-        .unwrap();
+    let s = queue_stats(e, &sc).await;
     assert_eq!(
         (s.state.as_str(), s.closed_reason.as_str(), s.queue_size),
         ("closed", "cancelled", 0)

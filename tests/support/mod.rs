@@ -4,7 +4,9 @@
 
 use seatwise_engine::local::{RedisCluster, RedisServer, ServerOptions};
 use seatwise_engine::shows::{Schedule, Show, ShowStatus};
-use seatwise_engine::{Actor, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target};
+use seatwise_engine::{
+    Actor, ConnectOptions, Engine, QueueStats, Redis, SchedId, Scope, ShowId, Target,
+};
 
 pub struct TestRedis {
     pub server: RedisServer,
@@ -114,4 +116,14 @@ pub async fn open_show(engine: &Engine, show: &Show) {
         .await
         .expect("open show");
     assert!(r.success, "{r:?}");
+}
+
+/// One queue's figures (after its housekeeping).
+pub async fn queue_stats(engine: &Engine, scope: &Scope) -> QueueStats {
+    engine
+        .queue_stats(std::slice::from_ref(scope))
+        .await
+        .expect("stats")
+        .remove(0)
+        .expect("stats of the queue")
 }
