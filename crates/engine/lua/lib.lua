@@ -7,24 +7,25 @@
 --   KEYS[2]  seatwise:seq:{S}                     STRING last issued ticket sequence (starts at 0)
 --   KEYS[3]  seatwise:metrics:avg_service_ms:{S}  STRING moving mean time between admissions (starts at 60000)
 --   KEYS[4]  seatwise:waiting:{S}                 STRING bitmap: bit <seq> is 1 while that ticket waits
---   KEYS[5]  seatwise:tickets:{S}                 STRING BITFIELD: 64 bits per seq = u8 state, u56 last-seen ms
+--   KEYS[5]  seatwise:tickets:{S}                 STRING BITFIELD: one i64 per seq = last-seen ms * 256 + state
 --   KEYS[6]  seatwise:buyers:{S}                  HASH   buyer id -> seq of the buyer's latest ticket
 --   KEYS[7]  seatwise:sessions:{S}                ZSET   seq -> session expiry (ms)
---   KEYS[8]  seatwise:holds:{S}                   HASH   seat id -> seq holding it
---   KEYS[9]  seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
---   KEYS[10] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
---   KEYS[11] seatwise:outbox:{S}                  STREAM events buyers must be told (drained to Ably)
+--   KEYS[8]  seatwise:outbox:{S}                  STREAM events buyers must be told (drained to Ably)
+--   KEYS[9]  seatwise:holds:{S}                   HASH   seat id -> seq holding it
+--   KEYS[10] seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
+--   KEYS[11] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
+-- join.lua, the hottest script, is given only KEYS[1..8] (the seat keys are nil there and unused).
 -- Scripts return a flat array whose first element is a code: 0 = done, negative = an expected outcome that
 -- scripts.rs maps to an error in one place. error() is kept for broken invariants only.
 
 local K_META, K_SEQ, K_AVG, K_WAIT, K_TICK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_BUY, K_SESS, K_HOLD, K_SSEAT, K_SOLD, K_OUT = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_BUY, K_SESS, K_OUT, K_HOLD, K_SSEAT, K_SOLD = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
 local OK, E_NO_QUEUE, E_CLOSED, E_PAUSED, E_UNKNOWN_TICKET = 0, -1, -2, -3, -4
 local E_NO_SESSION, E_SEATS_TAKEN, E_TOO_MANY_SEATS, E_NO_SEATS, E_STALE, E_NOT_HELD = -5, -6, -7, -8, -9, -10
 local E_ALREADY = -11
 
--- Ticket states, stored in the u8 of each ticket slot.
+-- Ticket states, stored in the low byte of each ticket slot.
 local ST_NONE, ST_WAITING, ST_ADMITTED, ST_COMPLETED = 0, 1, 2, 3
 local ST_EXPIRED, ST_ABANDONED, ST_LEFT, ST_REMOVED = 4, 5, 6, 7
 
@@ -71,19 +72,21 @@ local function ticket_id(m, seq)
   return m.gen .. '.' .. seq .. '.' .. ticket_tag(m, seq)
 end
 
+-- A ticket slot is one i64 at bit offset seq*64 holding last_seen_ms * 256 + state (exact in a Lua
+-- double until the year 2527), so a join writes it with one BITFIELD op; the state alone is the slot's
+-- last byte. Returns state, last_seen_ms.
 local function slot_get(seq)
-  local off = seq * 64
-  local r = redis.call('BITFIELD', K_TICK, 'GET', 'u8', int(off), 'GET', 'u56', int(off + 8))
-  return r[1], r[2]
+  local v = redis.call('BITFIELD', K_TICK, 'GET', 'i64', int(seq * 64))[1]
+  local state = v % 256
+  return state, (v - state) / 256
 end
 
 local function slot_set(seq, state, seen)
-  local off = seq * 64
-  redis.call('BITFIELD', K_TICK, 'SET', 'u8', int(off), state, 'SET', 'u56', int(off + 8), int(seen))
+  redis.call('BITFIELD', K_TICK, 'SET', 'i64', int(seq * 64), int(seen * 256 + state))
 end
 
 local function slot_state(seq, state)
-  redis.call('BITFIELD', K_TICK, 'SET', 'u8', int(seq * 64), state)
+  redis.call('BITFIELD', K_TICK, 'SET', 'u8', int(seq * 64 + 56), state)
 end
 
 -- Appends an event to the outbox, in the same atomic step as the change that causes it.

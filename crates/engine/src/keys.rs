@@ -20,14 +20,17 @@ pub fn queue_keys(scope: &Scope) -> [String; 11] {
         format!("seatwise:tickets:{t}"),
         format!("seatwise:buyers:{t}"),
         format!("seatwise:sessions:{t}"),
+        format!("seatwise:outbox:{t}"),
         format!("seatwise:holds:{t}"),
         format!("seatwise:session_seats:{t}"),
         format!("seatwise:sold:{t}"),
-        format!("seatwise:outbox:{t}"),
     ]
 }
 
-/// The outbox stream of one queue (the 11th queue key).
+/// How many of the queue keys join.lua takes: it never touches the seat keys (9 to 11).
+pub const JOIN_KEYS: usize = 8;
+
+/// The outbox stream of one queue (the 8th queue key).
 pub fn outbox(scope: &Scope) -> String {
     format!("seatwise:outbox:{}", scope.hash_tag())
 }
