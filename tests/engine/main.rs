@@ -8,4 +8,5 @@ mod concurrency;
 mod connection;
 mod lifecycle;
 mod monitor;
+mod notify;
 mod shows;

@@ -72,6 +72,13 @@ pub enum Error {
 
     #[error("{path}: {detail}")]
     File { path: String, detail: String },
+
+    #[error("ticket {ticket} does not belong to buyer {buyer}")]
+    NotOwner { ticket: String, buyer: String },
+    #[error("ticket {ticket} is {state}: tokens are issued only for tickets waiting or admitted in a live queue")]
+    TicketNotLive { ticket: String, state: String },
+    #[error("Ably: {0}")]
+    Ably(String),
 }
 
 impl Error {
@@ -99,6 +106,9 @@ impl Error {
             Error::NoSeats => "no_seats",
             Error::NotHeld(_) => "not_held",
             Error::File { .. } => "file",
+            Error::NotOwner { .. } => "not_owner",
+            Error::TicketNotLive { .. } => "not_live",
+            Error::Ably(_) => "ably",
         }
     }
 
@@ -110,5 +120,12 @@ impl Error {
             value: shown,
             allowed: allowed.into(),
         }
+    }
+}
+
+impl From<seatwise_ably::Error> for Error {
+    fn from(e: seatwise_ably::Error) -> Error {
+        // seatwise-ably never puts the key in an error; its text is safe to show.
+        Error::Ably(e.to_string())
     }
 }

@@ -11,6 +11,7 @@
 //! - [`queue`]: the buyer lifecycle (join, status, leave, holds, booking) and the staff actions on one queue.
 //! - [`shows`]: shows and schedules, the status transition table and `update_show_status`, the audit log.
 //! - [`monitor`]: `get_show_queue_status` and the same for every open queue, in two round trips.
+//! - [`notify`]: Ably channels and events, the outbox worker, the closed-queue drain, buyer tokens.
 //! - [`local`]: a local redis-server (and Redis Cluster) started on a free port: the embedded default and
 //!   the test harness.
 //! - [`sim`]: the load simulator: buyers that join, poll, abandon, hold seats and book.
@@ -22,6 +23,7 @@ pub mod ids;
 pub mod keys;
 pub mod local;
 pub mod monitor;
+pub mod notify;
 pub mod queue;
 pub mod redis_conn;
 pub mod scripts;

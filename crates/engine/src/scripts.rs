@@ -117,6 +117,7 @@ queue_scripts! {
     capacity => "capacity.lua",
     announce => "announce.lua",
     stats => "stats.lua",
+    ticket_check => "ticket-check.lua",
 }
 
 // Result codes shared with lua/lib.lua and lua/show-cas.lua.
@@ -135,6 +136,8 @@ pub(crate) const E_ALREADY: i64 = -11;
 pub(crate) const E_CONFLICT: i64 = -12;
 pub(crate) const E_EXISTS: i64 = -13;
 pub(crate) const E_NOT_FOUND: i64 = -14;
+pub(crate) const E_NOT_OWNER: i64 = -15;
+pub(crate) const E_NOT_LIVE: i64 = -16;
 
 /// A script's reply: a flat array whose first element is the result code.
 #[derive(Debug, Clone)]
