@@ -8,6 +8,9 @@ missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
+# Node.js runs the reference Ably client (ably-js) the token tests compare against.
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 if ((${#missing[@]})); then
   echo "setup: installing ${missing[*]}" >&2
   sudo=""
@@ -23,4 +26,11 @@ if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: Rust (cargo) is not installed; install it from https://rustup.rs and run this again" >&2
     exit 1
   fi
+fi
+
+# The reference ably-js package for the tests, pinned by tests/ably-js/package-lock.json.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ ! -d "$here/tests/ably-js/node_modules/ably" ]; then
+  echo "setup: installing the ably npm package for the tests" >&2
+  npm ci --prefix "$here/tests/ably-js" --no-audit --no-fund --loglevel=error >/dev/null
 fi

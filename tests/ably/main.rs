@@ -24,9 +24,12 @@ fn self_fallback(s: &StandIn) -> Vec<String> {
 async fn publish_sends_headers_auth_and_json_data_as_ably_specifies() {
     let s = StandIn::start(Config::default()).await;
     let c = client(&s, |_| {});
-    c.publish("seatwise:queue:a:b", &[Message::new("queue.paused", json!({"v": 1})), Message::new("note", json!("plain"))])
-        .await
-        .unwrap();
+    c.publish(
+        "seatwise:queue:a:b",
+        &[Message::new("queue.paused", json!({"v": 1})), Message::new("note", json!("plain"))],
+    )
+    .await
+    .unwrap();
     let got = s.messages("seatwise:queue:a:b");
     assert_eq!(got.len(), 2);
     assert_eq!((got[0].name.as_str(), &got[0].data), ("queue.paused", &json!({"v": 1})));
@@ -95,7 +98,9 @@ async fn server_errors_and_dropped_connections_fall_back_at_most_three_times() {
 async fn a_working_fallback_is_preferred_afterwards() {
     let primary = StandIn::start(Config::default()).await;
     let fallback = StandIn::start(Config::default()).await;
-    let c = client(&primary, |cfg| cfg.fallback_hosts = Some(vec![fallback.url().trim_start_matches("http://").to_string()]));
+    let c = client(&primary, |cfg| {
+        cfg.fallback_hosts = Some(vec![fallback.url().trim_start_matches("http://").to_string()])
+    });
     primary.inject(Fault::Status(502));
     c.publish("ch", &[Message::new("a", json!(1))]).await.unwrap();
     c.publish("ch", &[Message::new("b", json!(2))]).await.unwrap();
@@ -120,7 +125,10 @@ async fn batch_publish_reports_each_channel() {
         s.fail_channel("c2", 1);
         let specs: Vec<BatchSpec> = ["c1", "c2", "c3"]
             .iter()
-            .map(|ch| BatchSpec { channels: vec![ch.to_string()], messages: vec![Message::new("m", json!({"to": ch}))] })
+            .map(|ch| BatchSpec {
+                channels: vec![ch.to_string()],
+                messages: vec![Message::new("m", json!({"to": ch}))],
+            })
             .collect();
         let r = c.batch_publish(&specs).await.unwrap();
         let failed: Vec<&str> = r.iter().filter(|x| x.outcome.is_err()).map(|x| x.channel.as_str()).collect();

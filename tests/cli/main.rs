@@ -5,47 +5,40 @@ use std::process::{Command, Output};
 use seatwise_engine::local::{RedisServer, ServerOptions};
 
 fn seatwise(url: Option<&str>, args: &[&str]) -> Output {
+    seatwise_env(url, &[], args)
+}
+
+fn seatwise_env(url: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_seatwise"));
-    c.args(args)
-        .env_remove("SEATWISE_REDIS_URL")
-        .env_remove("SEATWISE_REDIS_CLUSTER");
+    c.args(args);
+    for v in ["SEATWISE_REDIS_URL", "SEATWISE_REDIS_CLUSTER", "SEATWISE_ABLY_KEY", "SEATWISE_ABLY_ENDPOINT"] {
+        c.env_remove(v);
+    }
     if let Some(u) = url {
         c.env("SEATWISE_REDIS_URL", u);
+    }
+    for (k, v) in env {
+        c.env(k, v);
     }
     c.output().expect("run seatwise")
 }
 
 fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
 
 #[test]
 fn without_redis_it_says_how_to_configure_one() {
     let o = seatwise(None, &["shows", "list"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(
-        text(&o).contains("SEATWISE_REDIS_URL") && text(&o).contains("seatwise demo"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("SEATWISE_REDIS_URL") && text(&o).contains("seatwise demo"), "{}", text(&o));
 }
 
 #[test]
 fn an_unreachable_redis_exits_5() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("redis://:hunter2@127.0.0.1:{port}");
-    let o = seatwise(
-        Some(&url),
-        &["shows", "list", "--connect-timeout-ms", "800"],
-    );
+    let o = seatwise(Some(&url), &["shows", "list", "--connect-timeout-ms", "800"]);
     assert_eq!(o.status.code(), Some(5), "{}", text(&o));
     assert!(!text(&o).contains("hunter2"), "{}", text(&o));
 }
@@ -64,54 +57,25 @@ fn the_whole_flow_from_the_command_line() {
     .unwrap();
     let run = |args: &[&str]| seatwise(Some(&url), args);
     let o = run(&["shows", "import", file.to_str().unwrap()]);
-    assert!(
-        o.status.success() && text(&o).contains("created"),
-        "{}",
-        text(&o)
-    );
+    assert!(o.status.success() && text(&o).contains("created"), "{}", text(&o));
     let o = run(&["status", "s1", "CLOSED"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(
-        text(&o).contains("allowed statuses are UPCOMING, OPEN, CANCELLED"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("allowed statuses are UPCOMING, OPEN, CANCELLED"), "{}", text(&o));
     let o = run(&["status", "s1", "open"]);
-    assert!(
-        o.status.success() && text(&o).contains("s1:d1") && text(&o).contains("queue opened"),
-        "{}",
-        text(&o)
-    );
+    assert!(o.status.success() && text(&o).contains("s1:d1") && text(&o).contains("queue opened"), "{}", text(&o));
     let o = run(&["--json", "buyer", "join", "s1:d1", "alice"]);
     let a: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(a["state"], "admitted");
     let o = run(&["--json", "buyer", "join", "s1:d1", "bob"]);
     let b: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(
-        (b["state"].as_str(), b["rank"].as_u64()),
-        (Some("waiting"), Some(1))
-    );
+    assert_eq!((b["state"].as_str(), b["rank"].as_u64()), (Some("waiting"), Some(1)));
     let at = a["ticket"].as_str().unwrap();
-    assert!(
-        run(&["buyer", "hold", "s1:d1", at, "A1", "A2"])
-            .status
-            .success()
-    );
+    assert!(run(&["buyer", "hold", "s1:d1", at, "A1", "A2"]).status.success());
     let o = run(&["buyer", "complete", "s1:d1", at]);
     assert!(text(&o).contains("booked A1 A2"), "{}", text(&o));
-    let o = run(&[
-        "buyer",
-        "hold",
-        "s1:d1",
-        b["ticket"].as_str().unwrap(),
-        "A2",
-    ]);
+    let o = run(&["buyer", "hold", "s1:d1", b["ticket"].as_str().unwrap(), "A2"]);
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
-    assert!(
-        text(&o).contains("seats already held or sold: A2"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("seats already held or sold: A2"), "{}", text(&o));
     let o = run(&["--json", "stats", "s1"]);
     let s: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(s[0]["queueStatuses"][0]["activeSessions"], 1);
@@ -119,31 +83,84 @@ fn the_whole_flow_from_the_command_line() {
     let o = run(&["queue", "pause", "s1:d1"]);
     assert!(text(&o).contains("queue paused"), "{}", text(&o));
     let o = run(&["monitor", "--once"]);
-    assert!(
-        o.status.success() && text(&o).contains("paused") && text(&o).contains("2 round trips"),
-        "{}",
-        text(&o)
-    );
+    assert!(o.status.success() && text(&o).contains("paused") && text(&o).contains("2 round trips"), "{}", text(&o));
     let o = run(&["audit", "--show", "s1"]);
-    assert!(
-        text(&o).contains("pause s1:d1") && text(&o).contains("DRAFT → OPEN"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("pause s1:d1") && text(&o).contains("DRAFT → OPEN"), "{}", text(&o));
     let o = run(&["buyer", "join", "s1:d1", "bad buyer"]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("1 to 128 characters"), "{}", text(&o));
     let o = run(&["buyer", "status", "s1:d1", "1.1"]);
     assert_eq!(o.status.code(), Some(2));
     let out = dir.path().join("export.json");
+    assert!(run(&["shows", "export", out.to_str().unwrap()]).status.success());
+    assert!(std::fs::read_to_string(&out).unwrap().contains("\"status\": \"OPEN\""));
+}
+
+fn node_reference(args: &[&str]) -> serde_json::Value {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/ably-js");
     assert!(
-        run(&["shows", "export", out.to_str().unwrap()])
-            .status
-            .success()
+        std::path::Path::new(dir).join("node_modules/ably").exists(),
+        "the ably npm package is missing from tests/ably-js: run scripts/setup.sh (it runs npm ci there)"
     );
-    assert!(
-        std::fs::read_to_string(&out)
-            .unwrap()
-            .contains("\"status\": \"OPEN\"")
-    );
+    let o = Command::new("node").arg(format!("{dir}/token-request.mjs")).args(args).output().expect("node is installed by scripts/setup.sh");
+    assert!(o.status.success(), "{}", text(&o));
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ably_token_requests_match_ably_js_and_buyers_are_told() {
+    use seatwise_ably_standin::{Config, StandIn};
+    let ably = StandIn::start(Config::default()).await;
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let (url, key, endpoint) = (server.url(), ably.key(), ably.url());
+    let env = [("SEATWISE_ABLY_KEY", key.as_str()), ("SEATWISE_ABLY_ENDPOINT", endpoint.as_str())];
+    let run = |args: &[&str]| tokio::task::block_in_place(|| seatwise_env(Some(&url), &env, args));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shows.json");
+    std::fs::write(
+        &file,
+        r#"{"shows":[{"id":"s1","name":"Hamlet","venue":"Globe","schedules":[
+            {"id":"d1","startsAt":"2026-03-15T19:30","timeZone":"Europe/London","capacity":1}]}]}"#,
+    )
+    .unwrap();
+    assert!(run(&["shows", "import", file.to_str().unwrap()]).status.success());
+    assert!(run(&["status", "s1", "OPEN"]).status.success());
+    let mut tickets = Vec::new();
+    for b in ["ann", "bob", "cy"] {
+        let o = run(&["--json", "buyer", "join", "s1:d1", b]);
+        let t: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        tickets.push(t["ticket"].as_str().unwrap().to_string());
+    }
+    // The token request for ann, signed at a fixed time with a fixed nonce...
+    let o = run(&["token-request", "s1:d1", &tickets[0], "ann", "--ttl-ms", "600000", "--timestamp", "1767225600000", "--nonce", "abcdefghijklmnop0123"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let ours: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    // ...is byte for byte what ably-js makes from the same inputs.
+    let theirs = node_reference(&[&key, "600000", ours["capability"].as_str().unwrap(), "ann", "1767225600000", "abcdefghijklmnop0123"]);
+    assert_eq!(ours["mac"], theirs["mac"], "ours {ours} / ably-js {theirs}");
+    assert_eq!(ours, theirs);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains(key.split(':').nth(1).unwrap()));
+    // Someone else's ticket: refused.
+    let o = run(&["token-request", "s1:d1", &tickets[0], "bob"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    // The worker delivers the outbox once.
+    let o = run(&["worker", "--once"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(r["delivered"], 2, "queue opened + ann's turn: {r}");
+    // Closing tells everyone, with a progress bar.
+    let o = run(&["status", "s1", "CLOSED"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("telling buyers of s1:d1") && text(&o).contains("3/3"), "{}", text(&o));
+    for t in &tickets {
+        let got = ably.messages(&format!("seatwise:ticket:s1:d1:{t}"));
+        assert!(got.iter().any(|m| m.name == "ticket.queue_closed"), "{t}: {got:?}");
+    }
+    let o = run(&["ably-check"]);
+    assert!(o.status.success() && text(&o).contains("Ably credentials work"), "{}", text(&o));
+    let o = tokio::task::block_in_place(|| {
+        seatwise_env(Some(&url), &[("SEATWISE_ABLY_KEY", "not-a-key"), ("SEATWISE_ABLY_ENDPOINT", endpoint.as_str())], &["ably-check"])
+    });
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("appId.keyId:secret"), "{}", text(&o));
 }

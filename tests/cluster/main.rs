@@ -5,8 +5,7 @@
 mod support;
 
 use seatwise_engine::{
-    BuyerId, ConnectOptions, Engine, Error, Redis, SeatId, ShowId, ShowStatus, Target, Ticket,
-    TicketState,
+    BuyerId, ConnectOptions, Engine, Error, Redis, SeatId, ShowId, ShowStatus, Target, Ticket, TicketState,
 };
 use support::*;
 
@@ -30,12 +29,7 @@ async fn the_whole_lifecycle_runs_on_a_three_master_cluster() {
         e.hold(sc, &a, &[SeatId::new("A1").unwrap()]).await.unwrap();
         e.complete(sc, &a).await.unwrap();
         assert_eq!(e.status(sc, &b).await.unwrap().state, TicketState::Admitted);
-        assert!(matches!(
-            e.hold(sc, &b, &[SeatId::new("A1").unwrap()])
-                .await
-                .unwrap_err(),
-            Error::SeatsTaken(_)
-        ));
+        assert!(matches!(e.hold(sc, &b, &[SeatId::new("A1").unwrap()]).await.unwrap_err(), Error::SeatsTaken(_)));
         e.join(sc, &buyer("c")).await.unwrap();
         e.admit(sc, 1).await.unwrap();
         e.set_capacity(sc, 3).await.unwrap();
@@ -46,60 +40,21 @@ async fn the_whole_lifecycle_runs_on_a_three_master_cluster() {
     e.all_open_queue_status().await.unwrap();
     let before = e.redis().round_trips();
     let all = e.all_open_queue_status().await.unwrap();
-    assert_eq!(
-        e.redis().round_trips() - before,
-        2,
-        "one catalog read and one pipeline, split over the nodes"
-    );
+    assert_eq!(e.redis().round_trips() - before, 2, "one catalog read and one pipeline, split over the nodes");
     for q in &all[0].queue_statuses {
-        assert_eq!(
-            (
-                q.stats.queue_size,
-                q.stats.active_sessions,
-                q.stats.completed_total
-            ),
-            (0, 0, 1),
-            "{q:?}"
-        );
+        assert_eq!((q.stats.queue_size, q.stats.active_sessions, q.stats.completed_total), (0, 0, 1), "{q:?}");
         assert_eq!(q.stats.expired_total, 2);
     }
-    e.update_show_status(&id, ShowStatus::Postponed, &actor(), None)
-        .await
-        .unwrap();
-    e.update_show_status(&id, ShowStatus::Open, &actor(), None)
-        .await
-        .unwrap();
-    let r = e
-        .update_show_status(&id, ShowStatus::Closed, &actor(), None)
-        .await
-        .unwrap();
-    assert!(
-        r.success
-            && r.queue_results
-                .iter()
-                .all(|q| q.message.starts_with("queue closed")),
-        "{r:?}"
-    );
-    let r = e
-        .update_show_status(&id, ShowStatus::Open, &actor(), None)
-        .await
-        .unwrap();
-    assert!(
-        r.queue_results
-            .iter()
-            .all(|q| q.message == "queue opened (generation 2)"),
-        "{r:?}"
-    );
-    assert_eq!(
-        e.audit_log(100, Some(&id)).await.unwrap().len(),
-        11,
-        "create + 5 changes × (status, result)"
-    );
+    e.update_show_status(&id, ShowStatus::Postponed, &actor(), None).await.unwrap();
+    e.update_show_status(&id, ShowStatus::Open, &actor(), None).await.unwrap();
+    let r = e.update_show_status(&id, ShowStatus::Closed, &actor(), None).await.unwrap();
+    assert!(r.success && r.queue_results.iter().all(|q| q.message.starts_with("queue closed")), "{r:?}");
+    let r = e.update_show_status(&id, ShowStatus::Open, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message == "queue opened (generation 2)"), "{r:?}");
+    assert_eq!(e.audit_log(100, Some(&id)).await.unwrap().len(), 11, "create + 5 changes × (status, result)");
     // The queues really are spread: every master holds some of them.
     for node in &c.cluster.nodes {
-        let r = Redis::connect(&ConnectOptions::new(Target::Url(node.url())))
-            .await
-            .unwrap();
+        let r = Redis::connect(&ConnectOptions::new(Target::Url(node.url()))).await.unwrap();
         let n: u64 = r.query(&redis::cmd("DBSIZE")).await.unwrap();
         assert!(n > 0, "node {} holds no key", node.port());
     }
@@ -109,9 +64,7 @@ async fn the_whole_lifecycle_runs_on_a_three_master_cluster() {
 async fn a_single_node_url_to_a_cluster_node_is_a_clear_error() {
     let c = start_cluster().await;
     open_show(&c.engine, &show("s", 12, 1, 60.0, 120.0)).await;
-    let single = Redis::connect(&ConnectOptions::new(Target::Url(c.cluster.nodes[0].url())))
-        .await
-        .unwrap();
+    let single = Redis::connect(&ConnectOptions::new(Target::Url(c.cluster.nodes[0].url()))).await.unwrap();
     let scopes: Vec<_> = (1..=12).map(|i| scope("s", &format!("d{i}"))).collect();
     let mut errors = Vec::new();
     for sc in &scopes {

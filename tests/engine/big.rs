@@ -11,17 +11,8 @@ async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
     open_show(e, &show("big", 1, 50, 600.0, 600.0)).await;
     let sc = scope("big", "d1");
     let r = e.redis();
-    r.query::<String>(
-        redis::cmd("CONFIG")
-            .arg("SET")
-            .arg("slowlog-log-slower-than")
-            .arg(10_000),
-    )
-    .await
-    .unwrap();
-    r.query::<String>(redis::cmd("SLOWLOG").arg("RESET"))
-        .await
-        .unwrap();
+    r.query::<String>(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(10_000)).await.unwrap();
+    r.query::<String>(redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
     // 100k buyers, 50 joins in flight at a time.
     let n = 100_000u32;
     let mut set = tokio::task::JoinSet::new();
@@ -29,12 +20,7 @@ async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
         let (e, sc) = (e.clone(), sc.clone());
         set.spawn(async move {
             for i in (w..n).step_by(50) {
-                e.join(
-                    &sc,
-                    &seatwise_engine::BuyerId::new(&format!("buyer-{i}")).unwrap(),
-                )
-                .await
-                .unwrap();
+                e.join(&sc, &seatwise_engine::BuyerId::new(&format!("buyer-{i}")).unwrap()).await.unwrap();
             }
         });
     }
@@ -43,22 +29,8 @@ async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
     assert_eq!((s.queue_size, s.active_sessions), (n as u64 - 50, 50));
     // Admissions deep into the queue, then the close.
     e.admit(&sc, 500).await.unwrap();
-    let res = e
-        .update_show_status(
-            &ShowId::new("big").unwrap(),
-            ShowStatus::Closed,
-            &actor(),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(
-        res.queue_results[0].message,
-        format!("queue closed; {n} buyers will be told")
-    );
-    let slow: Vec<redis::Value> = r
-        .query(redis::cmd("SLOWLOG").arg("GET").arg(10))
-        .await
-        .unwrap();
+    let res = e.update_show_status(&ShowId::new("big").unwrap(), ShowStatus::Closed, &actor(), None).await.unwrap();
+    assert_eq!(res.queue_results[0].message, format!("queue closed; {n} buyers will be told"));
+    let slow: Vec<redis::Value> = r.query(redis::cmd("SLOWLOG").arg("GET").arg(10)).await.unwrap();
     assert!(slow.is_empty(), "commands slower than 10 ms: {slow:?}");
 }

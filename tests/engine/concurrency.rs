@@ -24,42 +24,16 @@ async fn hundreds_of_concurrent_joins_get_unique_dense_ranks() {
     for h in handles {
         tickets.push(h.await.unwrap());
     }
-    let seqs: HashSet<u64> = tickets
-        .iter()
-        .map(|t| Ticket::parse(&t.ticket).unwrap().seq)
-        .collect();
-    assert_eq!(
-        seqs,
-        (1..=n as u64).collect(),
-        "sequence numbers unique and dense"
-    );
-    assert_eq!(
-        tickets
-            .iter()
-            .filter(|t| t.state == TicketState::Admitted)
-            .count(),
-        1
-    );
-    let mut ranks: Vec<u64> = tickets
-        .iter()
-        .filter(|t| t.state == TicketState::Waiting)
-        .map(|t| t.rank)
-        .collect();
+    let seqs: HashSet<u64> = tickets.iter().map(|t| Ticket::parse(&t.ticket).unwrap().seq).collect();
+    assert_eq!(seqs, (1..=n as u64).collect(), "sequence numbers unique and dense");
+    assert_eq!(tickets.iter().filter(|t| t.state == TicketState::Admitted).count(), 1);
+    let mut ranks: Vec<u64> = tickets.iter().filter(|t| t.state == TicketState::Waiting).map(|t| t.rank).collect();
     ranks.sort();
-    assert_eq!(
-        ranks,
-        (1..n as u64).collect::<Vec<_>>(),
-        "join ranks unique and dense"
-    );
+    assert_eq!(ranks, (1..n as u64).collect::<Vec<_>>(), "join ranks unique and dense");
     // The same, asked again through status.
     let mut now = Vec::new();
     for t in tickets.iter().filter(|t| t.state == TicketState::Waiting) {
-        now.push(
-            e.status(&sc, &Ticket::parse(&t.ticket).unwrap())
-                .await
-                .unwrap()
-                .rank,
-        );
+        now.push(e.status(&sc, &Ticket::parse(&t.ticket).unwrap()).await.unwrap().rank);
     }
     now.sort();
     assert_eq!(now, (1..n as u64).collect::<Vec<_>>());

@@ -20,24 +20,11 @@ pub fn tk(s: &str) -> Ticket {
 
 /// The outbox events of a queue as (type, ticket) pairs, oldest first.
 pub async fn outbox(e: &seatwise_engine::Engine, sc: &Scope) -> Vec<(String, String)> {
-    let raw: Vec<(String, Vec<(String, String)>)> = e
-        .redis()
-        .query(
-            redis::cmd("XRANGE")
-                .arg(seatwise_engine::keys::outbox(sc))
-                .arg("-")
-                .arg("+"),
-        )
-        .await
-        .unwrap();
+    let raw: Vec<(String, Vec<(String, String)>)> =
+        e.redis().query(redis::cmd("XRANGE").arg(seatwise_engine::keys::outbox(sc)).arg("-").arg("+")).await.unwrap();
     raw.into_iter()
         .map(|(_, kv)| {
-            let get = |k: &str| {
-                kv.iter()
-                    .find(|(f, _)| f == k)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            };
+            let get = |k: &str| kv.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone()).unwrap_or_default();
             (get("type"), get("ticket"))
         })
         .collect()
@@ -53,37 +40,15 @@ async fn join_admit_hold_complete_then_the_next_buyer_is_admitted() {
     assert_eq!(a.state, TicketState::Admitted, "{a:?}");
     assert!(a.expires_at_ms.is_some());
     let b = e.join(&sc, &buyer("bob")).await.unwrap();
-    assert_eq!(
-        (b.state, b.rank, b.eta_ms),
-        (TicketState::Waiting, 1, 60_000),
-        "{b:?}"
-    );
-    let held = e
-        .hold(&sc, &tk(&a.ticket), &seats(&["A1", "A2"]))
-        .await
-        .unwrap();
+    assert_eq!((b.state, b.rank, b.eta_ms), (TicketState::Waiting, 1, 60_000), "{b:?}");
+    let held = e.hold(&sc, &tk(&a.ticket), &seats(&["A1", "A2"])).await.unwrap();
     assert_eq!(held.seats, vec!["A1", "A2"]);
-    assert_eq!(
-        e.complete(&sc, &tk(&a.ticket)).await.unwrap(),
-        vec!["A1", "A2"]
-    );
-    assert_eq!(
-        e.status(&sc, &tk(&a.ticket)).await.unwrap().state,
-        TicketState::Completed
-    );
+    assert_eq!(e.complete(&sc, &tk(&a.ticket)).await.unwrap(), vec!["A1", "A2"]);
+    assert_eq!(e.status(&sc, &tk(&a.ticket)).await.unwrap().state, TicketState::Completed);
     // Completing freed the slot: bob was admitted in the same step.
-    assert_eq!(
-        e.status(&sc, &tk(&b.ticket)).await.unwrap().state,
-        TicketState::Admitted
-    );
-    let err = e
-        .hold(&sc, &tk(&b.ticket), &seats(&["A2"]))
-        .await
-        .unwrap_err();
-    assert!(
-        matches!(&err, Error::SeatsTaken(s) if s == &vec!["A2".to_string()]),
-        "{err}"
-    );
+    assert_eq!(e.status(&sc, &tk(&b.ticket)).await.unwrap().state, TicketState::Admitted);
+    let err = e.hold(&sc, &tk(&b.ticket), &seats(&["A2"])).await.unwrap_err();
+    assert!(matches!(&err, Error::SeatsTaken(s) if s == &vec!["A2".to_string()]), "{err}");
     let events: Vec<String> = outbox(e, &sc).await.into_iter().map(|(k, _)| k).collect();
     assert_eq!(events, vec!["queue_opened", "your_turn", "your_turn"]);
 }
@@ -113,21 +78,11 @@ async fn the_same_buyer_joining_twice_gets_the_same_ticket() {
 async fn joining_a_queue_that_is_not_open_fails_clearly() {
     let t = start().await;
     let e = &t.engine;
-    let err = e
-        .join(&scope("nosuch", "d1"), &buyer("x"))
-        .await
-        .unwrap_err();
+    let err = e.join(&scope("nosuch", "d1"), &buyer("x")).await.unwrap_err();
     assert!(matches!(err, Error::NoQueue(_)), "{err}");
     assert!(err.to_string().contains("OPEN"), "{err}");
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
-    e.update_show_status(
-        &ShowId::new("s1").unwrap(),
-        ShowStatus::Closed,
-        &actor(),
-        None,
-    )
-    .await
-    .unwrap();
+    e.update_show_status(&ShowId::new("s1").unwrap(), ShowStatus::Closed, &actor(), None).await.unwrap();
     let err = e.join(&scope("s1", "d1"), &buyer("x")).await.unwrap_err();
     assert!(matches!(err, Error::QueueClosed(_)), "{err}");
 }
@@ -142,27 +97,15 @@ async fn ranks_and_eta_follow_the_queue() {
     let tickets: Vec<_> = futures_join(e, &sc, 5).await;
     for (i, t) in tickets.iter().enumerate() {
         assert_eq!(t.rank, i as u64 + 1);
-        assert_eq!(
-            t.eta_ms,
-            (i as u64 + 1) * 60_000,
-            "ETA = rank × avgServiceMs"
-        );
+        assert_eq!(t.eta_ms, (i as u64 + 1) * 60_000, "ETA = rank × avgServiceMs");
     }
     e.leave(&sc, &tk(&tickets[1].ticket)).await.unwrap();
     let s = e.status(&sc, &tk(&tickets[4].ticket)).await.unwrap();
     assert_eq!((s.state, s.rank), (TicketState::Waiting, 4));
-    assert_eq!(
-        e.leave(&sc, &tk(&tickets[1].ticket)).await.unwrap(),
-        TicketState::Left,
-        "leaving twice is harmless"
-    );
+    assert_eq!(e.leave(&sc, &tk(&tickets[1].ticket)).await.unwrap(), TicketState::Left, "leaving twice is harmless");
 }
 
-async fn futures_join(
-    e: &seatwise_engine::Engine,
-    sc: &Scope,
-    n: usize,
-) -> Vec<seatwise_engine::TicketStatus> {
+async fn futures_join(e: &seatwise_engine::Engine, sc: &Scope, n: usize) -> Vec<seatwise_engine::TicketStatus> {
     let mut v = Vec::new();
     for i in 0..n {
         v.push(e.join(sc, &buyer(&format!("b{i}"))).await.unwrap());
@@ -177,36 +120,13 @@ async fn tickets_cannot_be_forged_or_mistyped() {
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
     let sc = scope("s1", "d1");
     let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
-    let forged = Ticket {
-        tag: "0000000000000000".into(),
-        ..a.clone()
-    };
-    assert!(matches!(
-        e.status(&sc, &forged).await.unwrap_err(),
-        Error::UnknownTicket { .. }
-    ));
-    let beyond = Ticket {
-        seq: 99,
-        ..a.clone()
-    };
-    assert!(matches!(
-        e.status(&sc, &beyond).await.unwrap_err(),
-        Error::UnknownTicket { .. }
-    ));
-    let other_gen = Ticket {
-        generation: a.generation + 1,
-        ..a.clone()
-    };
-    assert_eq!(
-        e.status(&sc, &other_gen).await.unwrap().state,
-        TicketState::Closed
-    );
-    assert!(
-        Ticket::parse("1.2")
-            .unwrap_err()
-            .to_string()
-            .contains("16 hex digits")
-    );
+    let forged = Ticket { tag: "0000000000000000".into(), ..a.clone() };
+    assert!(matches!(e.status(&sc, &forged).await.unwrap_err(), Error::UnknownTicket { .. }));
+    let beyond = Ticket { seq: 99, ..a.clone() };
+    assert!(matches!(e.status(&sc, &beyond).await.unwrap_err(), Error::UnknownTicket { .. }));
+    let other_gen = Ticket { generation: a.generation + 1, ..a.clone() };
+    assert_eq!(e.status(&sc, &other_gen).await.unwrap().state, TicketState::Closed);
+    assert!(Ticket::parse("1.2").unwrap_err().to_string().contains("16 hex digits"));
     assert!(Scope::parse("a:b{c}").is_err());
 }
 
@@ -227,10 +147,7 @@ async fn abandoned_buyers_are_dropped_and_stop_counting() {
     assert_eq!((s.queue_size, s.abandoned_total), (1, 1), "{s:?}");
     let st = e.status(&sc, &stays).await.unwrap();
     assert_eq!((st.state, st.rank), (TicketState::Waiting, 1));
-    assert_eq!(
-        e.status(&sc, &gone).await.unwrap().state,
-        TicketState::Abandoned
-    );
+    assert_eq!(e.status(&sc, &gone).await.unwrap().state, TicketState::Abandoned);
 }
 
 #[tokio::test]
@@ -247,16 +164,9 @@ async fn admission_skips_an_abandoned_head_instead_of_getting_stuck() {
     let live = tk(&e.join(&sc, &buyer("live")).await.unwrap().ticket);
     // The slot frees: the five ghosts at the head lapsed, so the live buyer behind them is admitted.
     e.leave(&sc, &first).await.unwrap();
-    assert_eq!(
-        e.status(&sc, &live).await.unwrap().state,
-        TicketState::Admitted
-    );
+    assert_eq!(e.status(&sc, &live).await.unwrap().state, TicketState::Admitted);
     let s = queue_stats(e, &sc).await;
-    assert_eq!(
-        (s.queue_size, s.abandoned_total, s.active_sessions),
-        (0, 5, 1),
-        "{s:?}"
-    );
+    assert_eq!((s.queue_size, s.abandoned_total, s.active_sessions), (0, 5, 1), "{s:?}");
 }
 
 #[tokio::test]
@@ -269,25 +179,16 @@ async fn an_expired_session_releases_its_holds_and_admits_the_next() {
     let b = tk(&e.join(&sc, &buyer("b")).await.unwrap().ticket);
     e.hold(&sc, &a, &seats(&["C1", "C2"])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(400)).await;
-    assert!(
-        matches!(e.complete(&sc, &a).await.unwrap_err(), Error::NoSession(_)),
-        "an expired session cannot book"
-    );
+    assert!(matches!(e.complete(&sc, &a).await.unwrap_err(), Error::NoSession(_)), "an expired session cannot book");
     let sb = e.status(&sc, &b).await.unwrap();
     assert_eq!(sb.state, TicketState::Admitted);
     assert_eq!(e.status(&sc, &a).await.unwrap().state, TicketState::Expired);
     // a's holds were released: b can take the same seats.
-    assert_eq!(
-        e.hold(&sc, &b, &seats(&["C1", "C2"])).await.unwrap().seats,
-        vec!["C1", "C2"]
-    );
+    assert_eq!(e.hold(&sc, &b, &seats(&["C1", "C2"])).await.unwrap().seats, vec!["C1", "C2"]);
     let s = queue_stats(e, &sc).await;
     assert_eq!(s.expired_total, 1);
     let events = outbox(e, &sc).await;
-    assert!(
-        events.contains(&("session_expired".to_string(), a.to_string())),
-        "{events:?}"
-    );
+    assert!(events.contains(&("session_expired".to_string(), a.to_string())), "{events:?}");
 }
 
 #[tokio::test]
@@ -301,50 +202,20 @@ async fn holds_are_all_or_nothing_and_bounded() {
     let w = tk(&e.join(&sc, &buyer("waiting")).await.unwrap().ticket);
     e.hold(&sc, &a, &seats(&["A1", "A2"])).await.unwrap();
     let err = e.hold(&sc, &b, &seats(&["A2", "A3"])).await.unwrap_err();
-    assert!(
-        matches!(&err, Error::SeatsTaken(s) if s == &vec!["A2".to_string()]),
-        "{err}"
-    );
+    assert!(matches!(&err, Error::SeatsTaken(s) if s == &vec!["A2".to_string()]), "{err}");
     // Nothing of the failed hold was applied: A3 is still free.
-    assert_eq!(
-        e.hold(&sc, &b, &seats(&["A3"])).await.unwrap().seats,
-        vec!["A3"]
-    );
+    assert_eq!(e.hold(&sc, &b, &seats(&["A3"])).await.unwrap().seats, vec!["A3"]);
     // Holding again what one already holds is fine; more than max_seats (4) is not.
-    assert_eq!(
-        e.hold(&sc, &a, &seats(&["A1", "A4"])).await.unwrap().seats,
-        vec!["A1", "A2", "A4"]
-    );
-    assert!(matches!(
-        e.hold(&sc, &a, &seats(&["A5", "A6"])).await.unwrap_err(),
-        Error::TooManySeats(4)
-    ));
+    assert_eq!(e.hold(&sc, &a, &seats(&["A1", "A4"])).await.unwrap().seats, vec!["A1", "A2", "A4"]);
+    assert!(matches!(e.hold(&sc, &a, &seats(&["A5", "A6"])).await.unwrap_err(), Error::TooManySeats(4)));
     // Release some, then the rest.
-    assert!(matches!(
-        e.release(&sc, &a, &seats(&["B9"])).await.unwrap_err(),
-        Error::NotHeld(_)
-    ));
-    assert_eq!(
-        e.release(&sc, &a, &seats(&["A2"])).await.unwrap(),
-        vec!["A1", "A4"]
-    );
+    assert!(matches!(e.release(&sc, &a, &seats(&["B9"])).await.unwrap_err(), Error::NotHeld(_)));
+    assert_eq!(e.release(&sc, &a, &seats(&["A2"])).await.unwrap(), vec!["A1", "A4"]);
     assert!(e.release(&sc, &a, &[]).await.unwrap().is_empty());
-    assert!(matches!(
-        e.complete(&sc, &a).await.unwrap_err(),
-        Error::NoSeats
-    ));
+    assert!(matches!(e.complete(&sc, &a).await.unwrap_err(), Error::NoSeats));
     // A waiting buyer has no session.
-    assert!(matches!(
-        e.hold(&sc, &w, &seats(&["Z1"])).await.unwrap_err(),
-        Error::NoSession(_)
-    ));
-    assert!(
-        e.hold(&sc, &w, &[])
-            .await
-            .unwrap_err()
-            .to_string()
-            .contains("at least one seat")
-    );
+    assert!(matches!(e.hold(&sc, &w, &seats(&["Z1"])).await.unwrap_err(), Error::NoSession(_)));
+    assert!(e.hold(&sc, &w, &[]).await.unwrap_err().to_string().contains("at least one seat"));
 }
 
 #[tokio::test]
@@ -357,28 +228,13 @@ async fn sold_seats_stay_sold_across_generations() {
     let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
     e.hold(&sc, &a, &seats(&["K7"])).await.unwrap();
     e.complete(&sc, &a).await.unwrap();
-    e.update_show_status(&id, ShowStatus::Closed, &actor(), None)
-        .await
-        .unwrap();
-    e.update_show_status(&id, ShowStatus::Open, &actor(), None)
-        .await
-        .unwrap();
+    e.update_show_status(&id, ShowStatus::Closed, &actor(), None).await.unwrap();
+    e.update_show_status(&id, ShowStatus::Open, &actor(), None).await.unwrap();
     let b = e.join(&sc, &buyer("b")).await.unwrap();
     let bt = tk(&b.ticket);
-    assert_eq!(
-        (bt.generation, bt.seq),
-        (2, 1),
-        "a fresh generation restarts the sequence"
-    );
-    assert!(matches!(
-        e.hold(&sc, &bt, &seats(&["K7"])).await.unwrap_err(),
-        Error::SeatsTaken(_)
-    ));
-    assert_eq!(
-        e.status(&sc, &a).await.unwrap().state,
-        TicketState::Closed,
-        "old tickets answer closed"
-    );
+    assert_eq!((bt.generation, bt.seq), (2, 1), "a fresh generation restarts the sequence");
+    assert!(matches!(e.hold(&sc, &bt, &seats(&["K7"])).await.unwrap_err(), Error::SeatsTaken(_)));
+    assert_eq!(e.status(&sc, &a).await.unwrap().state, TicketState::Closed, "old tickets answer closed");
 }
 
 #[tokio::test]
@@ -391,32 +247,15 @@ async fn pause_keeps_places_and_admits_nobody_until_resumed() {
     let b = tk(&e.join(&sc, &buyer("b")).await.unwrap().ticket);
     e.pause_queue(&sc).await.unwrap();
     let c = e.join(&sc, &buyer("c")).await.unwrap();
-    assert_eq!(
-        (c.state, c.rank, c.paused),
-        (TicketState::Waiting, 2, true),
-        "joining a paused queue is allowed"
-    );
+    assert_eq!((c.state, c.rank, c.paused), (TicketState::Waiting, 2, true), "joining a paused queue is allowed");
     e.leave(&sc, &a).await.unwrap();
     let sb = e.status(&sc, &b).await.unwrap();
-    assert_eq!(
-        (sb.state, sb.rank, sb.paused),
-        (TicketState::Waiting, 1, true),
-        "nobody admitted while paused"
-    );
-    assert!(matches!(
-        e.admit(&sc, 1).await.unwrap_err(),
-        Error::QueuePaused(_)
-    ));
+    assert_eq!((sb.state, sb.rank, sb.paused), (TicketState::Waiting, 1, true), "nobody admitted while paused");
+    assert!(matches!(e.admit(&sc, 1).await.unwrap_err(), Error::QueuePaused(_)));
     e.resume_queue(&sc).await.unwrap();
-    assert_eq!(
-        e.status(&sc, &b).await.unwrap().state,
-        TicketState::Admitted
-    );
+    assert_eq!(e.status(&sc, &b).await.unwrap().state, TicketState::Admitted);
     let kinds: Vec<String> = outbox(e, &sc).await.into_iter().map(|(k, _)| k).collect();
-    assert!(
-        kinds.contains(&"queue_paused".into()) && kinds.contains(&"queue_resumed".into()),
-        "{kinds:?}"
-    );
+    assert!(kinds.contains(&"queue_paused".into()) && kinds.contains(&"queue_resumed".into()), "{kinds:?}");
 }
 
 #[tokio::test]
@@ -425,39 +264,19 @@ async fn staff_can_admit_now_change_capacity_remove_and_announce() {
     let e = &t.engine;
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
     let sc = scope("s1", "d1");
-    let ts: Vec<Ticket> = futures_join(e, &sc, 6)
-        .await
-        .iter()
-        .map(|t| tk(&t.ticket))
-        .collect();
-    assert_eq!(
-        e.admit(&sc, 2).await.unwrap(),
-        2,
-        "admit N goes beyond capacity"
-    );
+    let ts: Vec<Ticket> = futures_join(e, &sc, 6).await.iter().map(|t| tk(&t.ticket)).collect();
+    assert_eq!(e.admit(&sc, 2).await.unwrap(), 2, "admit N goes beyond capacity");
     let s = queue_stats(e, &sc).await;
     assert_eq!((s.active_sessions, s.queue_size), (3, 3));
     assert_eq!(e.set_capacity(&sc, 5).await.unwrap(), 2);
-    assert_eq!(
-        e.remove_ticket(&sc, &ts[5]).await.unwrap(),
-        TicketState::Waiting
-    );
-    assert_eq!(
-        e.status(&sc, &ts[5]).await.unwrap().state,
-        TicketState::Removed
-    );
+    assert_eq!(e.remove_ticket(&sc, &ts[5]).await.unwrap(), TicketState::Waiting);
+    assert_eq!(e.status(&sc, &ts[5]).await.unwrap().state, TicketState::Removed);
     e.announce(&sc, "Doors open at 7").await.unwrap();
     assert!(e.announce(&sc, "").await.is_err());
     let events = outbox(e, &sc).await;
     assert!(events.contains(&("ticket_removed".into(), ts[5].to_string())));
     assert!(events.contains(&("announcement".into(), String::new())));
-    assert!(
-        e.admit(&sc, 0)
-            .await
-            .unwrap_err()
-            .to_string()
-            .contains("between 1 and 10000")
-    );
+    assert!(e.admit(&sc, 0).await.unwrap_err().to_string().contains("between 1 and 10000"));
 }
 
 #[tokio::test]
@@ -467,45 +286,25 @@ async fn closing_keeps_the_buyers_to_tell_and_reopening_starts_fresh() {
     let id = ShowId::new("s1").unwrap();
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
     let sc = scope("s1", "d1");
-    let ts: Vec<Ticket> = futures_join(e, &sc, 4)
-        .await
-        .iter()
-        .map(|t| tk(&t.ticket))
-        .collect();
-    let r = e
-        .update_show_status(&id, ShowStatus::Cancelled, &actor(), None)
-        .await
-        .unwrap();
+    let ts: Vec<Ticket> = futures_join(e, &sc, 4).await.iter().map(|t| tk(&t.ticket)).collect();
+    let r = e.update_show_status(&id, ShowStatus::Cancelled, &actor(), None).await.unwrap();
     assert!(r.success);
-    assert_eq!(
-        r.queue_results[0].message,
-        "queue closed; 4 buyers will be told"
-    );
+    assert_eq!(r.queue_results[0].message, "queue closed; 4 buyers will be told");
     for t in &ts {
         assert_eq!(e.status(&sc, t).await.unwrap().state, TicketState::Closed);
     }
     // The drain key records every buyer to tell (3 waiting + 1 admitted), as bits at their seqs.
     let drain = seatwise_engine::keys::closing(&sc, 1);
-    let n: u64 = e
-        .redis()
-        .query(redis::cmd("BITCOUNT").arg(&drain))
-        .await
-        .unwrap();
+    let n: u64 = e.redis().query(redis::cmd("BITCOUNT").arg(&drain)).await.unwrap();
     assert_eq!(n, 4);
     let events = outbox(e, &sc).await;
     assert_eq!(events.last().unwrap().0, "queue_closed");
     let s = queue_stats(e, &sc).await;
-    assert_eq!(
-        (s.state.as_str(), s.closed_reason.as_str(), s.queue_size),
-        ("closed", "cancelled", 0)
-    );
+    assert_eq!((s.state.as_str(), s.closed_reason.as_str(), s.queue_size), ("closed", "cancelled", 0));
     // Per-buyer state is gone; only meta, seq, avg, sold, outbox and the drain key remain.
     let keys: Vec<String> = e.redis().query(redis::cmd("KEYS").arg("*")).await.unwrap();
     for k in &keys {
-        assert!(
-            !k.contains(":waiting:") && !k.contains(":tickets:") && !k.contains(":buyers:"),
-            "{keys:?}"
-        );
+        assert!(!k.contains(":waiting:") && !k.contains(":tickets:") && !k.contains(":buyers:"), "{keys:?}");
     }
 }
 
@@ -513,18 +312,8 @@ async fn closing_keeps_the_buyers_to_tell_and_reopening_starts_fresh() {
 async fn bad_input_is_rejected_with_what_is_allowed() {
     let t = start().await;
     let e = &t.engine;
-    assert!(
-        BuyerId::new("has space")
-            .unwrap_err()
-            .to_string()
-            .contains("1 to 128 characters")
-    );
-    assert!(
-        SeatId::new("")
-            .unwrap_err()
-            .to_string()
-            .contains("1 to 32 characters")
-    );
+    assert!(BuyerId::new("has space").unwrap_err().to_string().contains("1 to 128 characters"));
+    assert!(SeatId::new("").unwrap_err().to_string().contains("1 to 32 characters"));
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
     let sc = scope("s1", "d1");
     let err = e.set_capacity(&sc, 1_000_000).await.unwrap_err();

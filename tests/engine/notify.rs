@@ -56,7 +56,10 @@ async fn every_event_reaches_its_channel_once_and_leaves_the_outbox() {
     let public: Vec<String> = s.messages(&queue_channel(&sc)).into_iter().map(|m| m.name).collect();
     assert_eq!(public, vec!["queue.opened", "queue.paused", "queue.announcement"]);
     let ann = &s.messages(&queue_channel(&sc))[2].data;
-    assert_eq!((ann["v"].as_u64(), ann["message"].as_str(), ann["showScopeId"].as_str()), (Some(1), Some("Doors at 7"), Some("s1:d1")));
+    assert_eq!(
+        (ann["v"].as_u64(), ann["message"].as_str(), ann["showScopeId"].as_str()),
+        (Some(1), Some("Doors at 7"), Some("s1:d1"))
+    );
     let mine = s.messages(&ticket_channel(&sc, &a.ticket));
     assert_eq!(mine.len(), 1);
     assert_eq!(mine[0].name, "ticket.your_turn");
@@ -133,10 +136,11 @@ async fn closing_tells_every_buyer_and_a_second_worker_finishes_a_dead_ones_drai
     let task = {
         let (w1, scopes) = (w1.clone(), scopes.clone());
         tokio::spawn(async move {
-            let _ = w1.cycle(&scopes, &move |p| {
-                let _ = tx.send(p.told);
-            })
-            .await;
+            let _ = w1
+                .cycle(&scopes, &move |p| {
+                    let _ = tx.send(p.told);
+                })
+                .await;
         })
     };
     let told = rx.recv().await.unwrap();
@@ -150,7 +154,8 @@ async fn closing_tells_every_buyer_and_a_second_worker_finishes_a_dead_ones_drai
     drain_all(&w2, e).await;
     assert_eq!(pending(e, &sc).await, 0);
     for (i, t) in tickets.iter().enumerate() {
-        let got: Vec<_> = s.messages(&ticket_channel(&sc, t)).into_iter().filter(|m| m.name == "ticket.queue_closed").collect();
+        let got: Vec<_> =
+            s.messages(&ticket_channel(&sc, t)).into_iter().filter(|m| m.name == "ticket.queue_closed").collect();
         assert_eq!(got.len(), 1, "buyer {i} told exactly once");
         assert_eq!(got[0].data["reason"], "cancelled");
     }
@@ -231,7 +236,8 @@ async fn buyer_tokens_only_for_their_own_live_ticket() {
     assert_eq!(tok.client_id.as_deref(), Some("ann"));
     let err = e.buyer_token_request(&client, &sc, &at, &buyer("bob"), None, None, None).await.unwrap_err();
     assert!(matches!(err, Error::NotOwner { .. }), "{err}");
-    let err = e.buyer_token_request(&client, &sc, &at, &buyer("ann"), Some(3 * 3_600_000), None, None).await.unwrap_err();
+    let err =
+        e.buyer_token_request(&client, &sc, &at, &buyer("ann"), Some(3 * 3_600_000), None, None).await.unwrap_err();
     assert!(err.to_string().contains("2 hours"), "{err}");
     e.leave(&sc, &at).await.unwrap();
     let err = e.buyer_token_request(&client, &sc, &at, &buyer("ann"), None, None, None).await.unwrap_err();

@@ -34,13 +34,9 @@ async fn every_transition_follows_the_table() {
     for from in ShowStatus::ALL {
         for to in ShowStatus::ALL {
             let sid = format!("t-{}-{}", from.as_str(), to.as_str()).to_lowercase();
-            e.create_show(&show(&sid, 2, 5, 60.0, 120.0), &actor())
-                .await
-                .unwrap();
+            e.create_show(&show(&sid, 2, 5, 60.0, 120.0), &actor()).await.unwrap();
             for step in path_to(from) {
-                e.update_show_status(&id(&sid), step, &actor(), None)
-                    .await
-                    .unwrap();
+                e.update_show_status(&id(&sid), step, &actor(), None).await.unwrap();
             }
             let r = e.update_show_status(&id(&sid), to, &actor(), None).await;
             if from.can_become(to) {
@@ -55,11 +51,7 @@ async fn every_transition_follows_the_table() {
                 for allowed in from.allowed_targets() {
                     assert!(msg.contains(allowed.as_str()), "{msg} names {allowed}");
                 }
-                assert_eq!(
-                    e.get_show(&id(&sid)).await.unwrap().status,
-                    from,
-                    "nothing changed"
-                );
+                assert_eq!(e.get_show(&id(&sid)).await.unwrap().status, from, "nothing changed");
             }
         }
     }
@@ -72,107 +64,40 @@ async fn status_effects_on_every_schedule() {
     let sid = id("s1");
     open_show(e, &show("s1", 3, 1, 60.0, 120.0)).await;
     let scs: Vec<_> = (1..=3).map(|i| scope("s1", &format!("d{i}"))).collect();
-    let stats = |v: Vec<Result<seatwise_engine::QueueStats, Error>>| {
-        v.into_iter().map(|r| r.unwrap()).collect::<Vec<_>>()
-    };
-    assert!(
-        stats(e.queue_stats(&scs).await.unwrap())
-            .iter()
-            .all(|s| s.state == "open" && s.avg_service_ms == 60_000)
-    );
+    let stats =
+        |v: Vec<Result<seatwise_engine::QueueStats, Error>>| v.into_iter().map(|r| r.unwrap()).collect::<Vec<_>>();
+    assert!(stats(e.queue_stats(&scs).await.unwrap()).iter().all(|s| s.state == "open" && s.avg_service_ms == 60_000));
     let tickets: Vec<Ticket> = {
         let mut v = Vec::new();
         for i in 0..3 {
-            v.push(
-                Ticket::parse(
-                    &e.join(&scs[0], &buyer(&format!("b{i}")))
-                        .await
-                        .unwrap()
-                        .ticket,
-                )
-                .unwrap(),
-            );
+            v.push(Ticket::parse(&e.join(&scs[0], &buyer(&format!("b{i}"))).await.unwrap().ticket).unwrap());
         }
         v
     };
     // Re-applying OPEN is idempotent: nobody dropped, the sequence kept.
-    let r = e
-        .update_show_status(&sid, Open, &actor(), None)
-        .await
-        .unwrap();
-    assert!(
-        r.queue_results
-            .iter()
-            .all(|q| q.message.contains("already open")),
-        "{r:?}"
-    );
+    let r = e.update_show_status(&sid, Open, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message.contains("already open")), "{r:?}");
     assert_eq!(e.status(&scs[0], &tickets[2]).await.unwrap().rank, 2);
     // ON_GOING leaves queues as they are.
-    let r = e
-        .update_show_status(&sid, OnGoing, &actor(), None)
-        .await
-        .unwrap();
-    assert!(
-        r.queue_results
-            .iter()
-            .all(|q| q.message == "queue left as it is")
-    );
+    let r = e.update_show_status(&sid, OnGoing, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message == "queue left as it is"));
     // POSTPONED pauses: places kept, joins allowed.
-    let r = e
-        .update_show_status(&sid, Postponed, &actor(), None)
-        .await
-        .unwrap();
-    assert!(
-        r.queue_results
-            .iter()
-            .all(|q| q.message.starts_with("queue paused")),
-        "{r:?}"
-    );
+    let r = e.update_show_status(&sid, Postponed, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message.starts_with("queue paused")), "{r:?}");
     assert!(e.join(&scs[0], &buyer("late")).await.unwrap().paused);
     // Reopening resumes with everyone in place.
-    let r = e
-        .update_show_status(&sid, Open, &actor(), None)
-        .await
-        .unwrap();
-    assert!(
-        r.queue_results
-            .iter()
-            .all(|q| q.message.starts_with("queue resumed")),
-        "{r:?}"
-    );
+    let r = e.update_show_status(&sid, Open, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message.starts_with("queue resumed")), "{r:?}");
     assert_eq!(e.status(&scs[0], &tickets[2]).await.unwrap().rank, 2);
     // CLOSED closes; reopening gives a fresh queue.
-    let r = e
-        .update_show_status(&sid, Closed, &actor(), None)
-        .await
-        .unwrap();
-    assert_eq!(
-        r.queue_results[0].message,
-        "queue closed; 4 buyers will be told"
-    );
-    assert_eq!(
-        r.queue_results[1].message,
-        "queue closed; 0 buyers will be told"
-    );
-    let r = e
-        .update_show_status(&sid, Open, &actor(), None)
-        .await
-        .unwrap();
-    assert!(
-        r.queue_results
-            .iter()
-            .all(|q| q.message == "queue opened (generation 2)"),
-        "{r:?}"
-    );
+    let r = e.update_show_status(&sid, Closed, &actor(), None).await.unwrap();
+    assert_eq!(r.queue_results[0].message, "queue closed; 4 buyers will be told");
+    assert_eq!(r.queue_results[1].message, "queue closed; 0 buyers will be told");
+    let r = e.update_show_status(&sid, Open, &actor(), None).await.unwrap();
+    assert!(r.queue_results.iter().all(|q| q.message == "queue opened (generation 2)"), "{r:?}");
     let s = stats(e.queue_stats(&scs).await.unwrap());
-    assert_eq!(
-        (s[0].queue_size, s[0].tickets_issued, s[0].generation),
-        (0, 0, 2)
-    );
-    assert_eq!(
-        e.status(&scs[0], &tickets[0]).await.unwrap().state,
-        TicketState::Closed
-    );
+    assert_eq!((s[0].queue_size, s[0].tickets_issued, s[0].generation), (0, 0, 2));
+    assert_eq!(e.status(&scs[0], &tickets[0]).await.unwrap().state, TicketState::Closed);
     // The seed's result shape.
     let j = serde_json::to_value(&r).unwrap();
     assert_eq!(j["success"], true);
@@ -197,9 +122,7 @@ async fn two_consoles_racing_exactly_one_wins() {
                 ))
                 .await
                 .unwrap();
-                seatwise_engine::Engine::new(redis)
-                    .update_show_status(&id(&sid), to, &actor(), Some(v))
-                    .await
+                seatwise_engine::Engine::new(redis).update_show_status(&id(&sid), to, &actor(), Some(v)).await
             })
         };
         let (a, b) = (console(Closed), console(Postponed));
@@ -209,23 +132,15 @@ async fn two_consoles_racing_exactly_one_wins() {
             (a, b) => panic!("exactly one must win: {a:?} / {b:?}"),
         };
         match lose {
-            Error::Conflict {
-                current, version, ..
-            } => {
-                assert_eq!(
-                    current, win.show.status,
-                    "the loser learns the current status"
-                );
+            Error::Conflict { current, version, .. } => {
+                assert_eq!(current, win.show.status, "the loser learns the current status");
                 assert_eq!(version, v + 1);
             }
             other => panic!("expected a conflict, got {other}"),
         }
     }
     // A stale expected version is a conflict too, and changes nothing.
-    let err = e
-        .update_show_status(&id("race0"), Open, &actor(), Some(1))
-        .await
-        .unwrap_err();
+    let err = e.update_show_status(&id("race0"), Open, &actor(), Some(1)).await.unwrap_err();
     assert!(err.to_string().contains("changed by someone else"), "{err}");
 }
 
@@ -234,20 +149,10 @@ async fn every_change_is_audited_with_who_and_results() {
     let t = start().await;
     let e = &t.engine;
     open_show(e, &show("s1", 2, 5, 60.0, 120.0)).await;
-    e.update_show_status(&id("s1"), Closed, &actor(), None)
-        .await
-        .unwrap();
+    e.update_show_status(&id("s1"), Closed, &actor(), None).await.unwrap();
     let log = e.audit_log(10, Some(&id("s1"))).await.unwrap();
-    let kinds: Vec<(String, String, String)> = log
-        .iter()
-        .map(|a| {
-            (
-                a.fields["kind"].clone(),
-                a.fields["from"].clone(),
-                a.fields["to"].clone(),
-            )
-        })
-        .collect();
+    let kinds: Vec<(String, String, String)> =
+        log.iter().map(|a| (a.fields["kind"].clone(), a.fields["from"].clone(), a.fields["to"].clone())).collect();
     assert_eq!(
         kinds,
         vec![
@@ -259,10 +164,7 @@ async fn every_change_is_audited_with_who_and_results() {
         ]
     );
     let latest = &log[0].fields;
-    assert_eq!(
-        (latest["user"].as_str(), latest["host"].as_str()),
-        ("tester", "test-host")
-    );
+    assert_eq!((latest["user"].as_str(), latest["host"].as_str()), ("tester", "test-host"));
     let results: serde_json::Value = serde_json::from_str(&latest["results"]).unwrap();
     assert_eq!(results.as_array().unwrap().len(), 2);
     assert_eq!(results[0]["showScopeId"], "s1:d1");
@@ -273,48 +175,25 @@ async fn every_change_is_audited_with_who_and_results() {
 async fn shows_create_update_import_export() {
     let t = start().await;
     let e = &t.engine;
-    let s = e
-        .create_show(&show("s1", 2, 5, 60.0, 120.0), &actor())
-        .await
-        .unwrap();
+    let s = e.create_show(&show("s1", 2, 5, 60.0, 120.0), &actor()).await.unwrap();
     assert_eq!((s.version, s.status), (1, Draft));
-    assert!(matches!(
-        e.create_show(&show("s1", 1, 5, 60.0, 120.0), &actor())
-            .await
-            .unwrap_err(),
-        Error::ShowExists(_)
-    ));
+    assert!(matches!(e.create_show(&show("s1", 1, 5, 60.0, 120.0), &actor()).await.unwrap_err(), Error::ShowExists(_)));
     let mut open = show("s2", 1, 5, 60.0, 120.0);
     open.status = Open;
-    assert!(
-        e.create_show(&open, &actor())
-            .await
-            .unwrap_err()
-            .to_string()
-            .contains("DRAFT or UPCOMING")
-    );
+    assert!(e.create_show(&open, &actor()).await.unwrap_err().to_string().contains("DRAFT or UPCOMING"));
     // Update with the right version works; a stale one is a conflict.
     let mut edit = s.clone();
     edit.name = "Renamed".into();
     let edited = e.update_show(&edit, 1, &actor()).await.unwrap();
     assert_eq!((edited.version, edited.name.as_str()), (2, "Renamed"));
-    assert!(matches!(
-        e.update_show(&edit, 1, &actor()).await.unwrap_err(),
-        Error::Conflict { .. }
-    ));
+    assert!(matches!(e.update_show(&edit, 1, &actor()).await.unwrap_err(), Error::Conflict { .. }));
     // While queues are live a schedule cannot be removed.
-    e.update_show_status(&id("s1"), Open, &actor(), None)
-        .await
-        .unwrap();
+    e.update_show_status(&id("s1"), Open, &actor(), None).await.unwrap();
     let mut fewer = e.get_show(&id("s1")).await.unwrap();
     let v = fewer.version;
     fewer.schedules.pop();
     let err = e.update_show(&fewer, v, &actor()).await.unwrap_err();
-    assert!(
-        err.to_string()
-            .contains("close the show before removing it"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("close the show before removing it"), "{err}");
     // Export, then import into a fresh server: same shows (as DRAFT where they were live).
     let text = e.export_shows().await.unwrap();
     let parsed = parse_shows_file("export.json", &text).unwrap();
@@ -323,21 +202,12 @@ async fn shows_create_update_import_export() {
     assert!(out[0].action.starts_with("created as DRAFT"), "{out:?}");
     let again = t2.engine.import_shows(&parsed, &actor()).await.unwrap();
     assert_eq!(again[0].action, "unchanged");
-    let names: HashMap<String, String> = t2
-        .engine
-        .list_shows()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.id, s.name))
-        .collect();
+    let names: HashMap<String, String> =
+        t2.engine.list_shows().await.unwrap().into_iter().map(|s| (s.id, s.name)).collect();
     assert_eq!(names["s1"], "Renamed");
     // A broken file says what was expected.
     let err = parse_shows_file("bad.json", "{\"shows\": [{\"id\": \"x\"}]}").unwrap_err();
-    assert!(
-        err.to_string().contains("bad.json") && err.to_string().contains("schedules"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("bad.json") && err.to_string().contains("schedules"), "{err}");
     let err = parse_shows_file(
         "bad.json",
         "{\"shows\": [{\"id\": \"x y\", \"name\": \"n\", \"venue\": \"v\", \"schedules\": []}]}",

@@ -4,9 +4,7 @@
 
 use seatwise_engine::local::{RedisCluster, RedisServer, ServerOptions};
 use seatwise_engine::shows::{Schedule, Show, ShowStatus};
-use seatwise_engine::{
-    Actor, ConnectOptions, Engine, QueueStats, Redis, SchedId, Scope, ShowId, Target,
-};
+use seatwise_engine::{Actor, ConnectOptions, Engine, QueueStats, Redis, SchedId, Scope, ShowId, Target};
 
 pub struct TestRedis {
     pub server: RedisServer,
@@ -16,11 +14,7 @@ pub struct TestRedis {
 impl Drop for TestRedis {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!(
-                "--- redis-server log (port {}) ---\n{}",
-                self.server.port(),
-                self.server.log_tail(30)
-            );
+            eprintln!("--- redis-server log (port {}) ---\n{}", self.server.port(), self.server.log_tail(30));
         }
     }
 }
@@ -33,13 +27,9 @@ fn no_server(e: impl std::fmt::Display) -> ! {
 
 pub async fn start() -> TestRedis {
     let server = RedisServer::start(&ServerOptions::default()).unwrap_or_else(|e| no_server(e));
-    let redis = Redis::connect(&ConnectOptions::new(Target::Url(server.url())))
-        .await
-        .expect("connect to the test server");
-    TestRedis {
-        server,
-        engine: Engine::new(redis),
-    }
+    let redis =
+        Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.expect("connect to the test server");
+    TestRedis { server, engine: Engine::new(redis) }
 }
 
 pub struct TestCluster {
@@ -62,10 +52,7 @@ pub async fn start_cluster() -> TestCluster {
     let redis = Redis::connect(&ConnectOptions::new(Target::Cluster(cluster.urls())))
         .await
         .expect("connect to the test cluster");
-    TestCluster {
-        cluster,
-        engine: Engine::new(redis),
-    }
+    TestCluster { cluster, engine: Engine::new(redis) }
 }
 
 pub fn actor() -> Actor {
@@ -102,17 +89,9 @@ pub fn scope(show: &str, sched: &str) -> Scope {
 
 /// Creates `show` and sets it OPEN; returns the engine-side show.
 pub async fn open_show(engine: &Engine, show: &Show) {
-    engine
-        .create_show(show, &actor())
-        .await
-        .expect("create show");
+    engine.create_show(show, &actor()).await.expect("create show");
     let r = engine
-        .update_show_status(
-            &ShowId::new(&show.id).unwrap(),
-            ShowStatus::Open,
-            &actor(),
-            None,
-        )
+        .update_show_status(&ShowId::new(&show.id).unwrap(), ShowStatus::Open, &actor(), None)
         .await
         .expect("open show");
     assert!(r.success, "{r:?}");
@@ -120,10 +99,5 @@ pub async fn open_show(engine: &Engine, show: &Show) {
 
 /// One queue's figures (after its housekeeping).
 pub async fn queue_stats(engine: &Engine, scope: &Scope) -> QueueStats {
-    engine
-        .queue_stats(std::slice::from_ref(scope))
-        .await
-        .expect("stats")
-        .remove(0)
-        .expect("stats of the queue")
+    engine.queue_stats(std::slice::from_ref(scope)).await.expect("stats").remove(0).expect("stats of the queue")
 }

@@ -49,7 +49,11 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Config { keys: vec![("testapp.testkey".into(), "test-secret-not-real".into())], latency: Duration::ZERO, legacy_batch: false }
+        Config {
+            keys: vec![("testapp.testkey".into(), "test-secret-not-real".into())],
+            latency: Duration::ZERO,
+            legacy_batch: false,
+        }
     }
 }
 
@@ -259,7 +263,9 @@ fn route(cfg: &Config, st: &State, method: &str, path: &str, auth: Option<&str>,
 }
 
 fn authorise(cfg: &Config, st: &State, auth: Option<&str>, channel: Option<&str>) -> Result<(), Response<Full<Bytes>>> {
-    let Some(auth) = auth else { return Err(error(401, 40101, "no credentials: use Basic auth with an API key or a Bearer token")) };
+    let Some(auth) = auth else {
+        return Err(error(401, 40101, "no credentials: use Basic auth with an API key or a Bearer token"));
+    };
     if let Some(b64) = auth.strip_prefix("Basic ") {
         let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_default();
         let text = String::from_utf8_lossy(&raw);
@@ -303,7 +309,13 @@ fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Response<Full<B
         let raw = match o.get("data") {
             None | Some(Value::Null) => String::new(),
             Some(Value::String(s)) => s.clone(),
-            Some(_) => return Err(error(400, 40013, "message data must be a string (encode objects as JSON text with encoding \"json\")")),
+            Some(_) => {
+                return Err(error(
+                    400,
+                    40013,
+                    "message data must be a string (encode objects as JSON text with encoding \"json\")",
+                ));
+            }
         };
         let data = match o.get("encoding").and_then(Value::as_str) {
             None => Value::String(raw.clone()),
@@ -420,10 +432,8 @@ fn batch(cfg: &Config, st: &State, body: &[u8]) -> Response<Full<Bytes>> {
         }
         return ok(201, Value::Array(flat));
     }
-    let results: Vec<Value> = out
-        .into_iter()
-        .map(|(s, f, r)| json!({"successCount": s, "failureCount": f, "results": r}))
-        .collect();
+    let results: Vec<Value> =
+        out.into_iter().map(|(s, f, r)| json!({"successCount": s, "failureCount": f, "results": r})).collect();
     ok(201, Value::Array(results))
 }
 
@@ -434,7 +444,9 @@ fn request_token(cfg: &Config, st: &State, key_name: &str, body: &[u8]) -> Respo
     if text("keyName") != key_name {
         return error(400, 40000, "keyName in the request does not match the path");
     }
-    let Some((_, secret)) = cfg.keys.iter().find(|(n, _)| n == key_name) else { return error(404, 40400, "no such key") };
+    let Some((_, secret)) = cfg.keys.iter().find(|(n, _)| n == key_name) else {
+        return error(404, 40400, "no such key");
+    };
     let (Some(timestamp), nonce, mac) = (num("timestamp"), text("nonce"), text("mac")) else {
         return error(400, 40000, "a token request needs timestamp, nonce and mac");
     };
@@ -463,7 +475,9 @@ fn request_token(cfg: &Config, st: &State, key_name: &str, body: &[u8]) -> Respo
     if !st.nonces.lock().unwrap().insert(nonce) {
         return error(401, 40105, "nonce value replayed");
     }
-    let cap: Value = if capability.is_empty() { json!({"*": ["*"]}) } else {
+    let cap: Value = if capability.is_empty() {
+        json!({"*": ["*"]})
+    } else {
         match serde_json::from_str(&capability) {
             Ok(v) => v,
             Err(_) => return error(400, 40000, "capability is not a JSON object"),
@@ -480,4 +494,3 @@ fn request_token(cfg: &Config, st: &State, key_name: &str, body: &[u8]) -> Respo
     }
     ok(200, details)
 }
-

@@ -38,7 +38,11 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub fn parse(url: &str) -> Result<Endpoint> {
-        let bad = || Error::Config(format!("Ably endpoint {url:?}: write it as https://host[:port] (or http:// for a local test server)"));
+        let bad = || {
+            Error::Config(format!(
+                "Ably endpoint {url:?}: write it as https://host[:port] (or http:// for a local test server)"
+            ))
+        };
         let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {
@@ -167,7 +171,11 @@ impl Answer {
         AblyError {
             code: self.error_code.as_deref().and_then(|c| c.parse().ok()).unwrap_or(self.status as u32 * 100),
             status_code: self.status,
-            message: self.error_message.clone().unwrap_or(if text.is_empty() { format!("HTTP {}", self.status) } else { text }),
+            message: self.error_message.clone().unwrap_or(if text.is_empty() {
+                format!("HTTP {}", self.status)
+            } else {
+                text
+            }),
             href: None,
         }
     }
@@ -176,7 +184,8 @@ impl Answer {
         if self.body.is_empty() {
             return Ok(Value::Null);
         }
-        serde_json::from_slice(&self.body).map_err(|e| Error::Unreachable(format!("Ably sent a body that is not JSON: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| Error::Unreachable(format!("Ably sent a body that is not JSON: {e}")))
     }
 }
 
@@ -216,7 +225,10 @@ impl AblyRest {
             Some(e) => (e.clone(), self.cfg.fallback_hosts.clone().unwrap_or_default()),
             None => (
                 Endpoint { host: PRIMARY_HOST.into(), port: None, tls: true },
-                self.cfg.fallback_hosts.clone().unwrap_or_else(|| FALLBACK_HOSTS.iter().map(|s| s.to_string()).collect()),
+                self.cfg
+                    .fallback_hosts
+                    .clone()
+                    .unwrap_or_else(|| FALLBACK_HOSTS.iter().map(|s| s.to_string()).collect()),
             ),
         };
         let mut others: Vec<String> = fallbacks.iter().map(|h| endpoint.base(h)).collect();
@@ -443,7 +455,9 @@ fn parse_batch_results(v: &Value) -> Result<Vec<ChannelResult>> {
         match s.get("results").and_then(Value::as_array) {
             Some(results) => out.extend(results.iter().filter_map(channel_result)),
             // The older answer lists {channel, messageId} directly.
-            None => out.push(channel_result(s).ok_or_else(|| Error::Unreachable(format!("unexpected batch answer: {s}")))?),
+            None => {
+                out.push(channel_result(s).ok_or_else(|| Error::Unreachable(format!("unexpected batch answer: {s}")))?)
+            }
         }
     }
     Ok(out)

@@ -12,9 +12,7 @@ use std::time::{Duration, Instant};
 use clap::Parser;
 use seatwise_engine::local::{RedisServer, ServerOptions};
 use seatwise_engine::shows::{Schedule, Show, ShowStatus};
-use seatwise_engine::{
-    Actor, BuyerId, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target, Ticket,
-};
+use seatwise_engine::{Actor, BuyerId, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target, Ticket};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks of the Seatwise queue engine (prints figures)")]
@@ -59,22 +57,12 @@ fn show(id: &str, n: usize, capacity: u32) -> Show {
 async fn open(e: &Engine, s: &Show) {
     let actor = Actor::new("bench", "bench");
     e.create_show(s, &actor).await.expect("create");
-    e.update_show_status(&ShowId::new(&s.id).unwrap(), ShowStatus::Open, &actor, None)
-        .await
-        .expect("open");
+    e.update_show_status(&ShowId::new(&s.id).unwrap(), ShowStatus::Open, &actor, None).await.expect("open");
 }
 
 async fn info_int(r: &Redis, section: &str, field: &str) -> u64 {
-    let text: String = r
-        .query(redis::cmd("INFO").arg(section))
-        .await
-        .expect("INFO");
-    text.lines()
-        .find_map(|l| {
-            l.strip_prefix(&format!("{field}:"))
-                .map(|v| v.trim().parse().unwrap_or(0))
-        })
-        .unwrap_or(0)
+    let text: String = r.query(redis::cmd("INFO").arg(section)).await.expect("INFO");
+    text.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().parse().unwrap_or(0))).unwrap_or(0)
 }
 
 /// Joins `n` buyers named `<prefix>-<i>` with `clients` concurrent tasks on the given engines
@@ -88,9 +76,7 @@ async fn join_load(engines: &[Engine], sc: &Scope, prefix: &str, n: u64, clients
         set.spawn(async move {
             let mut i = c;
             while i < n {
-                e.join(&sc, &BuyerId::new(&format!("{prefix}-{i}")).unwrap())
-                    .await
-                    .expect("join");
+                e.join(&sc, &BuyerId::new(&format!("{prefix}-{i}")).unwrap()).await.expect("join");
                 i += clients;
             }
         });
@@ -101,10 +87,7 @@ async fn join_load(engines: &[Engine], sc: &Scope, prefix: &str, n: u64, clients
 
 /// CPU seconds redis-server has used so far (user + system).
 async fn redis_cpu(r: &Redis) -> f64 {
-    let text: String = r
-        .query(redis::cmd("INFO").arg("cpu"))
-        .await
-        .expect("INFO cpu");
+    let text: String = r.query(redis::cmd("INFO").arg("cpu")).await.expect("INFO cpu");
     text.lines()
         .filter_map(|l| l.split_once(':'))
         .filter(|(k, _)| *k == "used_cpu_sys" || *k == "used_cpu_user")
@@ -114,25 +97,8 @@ async fn redis_cpu(r: &Redis) -> f64 {
 
 fn redis_benchmark(port: u16, sha: &str, clients: u64, n: u64) -> f64 {
     let out = Command::new("redis-benchmark")
-        .args([
-            "-p",
-            &port.to_string(),
-            "-c",
-            &clients.to_string(),
-            "-n",
-            &n.to_string(),
-            "-r",
-            "100000000",
-            "-q",
-        ])
-        .args([
-            "EVALSHA",
-            sha,
-            "2",
-            "bench:seq",
-            "bench:zset",
-            "member:__rand_int__",
-        ])
+        .args(["-p", &port.to_string(), "-c", &clients.to_string(), "-n", &n.to_string(), "-r", "100000000", "-q"])
+        .args(["EVALSHA", sha, "2", "bench:seq", "bench:zset", "member:__rand_int__"])
         .output()
         .expect("redis-benchmark is installed with redis-tools");
     let text = String::from_utf8_lossy(&out.stdout);
@@ -148,20 +114,12 @@ fn redis_benchmark(port: u16, sha: &str, clients: u64, n: u64) -> f64 {
 async fn main() {
     let args = Args::parse();
     let server = RedisServer::start(&ServerOptions::default()).expect("redis-server");
-    let connect = || async {
-        Redis::connect(&ConnectOptions::new(Target::Url(server.url())))
-            .await
-            .expect("connect")
-    };
+    let connect = || async { Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.expect("connect") };
     let e = Engine::new(connect().await);
     let r = e.redis().clone();
     let version: String = {
         let text: String = r.query(redis::cmd("INFO").arg("server")).await.unwrap();
-        text.lines()
-            .find_map(|l| l.strip_prefix("redis_version:"))
-            .unwrap_or("?")
-            .trim()
-            .to_string()
+        text.lines().find_map(|l| l.strip_prefix("redis_version:")).unwrap_or("?").trim().to_string()
     };
     println!(
         "seatwise-bench: redis-server {version} on 127.0.0.1:{}, {} cores",
@@ -170,42 +128,22 @@ async fn main() {
     );
 
     // 1. Join throughput.
-    let minimal =
-        "local s = redis.call('INCR', KEYS[1]) redis.call('ZADD', KEYS[2], s, ARGV[1]) return s";
-    let sha: String = r
-        .query(redis::cmd("SCRIPT").arg("LOAD").arg(minimal))
-        .await
-        .unwrap();
+    let minimal = "local s = redis.call('INCR', KEYS[1]) redis.call('ZADD', KEYS[2], s, ARGV[1]) return s";
+    let sha: String = r.query(redis::cmd("SCRIPT").arg("LOAD").arg(minimal)).await.unwrap();
     let base = redis_benchmark(server.port(), &sha, args.clients, args.joins);
     open(&e, &show("tput", 3, 1)).await;
     let cpu0 = redis_cpu(&r).await;
     let t0 = Instant::now();
-    let shared = join_load(
-        std::slice::from_ref(&e),
-        &Scope::parse("tput:d0").unwrap(),
-        "s",
-        args.joins,
-        args.clients,
-    )
-    .await;
+    let shared =
+        join_load(std::slice::from_ref(&e), &Scope::parse("tput:d0").unwrap(), "s", args.joins, args.clients).await;
     let busy = (redis_cpu(&r).await - cpu0) / t0.elapsed().as_secs_f64() * 100.0;
     let mut many = Vec::new();
     for _ in 0..args.clients {
         many.push(Engine::new(connect().await));
     }
-    let separate = join_load(
-        &many,
-        &Scope::parse("tput:d1").unwrap(),
-        "m",
-        args.joins,
-        args.clients,
-    )
-    .await;
+    let separate = join_load(&many, &Scope::parse("tput:d1").unwrap(), "m", args.joins, args.clients).await;
     drop(many);
-    println!(
-        "\n## Join throughput ({} joins, {} concurrent clients)",
-        args.joins, args.clients
-    );
+    println!("\n## Join throughput ({} joins, {} concurrent clients)", args.joins, args.clients);
     println!("redis-benchmark, minimal INCR+ZADD script by EVALSHA: {base:>9.0} joins/s");
     println!(
         "seatwise join, one shared handle (the engine's design): {shared:>9.0} joins/s  ratio {:.2}  (redis-server busy {busy:.0}% of a core)",
@@ -219,110 +157,46 @@ async fn main() {
 
     // 2. Memory per waiting buyer, and the slowest command while filling, ranking, admitting and closing.
     let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();
-    let _: String = r
-        .query(
-            redis::cmd("CONFIG")
-                .arg("SET")
-                .arg("slowlog-log-slower-than")
-                .arg(1000),
-        )
-        .await
-        .unwrap();
+    let _: String = r.query(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(1000)).await.unwrap();
     let _: String = r.query(redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
     open(&e, &show("mem", 1, 1)).await;
     let sc = Scope::new(ShowId::new("mem").unwrap(), SchedId::new("d0").unwrap());
-    let first = e
-        .join(&sc, &BuyerId::new("buyer-head").unwrap())
-        .await
-        .unwrap();
+    let first = e.join(&sc, &BuyerId::new("buyer-head").unwrap()).await.unwrap();
     let before = info_int(&r, "memory", "used_memory").await;
     let t = Instant::now();
-    let rate = join_load(
-        std::slice::from_ref(&e),
-        &sc,
-        "buyer",
-        args.buyers,
-        args.clients,
-    )
-    .await;
+    let rate = join_load(std::slice::from_ref(&e), &sc, "buyer", args.buyers, args.clients).await;
     let after = info_int(&r, "memory", "used_memory").await;
     let per_buyer = (after.saturating_sub(before)) as f64 / args.buyers as f64;
-    println!(
-        "\n## Memory at {} waiting buyers (buyer ids like buyer-123456)",
-        args.buyers
-    );
-    println!(
-        "filled in {:.1} s ({rate:.0} joins/s)",
-        t.elapsed().as_secs_f64()
-    );
+    println!("\n## Memory at {} waiting buyers (buyer ids like buyer-123456)", args.buyers);
+    println!("filled in {:.1} s ({rate:.0} joins/s)", t.elapsed().as_secs_f64());
     println!(
         "used_memory grew by {} bytes: {per_buyer:.1} bytes per waiting buyer, every key included",
         after - before
     );
-    let keys: Vec<String> = r
-        .query(redis::cmd("KEYS").arg("seatwise:*{mem:d0}*"))
-        .await
-        .unwrap();
+    let keys: Vec<String> = r.query(redis::cmd("KEYS").arg("seatwise:*{mem:d0}*")).await.unwrap();
     let mut usage = Vec::new();
     for k in keys {
-        let n: Option<u64> = r
-            .query(
-                redis::cmd("MEMORY")
-                    .arg("USAGE")
-                    .arg(&k)
-                    .arg("SAMPLES")
-                    .arg(0),
-            )
-            .await
-            .unwrap();
+        let n: Option<u64> = r.query(redis::cmd("MEMORY").arg("USAGE").arg(&k).arg("SAMPLES").arg(0)).await.unwrap();
         usage.push((n.unwrap_or(0), k));
     }
     usage.sort_by(|a, b| b.cmp(a));
     for (n, k) in usage.iter().take(4) {
-        println!(
-            "  {k:<44} {n:>11} bytes ({:.1} per buyer)",
-            *n as f64 / args.buyers as f64
-        );
+        println!("  {k:<44} {n:>11} bytes ({:.1} per buyer)", *n as f64 / args.buyers as f64);
     }
     // The slowest paths at this size: the last buyer's status (rank over 1M), the stats pass, admissions
     // from the head, and closing the whole queue.
-    let last = e
-        .join(&sc, &BuyerId::new("buyer-last").unwrap())
-        .await
-        .unwrap();
+    let last = e.join(&sc, &BuyerId::new("buyer-last").unwrap()).await.unwrap();
     let t = Instant::now();
-    let st = e
-        .status(&sc, &Ticket::parse(&last.ticket).unwrap())
-        .await
-        .unwrap();
-    println!(
-        "status of the last buyer (rank {}): {:.2} ms round trip",
-        st.rank,
-        t.elapsed().as_secs_f64() * 1000.0
-    );
-    e.leave(&sc, &Ticket::parse(&first.ticket).unwrap())
-        .await
-        .unwrap();
+    let st = e.status(&sc, &Ticket::parse(&last.ticket).unwrap()).await.unwrap();
+    println!("status of the last buyer (rank {}): {:.2} ms round trip", st.rank, t.elapsed().as_secs_f64() * 1000.0);
+    e.leave(&sc, &Ticket::parse(&first.ticket).unwrap()).await.unwrap();
     let t = Instant::now();
     let n = e.admit(&sc, 1000).await.unwrap();
-    println!(
-        "admit {n} from the head: {:.2} ms round trip",
-        t.elapsed().as_secs_f64() * 1000.0
-    );
+    println!("admit {n} from the head: {:.2} ms round trip", t.elapsed().as_secs_f64() * 1000.0);
     let t = Instant::now();
-    let eff = e
-        .close_queue(&sc, seatwise_engine::queue::CloseReason::Closed)
-        .await
-        .unwrap();
-    println!(
-        "close the queue ({}): {:.2} ms round trip",
-        eff.message(),
-        t.elapsed().as_secs_f64() * 1000.0
-    );
-    let slow: Vec<Vec<redis::Value>> = r
-        .query(redis::cmd("SLOWLOG").arg("GET").arg(1000))
-        .await
-        .unwrap();
+    let eff = e.close_queue(&sc, seatwise_engine::queue::CloseReason::Closed).await.unwrap();
+    println!("close the queue ({}): {:.2} ms round trip", eff.message(), t.elapsed().as_secs_f64() * 1000.0);
+    let slow: Vec<Vec<redis::Value>> = r.query(redis::cmd("SLOWLOG").arg("GET").arg(1000)).await.unwrap();
     // Only the engine's script calls count (the bench's own INFO/KEYS/MEMORY diagnostics are left out).
     let mut worst: Vec<(u64, String)> = slow
         .iter()
@@ -344,18 +218,14 @@ async fn main() {
             };
             (us, cmd)
         })
-        .filter(|(_, cmd)| {
-            cmd.starts_with("EVAL") || cmd.starts_with("evalsha") || cmd.starts_with("eval")
-        })
+        .filter(|(_, cmd)| cmd.starts_with("EVAL") || cmd.starts_with("evalsha") || cmd.starts_with("eval"))
         .collect();
     worst.sort_by(|a, b| b.cmp(a));
     println!(
         "script calls slower than 1 ms during fill, rank, admit and close: {}; slowest {} µs{}",
         worst.len(),
         worst.first().map_or(0, |w| w.0),
-        worst
-            .first()
-            .map_or(String::new(), |w| format!(" ({})", w.1))
+        worst.first().map_or(String::new(), |w| format!(" ({})", w.1))
     );
 
     // 3. Monitoring 100 open schedules.
@@ -364,9 +234,7 @@ async fn main() {
     open(&e, &big).await;
     for (i, (sc, _)) in big.scopes().into_iter().enumerate() {
         for b in 0..(i % 20) {
-            e.join(&sc, &BuyerId::new(&format!("b{b}")).unwrap())
-                .await
-                .unwrap();
+            e.join(&sc, &BuyerId::new(&format!("b{b}")).unwrap()).await.unwrap();
         }
     }
     e.all_open_queue_status().await.unwrap();
@@ -381,10 +249,7 @@ async fn main() {
     }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!(
-        "\n## Monitoring {} open schedules ({runs} refreshes)",
-        args.schedules
-    );
+    println!("\n## Monitoring {} open schedules ({runs} refreshes)", args.schedules);
     println!(
         "round trips per refresh: {}; time per refresh: median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
         (r.round_trips() - rt0) / runs as u64,

@@ -11,12 +11,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use std::sync::Arc;
+
+use seatwise_ably::{AblyConfig, AblyRest, ApiKey, Endpoint};
 use seatwise_engine::local::{RedisServer, ServerOptions};
+use seatwise_engine::notify::{CycleReport, DrainProgress, Notifier, Worker};
 use seatwise_engine::shows::{ShowStatus, parse_shows_file};
 use seatwise_engine::sim::{SimConfig, Simulator};
-use seatwise_engine::{
-    Actor, BuyerId, ConnectOptions, Engine, Error, Redis, Scope, SeatId, ShowId, Target, Ticket,
-};
+use seatwise_engine::{Actor, BuyerId, ConnectOptions, Engine, Error, Redis, Scope, SeatId, ShowId, Target, Ticket};
 
 #[derive(Parser)]
 #[command(
@@ -38,21 +40,10 @@ struct Cli {
 struct ConnArgs {
     /// Redis URL: redis://[user:password@]host[:port][/db], or rediss:// for TLS. Prefer the environment
     /// variable for URLs with a password, so it stays out of shell history.
-    #[arg(
-        long,
-        env = "SEATWISE_REDIS_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "SEATWISE_REDIS_URL", global = true, hide_env_values = true)]
     redis_url: Option<String>,
     /// Redis Cluster seed nodes, comma-separated redis:// URLs (instead of --redis-url).
-    #[arg(
-        long,
-        env = "SEATWISE_REDIS_CLUSTER",
-        global = true,
-        value_delimiter = ',',
-        hide_env_values = true
-    )]
+    #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, value_delimiter = ',', hide_env_values = true)]
     cluster: Vec<String>,
     /// Connect timeout in milliseconds.
     #[arg(long, default_value_t = 5000, global = true)]
@@ -60,6 +51,13 @@ struct ConnArgs {
     /// Command timeout in milliseconds.
     #[arg(long, default_value_t = 5000, global = true)]
     timeout_ms: u64,
+    /// Ably REST endpoint (default: Ably's production hosts, with fallbacks). The API key itself is read
+    /// only from SEATWISE_ABLY_KEY, never from a flag.
+    #[arg(long, env = "SEATWISE_ABLY_ENDPOINT", global = true)]
+    ably_endpoint: Option<String>,
+    /// Ceiling on Ably HTTP requests per second (your account's limit; 50 on the free plan).
+    #[arg(long, env = "SEATWISE_ABLY_MAX_RPS", default_value_t = 50.0, global = true)]
+    ably_max_rps: f64,
 }
 
 #[derive(Subcommand)]
@@ -75,6 +73,9 @@ enum Cmd {
         /// Fail with a conflict unless the show is still at this version.
         #[arg(long)]
         expect_version: Option<u64>,
+        /// On CLOSED / CANCELLED, do not tell the buyers now (a running worker will).
+        #[arg(long)]
+        no_notify: bool,
     },
     /// Queue figures of one show, or of every show with live queues.
     Stats { show: Option<String> },
@@ -101,6 +102,32 @@ enum Cmd {
     },
     /// Simulated buyers against the queues of open shows (all, or --show).
     Simulate(SimArgs),
+    /// Deliver the outbox to Ably (SEATWISE_ABLY_KEY), sharing the work with any other workers.
+    Worker {
+        /// Run until nothing is left to send, then print the report and exit.
+        #[arg(long)]
+        once: bool,
+        /// Pause between passes when there is nothing to send, in milliseconds.
+        #[arg(long, default_value_t = 250)]
+        idle_ms: u64,
+    },
+    /// Sign an Ably token request for a buyer's live ticket (JSON, for ably-js's authUrl).
+    TokenRequest {
+        scope: String,
+        ticket: String,
+        buyer: String,
+        /// Token lifetime in ms (at most 2 hours; default 1 hour).
+        #[arg(long)]
+        ttl_ms: Option<u64>,
+        /// Sign with this timestamp (ms) instead of now.
+        #[arg(long)]
+        timestamp: Option<u64>,
+        /// Sign with this nonce (16+ letters and digits) instead of a random one.
+        #[arg(long)]
+        nonce: Option<String>,
+    },
+    /// Test the Ably credentials: read Ably's clock and exchange a token request for a token.
+    AblyCheck,
     /// The embedded default: a local redis-server, demo shows opened, simulated buyers and the monitor.
     Demo {
         /// Where the local Redis keeps its data (default: the user data dir, seatwise/sandbox).
@@ -227,10 +254,11 @@ impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
         let code = match e.code() {
             "invalid" | "file" | "rejected" => 2,
-            "conflict" | "illegal_transition" | "exists" | "seats_taken" | "too_many_seats"
-            | "not_held" | "no_seats" => 3,
+            "conflict" | "illegal_transition" | "exists" | "seats_taken" | "too_many_seats" | "not_held"
+            | "no_seats" => 3,
             "not_found" | "no_queue" | "unknown_ticket" | "no_session" | "closed" | "paused" => 4,
-            "unreachable" | "auth" | "tls" | "cluster" => 5,
+            "unreachable" | "auth" | "tls" | "cluster" | "ably" => 5,
+            "not_owner" | "not_live" => 4,
             _ => 1,
         };
         Fail(code, e.to_string())
@@ -261,10 +289,7 @@ fn options(c: &ConnArgs, target: Target) -> ConnectOptions {
 async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
     let target = match (&c.redis_url, c.cluster.is_empty()) {
         (Some(_), false) => {
-            return Err(Fail(
-                2,
-                "give either --redis-url or --cluster, not both".into(),
-            ));
+            return Err(Fail(2, "give either --redis-url or --cluster, not both".into()));
         }
         (Some(url), true) => Target::Url(url.clone()),
         (None, false) => Target::Cluster(c.cluster.clone()),
@@ -276,6 +301,131 @@ async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
         }
     };
     Ok(Engine::new(Redis::connect(&options(c, target)).await?))
+}
+
+fn no_ably() -> Fail {
+    Fail(2, "Ably is not configured: set SEATWISE_ABLY_KEY to the API key (appId.keyId:secret)".into())
+}
+
+/// The Ably client from SEATWISE_ABLY_KEY (None when it is not set).
+fn ably_client(c: &ConnArgs) -> Result<Option<Arc<AblyRest>>, Fail> {
+    let Ok(text) = std::env::var("SEATWISE_ABLY_KEY") else { return Ok(None) };
+    let key = ApiKey::parse(&text).map_err(|e| Fail(2, format!("SEATWISE_ABLY_KEY: {e}")))?;
+    let mut cfg = AblyConfig::new(key);
+    if let Some(ep) = &c.ably_endpoint {
+        cfg.endpoint = Some(Endpoint::parse(ep).map_err(|e| Fail(2, e.to_string()))?);
+    }
+    if !(c.ably_max_rps >= 0.0 && c.ably_max_rps.is_finite()) {
+        return Err(Fail(2, format!("--ably-max-rps {} must be 0 (no ceiling) or more", c.ably_max_rps)));
+    }
+    cfg.max_requests_per_second = c.ably_max_rps;
+    Ok(Some(Arc::new(AblyRest::new(cfg).map_err(|e| Fail(2, e.to_string()))?)))
+}
+
+fn consumer_name() -> String {
+    let a = Actor::current();
+    format!("{}-{}", a.host, std::process::id())
+}
+
+/// Tells the buyers of just-closed queues, with a progress bar.
+async fn tell_closed(engine: &Engine, ably: Arc<AblyRest>, scopes: &[Scope]) -> Out {
+    let n = Notifier::new(engine.clone(), ably, &consumer_name());
+    let bar = |p: DrainProgress| {
+        let width = 40;
+        let done = if p.total == 0 { width } else { (p.told * width as u64 / p.total) as usize };
+        eprint!(
+            "\r  telling buyers of {:<30} [{}{}] {}/{}",
+            p.show_scope_id,
+            "#".repeat(done),
+            " ".repeat(width - done),
+            p.told,
+            p.total
+        );
+    };
+    for _ in 0..50 {
+        let r = n.cycle(scopes, &bar).await?;
+        if r.read == 0 {
+            break;
+        }
+        if r.failed > 0 {
+            eprintln!();
+            return Err(Fail(
+                1,
+                format!(
+                    "some buyers could not be told yet ({}); they stay recorded and `seatwise worker` will retry",
+                    r.errors.first().cloned().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    eprintln!();
+    Ok(())
+}
+
+async fn worker(engine: &Engine, conn: &ConnArgs, once: bool, idle_ms: u64) -> Out {
+    let ably = ably_client(conn)?;
+    if once {
+        let n = Notifier::new(engine.clone(), ably.ok_or_else(no_ably)?, &consumer_name());
+        let mut total = CycleReport::default();
+        loop {
+            let scopes = n.all_scopes().await?;
+            let r = n.cycle(&scopes, &|_| {}).await?;
+            total.read += r.read;
+            total.delivered += r.delivered;
+            total.failed += r.failed;
+            total.errors.extend(r.errors);
+            if r.read == 0 || r.failed > 0 {
+                break;
+            }
+        }
+        print_json(
+            &serde_json::json!({"read": total.read, "delivered": total.delivered, "failed": total.failed, "errors": total.errors}),
+        );
+        return if total.failed == 0 {
+            Ok(())
+        } else {
+            Err(Fail(1, "some events could not be delivered; they stay in the outbox".into()))
+        };
+    }
+    let w = Worker::start(engine.clone(), ably, &consumer_name(), Duration::from_millis(idle_ms.max(10)));
+    eprintln!("worker {} running; Ctrl-C to stop", consumer_name());
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => break,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        let r = w.report();
+        eprintln!(
+            "{}: delivered {} failed {} cycles {}{}",
+            r.state,
+            r.delivered,
+            r.failed,
+            r.cycles,
+            r.last_error.map(|e| format!(" — last error: {e}")).unwrap_or_default()
+        );
+    }
+    print_json(&w.stop().await);
+    Ok(())
+}
+
+async fn ably_check(conn: &ConnArgs, json: bool) -> Out {
+    let ably = ably_client(conn)?.ok_or_else(no_ably)?;
+    let time = ably.time().await.map_err(|e| Fail(5, format!("Ably: {e}")))?;
+    let req = ably.create_token_request(seatwise_ably::TokenParams {
+        ttl_ms: Some(60_000),
+        timestamp: Some(time),
+        ..Default::default()
+    });
+    let tok = ably.request_token(&req).await.map_err(|e| Fail(5, format!("Ably refused the key: {e}")))?;
+    let skew = time as i64 - chrono::Utc::now().timestamp_millis();
+    if json {
+        print_json(
+            &serde_json::json!({"ok": true, "key": ably.key().hint(), "ablyTime": time, "clockSkewMs": skew, "tokenExpires": tok.expires}),
+        );
+    } else {
+        println!("Ably credentials work: key {} issued a token (clock skew {skew} ms)", ably.key().hint());
+    }
+    Ok(())
 }
 
 fn print_json<T: serde::Serialize>(v: &T) {
@@ -295,36 +445,26 @@ fn ticket(s: &str) -> Result<Ticket, Fail> {
 }
 
 fn seats(v: &[String]) -> Result<Vec<SeatId>, Fail> {
-    Ok(v.iter()
-        .map(|s| SeatId::new(s))
-        .collect::<Result<Vec<_>, _>>()?)
+    Ok(v.iter().map(|s| SeatId::new(s)).collect::<Result<Vec<_>, _>>()?)
 }
 
 async fn run(cli: Cli) -> Out {
     let json = cli.json;
-    if let Cmd::Demo {
-        data_dir,
-        duration,
-        interval,
-        rate,
-    } = cli.cmd
-    {
+    if let Cmd::Demo { data_dir, duration, interval, rate } = cli.cmd {
         return demo(&cli.conn, data_dir, duration, interval, rate).await;
+    }
+    if let Cmd::AblyCheck = cli.cmd {
+        return ably_check(&cli.conn, json).await;
     }
     let engine = connect(&cli.conn).await?;
     let actor = Actor::current();
     match cli.cmd {
         Cmd::Shows(c) => shows(&engine, &actor, c, json).await,
-        Cmd::Status {
-            show,
-            status,
-            expect_version,
-        } => {
+        Cmd::Status { show, status, expect_version, no_notify } => {
             let id = ShowId::new(&show)?;
             let to = ShowStatus::parse(&status)?;
-            let r = engine
-                .update_show_status(&id, to, &actor, expect_version)
-                .await?;
+            let ably = if no_notify { None } else { ably_client(&cli.conn)? };
+            let r = engine.update_show_status(&id, to, &actor, expect_version).await?;
             if json {
                 print_json(&r);
             } else {
@@ -333,11 +473,11 @@ async fn run(cli: Cli) -> Out {
                     println!("  {:<40} {}", q.show_scope_id, q.message);
                 }
             }
-            if r.success {
-                Ok(())
-            } else {
-                Err(Fail(1, "some schedules failed (see above)".into()))
+            if let (Some(ably), ShowStatus::Closed | ShowStatus::Cancelled) = (ably, to) {
+                let scopes: Vec<Scope> = r.show.scopes().into_iter().map(|(s, _)| s).collect();
+                tell_closed(&engine, ably, &scopes).await?;
             }
+            if r.success { Ok(()) } else { Err(Fail(1, "some schedules failed (see above)".into())) }
         }
         Cmd::Stats { show } => {
             let data = match show {
@@ -367,13 +507,7 @@ async fn run(cli: Cli) -> Out {
                     let what = match f("kind").as_str() {
                         "action" => format!("{} {} {}", f("action"), f("scope"), f("detail")),
                         "result" => format!("result v{} {}", f("version"), f("message")),
-                        k => format!(
-                            "{k} {} {} → {} (v{})",
-                            f("show"),
-                            f("from"),
-                            f("to"),
-                            f("version")
-                        ),
+                        k => format!("{k} {} {} → {} (v{})", f("show"), f("from"), f("to"), f("version")),
                     };
                     println!("{}  {}@{}  {what}", f("at"), f("user"), f("host"));
                 }
@@ -381,6 +515,16 @@ async fn run(cli: Cli) -> Out {
             Ok(())
         }
         Cmd::Simulate(a) => simulate(&engine, a).await,
+        Cmd::Worker { once, idle_ms } => worker(&engine, &cli.conn, once, idle_ms).await,
+        Cmd::TokenRequest { scope: s, ticket: t, buyer: b, ttl_ms, timestamp, nonce } => {
+            let ably = ably_client(&cli.conn)?.ok_or_else(no_ably)?;
+            let req = engine
+                .buyer_token_request(&ably, &scope(&s)?, &ticket(&t)?, &BuyerId::new(&b)?, ttl_ms, timestamp, nonce)
+                .await?;
+            print_json(&req);
+            Ok(())
+        }
+        Cmd::AblyCheck => unreachable!("handled above"),
         Cmd::Demo { .. } => unreachable!("handled above"),
     }
 }
@@ -392,10 +536,7 @@ async fn shows(engine: &Engine, actor: &Actor, c: ShowsCmd, json: bool) -> Out {
             if json {
                 print_json(&list);
             } else {
-                println!(
-                    "{:<24} {:<10} {:>4} {:>9}  NAME",
-                    "ID", "STATUS", "VER", "SCHEDULES"
-                );
+                println!("{:<24} {:<10} {:>4} {:>9}  NAME", "ID", "STATUS", "VER", "SCHEDULES");
                 for s in list {
                     println!(
                         "{:<24} {:<10} {:>4} {:>9}  {} ({})",
@@ -432,8 +573,7 @@ async fn shows(engine: &Engine, actor: &Actor, c: ShowsCmd, json: bool) -> Out {
             let text = engine.export_shows().await?;
             match file {
                 Some(p) => {
-                    std::fs::write(&p, text + "\n")
-                        .map_err(|e| Fail(1, format!("{}: {e}", p.display())))?;
+                    std::fs::write(&p, text + "\n").map_err(|e| Fail(1, format!("{}: {e}", p.display())))?;
                     eprintln!("wrote {}", p.display());
                 }
                 None => println!("{text}"),
@@ -458,46 +598,23 @@ async fn queue(engine: &Engine, actor: &Actor, c: QueueCmd, json: bool) -> Out {
         QueueCmd::Admit { scope: s, n } => {
             let sc = scope(&s)?;
             let k = engine.admit(&sc, n).await?;
-            (
-                "admit",
-                sc,
-                format!("asked {n}, admitted {k}"),
-                format!("admitted {k} buyers"),
-            )
+            ("admit", sc, format!("asked {n}, admitted {k}"), format!("admitted {k} buyers"))
         }
         QueueCmd::Capacity { scope: s, capacity } => {
             let sc = scope(&s)?;
             let k = engine.set_capacity(&sc, capacity).await?;
-            (
-                "capacity",
-                sc,
-                capacity.to_string(),
-                format!("capacity set to {capacity}; {k} buyers admitted"),
-            )
+            ("capacity", sc, capacity.to_string(), format!("capacity set to {capacity}; {k} buyers admitted"))
         }
         QueueCmd::Announce { scope: s, message } => {
             let sc = scope(&s)?;
             engine.announce(&sc, &message).await?;
-            (
-                "announce",
-                sc,
-                message,
-                "announcement queued for everyone waiting".to_string(),
-            )
+            ("announce", sc, message, "announcement queued for everyone waiting".to_string())
         }
-        QueueCmd::Remove {
-            scope: s,
-            ticket: t,
-        } => {
+        QueueCmd::Remove { scope: s, ticket: t } => {
             let sc = scope(&s)?;
             let t = ticket(&t)?;
             let prev = engine.remove_ticket(&sc, &t).await?;
-            (
-                "remove",
-                sc,
-                t.to_string(),
-                format!("ticket {t} removed (it was {})", prev.as_str()),
-            )
+            ("remove", sc, t.to_string(), format!("ticket {t} removed (it was {})", prev.as_str()))
         }
     };
     engine.record_action(actor, action, &sc, &detail).await?;
@@ -515,12 +632,9 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
             print_json(&t);
         } else {
             let extra = match (t.state.as_str(), t.expires_at_ms) {
-                ("waiting", _) => format!(
-                    " rank {} eta {}s{}",
-                    t.rank,
-                    t.eta_ms / 1000,
-                    if t.paused { " (paused)" } else { "" }
-                ),
+                ("waiting", _) => {
+                    format!(" rank {} eta {}s{}", t.rank, t.eta_ms / 1000, if t.paused { " (paused)" } else { "" })
+                }
                 ("admitted", Some(x)) => format!(" session ends at {x} ms"),
                 _ => String::new(),
             };
@@ -528,53 +642,21 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
         }
     };
     match c {
-        BuyerCmd::Join { scope: s, buyer: b } => {
-            show_status(engine.join(&scope(&s)?, &BuyerId::new(&b)?).await?)
-        }
-        BuyerCmd::Status {
-            scope: s,
-            ticket: t,
-        } => show_status(engine.status(&scope(&s)?, &ticket(&t)?).await?),
-        BuyerCmd::Leave {
-            scope: s,
-            ticket: t,
-        } => {
+        BuyerCmd::Join { scope: s, buyer: b } => show_status(engine.join(&scope(&s)?, &BuyerId::new(&b)?).await?),
+        BuyerCmd::Status { scope: s, ticket: t } => show_status(engine.status(&scope(&s)?, &ticket(&t)?).await?),
+        BuyerCmd::Leave { scope: s, ticket: t } => {
             let prev = engine.leave(&scope(&s)?, &ticket(&t)?).await?;
             println!("left (the ticket was {})", prev.as_str());
         }
-        BuyerCmd::Hold {
-            scope: s,
-            ticket: t,
-            seats: v,
-        } => {
+        BuyerCmd::Hold { scope: s, ticket: t, seats: v } => {
             let h = engine.hold(&scope(&s)?, &ticket(&t)?, &seats(&v)?).await?;
-            if json {
-                print_json(&h)
-            } else {
-                println!("holding {}", h.seats.join(" "))
-            }
+            if json { print_json(&h) } else { println!("holding {}", h.seats.join(" ")) }
         }
-        BuyerCmd::Release {
-            scope: s,
-            ticket: t,
-            seats: v,
-        } => {
-            let left = engine
-                .release(&scope(&s)?, &ticket(&t)?, &seats(&v)?)
-                .await?;
-            println!(
-                "still holding: {}",
-                if left.is_empty() {
-                    "nothing".into()
-                } else {
-                    left.join(" ")
-                }
-            );
+        BuyerCmd::Release { scope: s, ticket: t, seats: v } => {
+            let left = engine.release(&scope(&s)?, &ticket(&t)?, &seats(&v)?).await?;
+            println!("still holding: {}", if left.is_empty() { "nothing".into() } else { left.join(" ") });
         }
-        BuyerCmd::Complete {
-            scope: s,
-            ticket: t,
-        } => {
+        BuyerCmd::Complete { scope: s, ticket: t } => {
             let sold = engine.complete(&scope(&s)?, &ticket(&t)?).await?;
             println!("booked {}", sold.join(" "));
         }
@@ -590,31 +672,19 @@ async fn sim_scopes(engine: &Engine, only: &[String]) -> Result<Vec<Scope>, Fail
         .flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc))
         .collect();
     if scopes.is_empty() {
-        return Err(Fail(
-            4,
-            "no open show to simulate buyers for: set a show to OPEN first".into(),
-        ));
+        return Err(Fail(4, "no open show to simulate buyers for: set a show to OPEN first".into()));
     }
     Ok(scopes)
 }
 
 fn sim_config(scopes: Vec<Scope>, a: &SimArgs) -> Result<SimConfig, Fail> {
     if !(0.0..=1.0).contains(&a.abandon) {
-        return Err(Fail(
-            2,
-            format!(
-                "--abandon {} is not a share: use a number from 0 to 1",
-                a.abandon
-            ),
-        ));
+        return Err(Fail(2, format!("--abandon {} is not a share: use a number from 0 to 1", a.abandon)));
     }
     if !(a.rate > 0.0 && a.rate <= 100_000.0) {
         return Err(Fail(
             2,
-            format!(
-                "--rate {} is out of range: use more than 0 and at most 100000 buyers per second",
-                a.rate
-            ),
+            format!("--rate {} is out of range: use more than 0 and at most 100000 buyers per second", a.rate),
         ));
     }
     Ok(SimConfig {
@@ -631,13 +701,8 @@ async fn simulate(engine: &Engine, a: SimArgs) -> Out {
     let scopes = sim_scopes(engine, &a.show).await?;
     let n = scopes.len();
     let sim = Simulator::start(engine.clone(), sim_config(scopes, &a)?);
-    eprintln!(
-        "simulating {} buyers/s over {n} queues; Ctrl-C to stop",
-        a.rate
-    );
-    let deadline = a
-        .duration
-        .map(|d| tokio::time::Instant::now() + Duration::from_secs(d));
+    eprintln!("simulating {} buyers/s over {n} queues; Ctrl-C to stop", a.rate);
+    let deadline = a.duration.map(|d| tokio::time::Instant::now() + Duration::from_secs(d));
     loop {
         tokio::select! {
             _ = tokio::signal::ctrl_c() => break,
@@ -665,13 +730,7 @@ fn default_data_dir() -> PathBuf {
     base.join("seatwise").join("sandbox")
 }
 
-async fn demo(
-    conn: &ConnArgs,
-    data_dir: Option<PathBuf>,
-    duration: Option<u64>,
-    interval: u64,
-    rate: f64,
-) -> Out {
+async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>, interval: u64, rate: f64) -> Out {
     // A configured Redis wins: the demo then only loads and opens the demo shows there.
     let configured = conn.redis_url.is_some() || !conn.cluster.is_empty();
     let server = if configured {
@@ -679,10 +738,7 @@ async fn demo(
     } else {
         let dir = data_dir.unwrap_or_else(default_data_dir);
         eprintln!("starting a local redis-server (data in {})", dir.display());
-        Some(RedisServer::start(&ServerOptions {
-            data_dir: Some(dir),
-            cluster: false,
-        })?)
+        Some(RedisServer::start(&ServerOptions { data_dir: Some(dir), cluster: false })?)
     };
     let engine = match &server {
         Some(s) => Engine::new(Redis::connect(&options(conn, Target::Url(s.url()))).await?),
@@ -694,34 +750,15 @@ async fn demo(
     for s in &shows {
         let cur = engine.get_show(&ShowId::new(&s.id)?).await?;
         if cur.status != ShowStatus::Open {
-            let target = if cur.status.can_become(ShowStatus::Open) {
-                ShowStatus::Open
-            } else {
-                ShowStatus::Draft
-            };
-            engine
-                .update_show_status(&ShowId::new(&s.id)?, target, &actor, None)
-                .await?;
+            let target = if cur.status.can_become(ShowStatus::Open) { ShowStatus::Open } else { ShowStatus::Draft };
+            engine.update_show_status(&ShowId::new(&s.id)?, target, &actor, None).await?;
             if target == ShowStatus::Draft {
-                engine
-                    .update_show_status(&ShowId::new(&s.id)?, ShowStatus::Open, &actor, None)
-                    .await?;
+                engine.update_show_status(&ShowId::new(&s.id)?, ShowStatus::Open, &actor, None).await?;
             }
         }
     }
-    let sim_args = SimArgs {
-        show: Vec::new(),
-        rate,
-        abandon: 0.15,
-        poll_ms: 2000,
-        duration: None,
-        buyers: None,
-    };
-    let scopes = sim_scopes(
-        &engine,
-        &shows.iter().map(|s| s.id.clone()).collect::<Vec<_>>(),
-    )
-    .await?;
+    let sim_args = SimArgs { show: Vec::new(), rate, abandon: 0.15, poll_ms: 2000, duration: None, buyers: None };
+    let scopes = sim_scopes(&engine, &shows.iter().map(|s| s.id.clone()).collect::<Vec<_>>()).await?;
     let sim = Simulator::start(engine.clone(), sim_config(scopes, &sim_args)?);
     if let Some(s) = &server {
         eprintln!(
@@ -730,13 +767,7 @@ async fn demo(
             s.url()
         );
     }
-    let r = monitor::run(
-        &engine,
-        Duration::from_secs(interval.max(1)),
-        false,
-        duration.map(Duration::from_secs),
-    )
-    .await;
+    let r = monitor::run(&engine, Duration::from_secs(interval.max(1)), false, duration.map(Duration::from_secs)).await;
     let snap = sim.stop().await;
     eprintln!(
         "simulated buyers: joined {} admitted {} booked {} abandoned {} left {}",

@@ -60,19 +60,10 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).collect::<String>() + "…"
-    }
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).collect::<String>() + "…" }
 }
 
-pub async fn run(
-    engine: &Engine,
-    interval: Duration,
-    once: bool,
-    stop_after: Option<Duration>,
-) -> Out {
+pub async fn run(engine: &Engine, interval: Duration, once: bool, stop_after: Option<Duration>) -> Out {
     let tty = std::io::stdout().is_terminal();
     let end = stop_after.map(|d| tokio::time::Instant::now() + d);
     let mut last_ok: Option<String> = None;

@@ -8,11 +8,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("invalid {what} {value:?}: {allowed}")]
-    Invalid {
-        what: &'static str,
-        value: String,
-        allowed: String,
-    },
+    Invalid { what: &'static str, value: String, allowed: String },
 
     #[error("cannot reach Redis at {target}: {detail}")]
     Unreachable { target: String, detail: String },
@@ -34,20 +30,9 @@ pub enum Error {
     #[error(
         "show {show} was changed by someone else meanwhile: it is now {current} (version {version}); reload it and try again"
     )]
-    Conflict {
-        show: String,
-        current: ShowStatus,
-        version: u64,
-    },
-    #[error(
-        "cannot change show {show} from {from} to {to}: from {from} the allowed statuses are {allowed}"
-    )]
-    IllegalTransition {
-        show: String,
-        from: ShowStatus,
-        to: ShowStatus,
-        allowed: String,
-    },
+    Conflict { show: String, current: ShowStatus, version: u64 },
+    #[error("cannot change show {show} from {from} to {to}: from {from} the allowed statuses are {allowed}")]
+    IllegalTransition { show: String, from: ShowStatus, to: ShowStatus, allowed: String },
     #[error("show {show}: {reason}")]
     ShowRejected { show: String, reason: String },
 
@@ -115,11 +100,7 @@ impl Error {
     pub(crate) fn invalid(what: &'static str, value: &str, allowed: impl Into<String>) -> Error {
         // Quote at most 80 characters of what was given: enough to recognise, never a flood.
         let shown: String = value.chars().take(80).collect();
-        Error::Invalid {
-            what,
-            value: shown,
-            allowed: allowed.into(),
-        }
+        Error::Invalid { what, value: shown, allowed: allowed.into() }
     }
 }
 

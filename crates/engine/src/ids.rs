@@ -9,23 +9,11 @@ const ID_RULE: &str = "use 1 to 64 characters, each a letter, a digit, '-' or '_
 const BUYER_RULE: &str = "use 1 to 128 characters, each a letter, a digit or one of - _ . @ :";
 const SEAT_RULE: &str = "use 1 to 32 characters, each a letter, a digit, '-' or '_'";
 
-fn check(
-    what: &'static str,
-    value: &str,
-    max: usize,
-    extra: &[char],
-    rule: &str,
-) -> Result<String> {
+fn check(what: &'static str, value: &str, max: usize, extra: &[char], rule: &str) -> Result<String> {
     let ok = !value.is_empty()
         && value.len() <= max
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || extra.contains(&c));
-    if ok {
-        Ok(value.to_string())
-    } else {
-        Err(Error::invalid(what, value, rule))
-    }
+        && value.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || extra.contains(&c));
+    if ok { Ok(value.to_string()) } else { Err(Error::invalid(what, value, rule)) }
 }
 
 macro_rules! id_type {
@@ -90,16 +78,9 @@ impl Scope {
     /// Parses `<showId>:<schedId>`.
     pub fn parse(text: &str) -> Result<Self> {
         let (show, sched) = text.split_once(':').ok_or_else(|| {
-            Error::invalid(
-                "queue scope",
-                text,
-                "write it as <showId>:<schedId>, e.g. hamlet:2026-03-15-eve",
-            )
+            Error::invalid("queue scope", text, "write it as <showId>:<schedId>, e.g. hamlet:2026-03-15-eve")
         })?;
-        Ok(Scope {
-            show: ShowId::new(show)?,
-            sched: SchedId::new(sched)?,
-        })
+        Ok(Scope { show: ShowId::new(show)?, sched: SchedId::new(sched)? })
     }
 
     /// The Redis Cluster hash tag shared by every key of this queue: `{<show>:<sched>}`.
@@ -133,25 +114,15 @@ impl Ticket {
             )
         };
         let mut parts = text.split('.');
-        let (Some(g), Some(s), Some(tag), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        let (Some(g), Some(s), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
         let generation: u64 = g.parse().map_err(|_| bad())?;
         let seq: u64 = s.parse().map_err(|_| bad())?;
-        if tag.len() != 16
-            || !tag
-                .chars()
-                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-        {
+        if tag.len() != 16 || !tag.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)) {
             return Err(bad());
         }
-        Ok(Ticket {
-            generation,
-            seq,
-            tag: tag.to_string(),
-        })
+        Ok(Ticket { generation, seq, tag: tag.to_string() })
     }
 }
 
@@ -195,13 +166,7 @@ mod tests {
         let t = Ticket::parse("3.1042.9f2c4e1a7b3d5c60").unwrap();
         assert_eq!((t.generation, t.seq), (3, 1042));
         assert_eq!(t.to_string(), "3.1042.9f2c4e1a7b3d5c60");
-        for bad in [
-            "3.1042",
-            "3.x.9f2c4e1a7b3d5c60",
-            "3.1.9F2C4E1A7B3D5C60",
-            "3.1.abc",
-            "1.2.3.4",
-        ] {
+        for bad in ["3.1042", "3.x.9f2c4e1a7b3d5c60", "3.1.9F2C4E1A7B3D5C60", "3.1.abc", "1.2.3.4"] {
             assert!(Ticket::parse(bad).is_err(), "{bad}");
         }
     }

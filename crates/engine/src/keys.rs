@@ -53,9 +53,6 @@ mod tests {
             assert!(k.contains("{s1:d1}"), "{k}");
         }
         assert_eq!(queue_keys(&scope)[1], "seatwise:seq:{s1:d1}");
-        assert_eq!(
-            queue_keys(&scope)[2],
-            "seatwise:metrics:avg_service_ms:{s1:d1}"
-        );
+        assert_eq!(queue_keys(&scope)[2], "seatwise:metrics:avg_service_ms:{s1:d1}");
     }
 }

@@ -9,8 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
-const INSTALL_HINT: &str =
-    "install it with `apt-get install redis-server` (scripts/setup.sh does this)";
+const INSTALL_HINT: &str = "install it with `apt-get install redis-server` (scripts/setup.sh does this)";
 
 /// A redis-server child process bound to 127.0.0.1 on a port nobody else was using.
 pub struct RedisServer {
@@ -30,25 +29,17 @@ pub struct ServerOptions {
 }
 
 fn free_port() -> Result<u16> {
-    let l = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| Error::Redis(format!("no free local port: {e}")))?;
-    Ok(l.local_addr()
-        .map_err(|e| Error::Redis(e.to_string()))?
-        .port())
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| Error::Redis(format!("no free local port: {e}")))?;
+    Ok(l.local_addr().map_err(|e| Error::Redis(e.to_string()))?.port())
 }
 
 fn ping(port: u16) -> bool {
-    let Ok(mut s) =
-        TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200))
-    else {
+    let Ok(mut s) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)) else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
     let mut buf = [0u8; 64];
-    s.write_all(b"PING\r\n").is_ok()
-        && s.read(&mut buf)
-            .map(|n| buf[..n].starts_with(b"+PONG"))
-            .unwrap_or(false)
+    s.write_all(b"PING\r\n").is_ok() && s.read(&mut buf).map(|n| buf[..n].starts_with(b"+PONG")).unwrap_or(false)
 }
 
 fn tail(path: &Path, lines: usize) -> String {
@@ -61,10 +52,8 @@ impl RedisServer {
     pub fn start(opts: &ServerOptions) -> Result<RedisServer> {
         let (dir, temp) = match &opts.data_dir {
             Some(d) => {
-                std::fs::create_dir_all(d).map_err(|e| Error::File {
-                    path: d.display().to_string(),
-                    detail: e.to_string(),
-                })?;
+                std::fs::create_dir_all(d)
+                    .map_err(|e| Error::File { path: d.display().to_string(), detail: e.to_string() })?;
                 (d.clone(), None)
             }
             None => {
@@ -80,19 +69,12 @@ impl RedisServer {
             let port = free_port()?;
             let log = dir.join(format!("redis-{port}.log"));
             let mut cmd = Command::new("redis-server");
-            cmd.args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--daemonize",
-                "no",
-            ])
-            .arg("--dir")
-            .arg(&dir)
-            .arg("--logfile")
-            .arg(&log)
-            .args(["--appendonly", "no"]);
+            cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "no"])
+                .arg("--dir")
+                .arg(&dir)
+                .arg("--logfile")
+                .arg(&log)
+                .args(["--appendonly", "no"]);
             if opts.data_dir.is_some() {
                 cmd.args(["--save", "60 1", "--dbfilename", "seatwise.rdb"]);
             } else {
@@ -103,29 +85,18 @@ impl RedisServer {
                     .arg("--cluster-config-file")
                     .arg(dir.join(format!("nodes-{port}.conf")));
             }
-            let child = cmd
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn();
+            let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
             let mut child = match child {
                 Ok(c) => c,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Error::Redis(format!(
-                        "redis-server was not found on PATH: {INSTALL_HINT}"
-                    )));
+                    return Err(Error::Redis(format!("redis-server was not found on PATH: {INSTALL_HINT}")));
                 }
                 Err(e) => return Err(Error::Redis(format!("cannot start redis-server: {e}"))),
             };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if ping(port) {
-                    return Ok(RedisServer {
-                        child: Some(child),
-                        port,
-                        dir,
-                        _temp: temp,
-                    });
+                    return Ok(RedisServer { child: Some(child), port, dir, _temp: temp });
                 }
                 if let Ok(Some(status)) = child.try_wait() {
                     last = format!("redis-server exited ({status}): {}", tail(&log, 5));
@@ -136,10 +107,7 @@ impl RedisServer {
             let _ = child.kill();
             let _ = child.wait();
             if last.is_empty() {
-                last = format!(
-                    "redis-server did not answer PING within 10 s: {}",
-                    tail(&log, 5)
-                );
+                last = format!("redis-server did not answer PING within 10 s: {}", tail(&log, 5));
             }
         }
         Err(Error::Redis(last))
@@ -204,26 +172,17 @@ fn redis_cli(args: &[String]) -> Result<String> {
         .stdin(Stdio::null())
         .output()
         .map_err(|e| Error::Redis(format!("cannot run redis-cli ({e}): {INSTALL_HINT}")))?;
-    let text =
-        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        return Err(Error::Cluster(format!(
-            "redis-cli {}: {text}",
-            args.join(" ")
-        )));
+        return Err(Error::Cluster(format!("redis-cli {}: {text}", args.join(" "))));
     }
     Ok(text)
 }
 
 impl RedisCluster {
     pub fn start(n: usize) -> Result<RedisCluster> {
-        let opts = ServerOptions {
-            cluster: true,
-            ..Default::default()
-        };
-        let nodes = (0..n)
-            .map(|_| RedisServer::start(&opts))
-            .collect::<Result<Vec<_>>>()?;
+        let opts = ServerOptions { cluster: true, ..Default::default() };
+        let nodes = (0..n).map(|_| RedisServer::start(&opts)).collect::<Result<Vec<_>>>()?;
         let mut args = vec!["--cluster".to_string(), "create".to_string()];
         args.extend(nodes.iter().map(|s| format!("127.0.0.1:{}", s.port)));
         args.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
@@ -231,20 +190,12 @@ impl RedisCluster {
         let deadline = Instant::now() + Duration::from_secs(20);
         for node in &nodes {
             loop {
-                let info = redis_cli(&[
-                    "-p".into(),
-                    node.port.to_string(),
-                    "cluster".into(),
-                    "info".into(),
-                ])?;
+                let info = redis_cli(&["-p".into(), node.port.to_string(), "cluster".into(), "info".into()])?;
                 if info.contains("cluster_state:ok") {
                     break;
                 }
                 if Instant::now() > deadline {
-                    return Err(Error::Cluster(format!(
-                        "node {} never reached cluster_state:ok: {info}",
-                        node.port
-                    )));
+                    return Err(Error::Cluster(format!("node {} never reached cluster_state:ok: {info}", node.port)));
                 }
                 std::thread::sleep(Duration::from_millis(100));
             }

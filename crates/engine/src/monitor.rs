@@ -44,11 +44,7 @@ pub struct QueueStats {
 impl QueueStats {
     fn from_reply(r: &Reply) -> QueueStats {
         if r.code() == scripts::E_NO_QUEUE {
-            return QueueStats {
-                state: "none".into(),
-                pending_events: r.uint(1),
-                ..Default::default()
-            };
+            return QueueStats { state: "none".into(), pending_events: r.uint(1), ..Default::default() };
         }
         let queue_size = r.uint(3);
         let avg = r.uint(6);
@@ -110,26 +106,13 @@ impl Engine {
     pub async fn queue_stats(&self, scopes: &[Scope]) -> Result<Vec<Result<QueueStats>>> {
         let calls: Vec<Call> = scopes
             .iter()
-            .map(|s| Call {
-                script: &SCRIPTS.stats,
-                keys: keys::queue_keys(s).to_vec(),
-                args: vec![],
-            })
+            .map(|s| Call { script: &SCRIPTS.stats, keys: keys::queue_keys(s).to_vec(), args: vec![] })
             .collect();
-        Ok(self
-            .redis()
-            .eval_many(&calls)
-            .await?
-            .into_iter()
-            .map(|r| r.map(|r| QueueStats::from_reply(&r)))
-            .collect())
+        Ok(self.redis().eval_many(&calls).await?.into_iter().map(|r| r.map(|r| QueueStats::from_reply(&r))).collect())
     }
 
     async fn status_of(&self, shows: Vec<Show>) -> Result<Vec<ShowQueueStatus>> {
-        let scopes: Vec<Scope> = shows
-            .iter()
-            .flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc))
-            .collect();
+        let scopes: Vec<Scope> = shows.iter().flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc)).collect();
         let mut stats = self.queue_stats(&scopes).await?.into_iter();
         let mut out = Vec::with_capacity(shows.len());
         for show in shows {
@@ -166,12 +149,7 @@ impl Engine {
 
     /// Every show whose queues may hold buyers (OPEN, ON_GOING, POSTPONED), with each schedule's figures.
     pub async fn all_open_queue_status(&self) -> Result<Vec<ShowQueueStatus>> {
-        let shows: Vec<Show> = self
-            .list_shows()
-            .await?
-            .into_iter()
-            .filter(|s| s.status.has_live_queues())
-            .collect();
+        let shows: Vec<Show> = self.list_shows().await?.into_iter().filter(|s| s.status.has_live_queues()).collect();
         self.status_of(shows).await
     }
 }

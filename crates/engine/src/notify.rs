@@ -273,7 +273,10 @@ impl Notifier {
         for a in &answers {
             if let Value::ServerError(e) = a {
                 if e.code() != "BUSYGROUP" {
-                    return Err(Error::Redis(format!("cannot create the consumer group: {}", e.details().unwrap_or(""))));
+                    return Err(Error::Redis(format!(
+                        "cannot create the consumer group: {}",
+                        e.details().unwrap_or("")
+                    )));
                 }
             }
         }
@@ -303,7 +306,13 @@ impl Notifier {
         if claim {
             for s in streams {
                 let mut c = redis::cmd("XAUTOCLAIM");
-                c.arg(s).arg(GROUP).arg(&self.consumer).arg(self.claim_idle.as_millis() as u64).arg("0-0").arg("COUNT").arg(self.batch);
+                c.arg(s)
+                    .arg(GROUP)
+                    .arg(&self.consumer)
+                    .arg(self.claim_idle.as_millis() as u64)
+                    .arg("0-0")
+                    .arg("COUNT")
+                    .arg(self.batch);
                 cmds.push(c);
                 keys.push(s);
             }
@@ -591,7 +600,11 @@ impl Engine {
     ) -> Result<TokenRequest> {
         let ttl = ttl_ms.unwrap_or(DEFAULT_TOKEN_TTL_MS);
         if !(1000..=MAX_TOKEN_TTL_MS).contains(&ttl) {
-            return Err(Error::invalid("token ttl", &ttl.to_string(), "a buyer token lives 1000 ms to 2 hours (7200000 ms)"));
+            return Err(Error::invalid(
+                "token ttl",
+                &ttl.to_string(),
+                "a buyer token lives 1000 ms to 2 hours (7200000 ms)",
+            ));
         }
         if let Some(n) = &nonce {
             if n.len() < 16 || n.chars().any(|c| !c.is_ascii_alphanumeric()) {

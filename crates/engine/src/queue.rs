@@ -75,9 +75,7 @@ impl TicketState {
             6 => TicketState::Left,
             7 => TicketState::Removed,
             other => {
-                return Err(Error::Redis(format!(
-                    "ticket slot holds unknown state {other}"
-                )));
+                return Err(Error::Redis(format!("ticket slot holds unknown state {other}")));
             }
         })
     }
@@ -115,21 +113,12 @@ pub struct TicketStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum QueueEffect {
-    Opened {
-        generation: u64,
-    },
-    Resumed {
-        generation: u64,
-    },
-    AlreadyOpen {
-        generation: u64,
-    },
+    Opened { generation: u64 },
+    Resumed { generation: u64 },
+    AlreadyOpen { generation: u64 },
     Paused,
     AlreadyPaused,
-    Closed {
-        generation: u64,
-        buyers_to_tell: u64,
-    },
+    Closed { generation: u64, buyers_to_tell: u64 },
     AlreadyClosed,
     NoQueue,
     Unchanged,
@@ -145,9 +134,7 @@ impl QueueEffect {
             QueueEffect::AlreadyOpen { generation } => {
                 format!("queue already open (generation {generation}); nothing changed")
             }
-            QueueEffect::Paused => {
-                "queue paused; buyers keep their places, nobody is admitted".into()
-            }
+            QueueEffect::Paused => "queue paused; buyers keep their places, nobody is admitted".into(),
             QueueEffect::AlreadyPaused => "queue already paused".into(),
             QueueEffect::Closed { buyers_to_tell, .. } => {
                 format!("queue closed; {buyers_to_tell} buyers will be told")
@@ -213,24 +200,18 @@ impl Engine {
     }
 
     async fn run(&self, script: &scripts::Lua, scope: &Scope, args: Vec<String>) -> Result<Reply> {
-        self.redis
-            .eval(script, &keys::queue_keys(scope), &args)
-            .await
+        self.redis.eval(script, &keys::queue_keys(scope), &args).await
     }
 
     /// A buyer joins the queue (or gets their live ticket back).
     pub async fn join(&self, scope: &Scope, buyer: &BuyerId) -> Result<TicketStatus> {
-        let r = self
-            .run(&SCRIPTS.join, scope, vec![buyer.to_string()])
-            .await?;
+        let r = self.run(&SCRIPTS.join, scope, vec![buyer.to_string()]).await?;
         ticket_status(scope, &r.into_result(&scope.to_string(), "")?)
     }
 
     /// A buyer's heartbeat: where the ticket stands now. A ticket of a closed queue answers `closed`.
     pub async fn status(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketStatus> {
-        let r = self
-            .run(&SCRIPTS.status, scope, ticket_args(ticket))
-            .await?;
+        let r = self.run(&SCRIPTS.status, scope, ticket_args(ticket)).await?;
         if r.code() == scripts::E_CLOSED {
             return Ok(TicketStatus {
                 scope: scope.to_string(),
@@ -242,10 +223,7 @@ impl Engine {
                 paused: false,
             });
         }
-        ticket_status(
-            scope,
-            &r.into_result(&scope.to_string(), &ticket.to_string())?,
-        )
+        ticket_status(scope, &r.into_result(&scope.to_string(), &ticket.to_string())?)
     }
 
     async fn leave_as(&self, scope: &Scope, ticket: &Ticket, how: &str) -> Result<TicketState> {
@@ -255,10 +233,7 @@ impl Engine {
         if r.code() == scripts::E_ALREADY {
             return TicketState::from_code(r.int(1));
         }
-        TicketState::from_code(
-            r.into_result(&scope.to_string(), &ticket.to_string())?
-                .int(1),
-        )
+        TicketState::from_code(r.into_result(&scope.to_string(), &ticket.to_string())?.int(1))
     }
 
     /// The buyer leaves. Returns the state the ticket was in (leaving twice is harmless).
@@ -274,45 +249,26 @@ impl Engine {
     /// Holds seats for an admitted buyer, all or nothing.
     pub async fn hold(&self, scope: &Scope, ticket: &Ticket, seats: &[SeatId]) -> Result<Held> {
         if seats.is_empty() {
-            return Err(Error::invalid(
-                "seat list",
-                "",
-                "name at least one seat to hold",
-            ));
+            return Err(Error::invalid("seat list", "", "name at least one seat to hold"));
         }
         let mut args = ticket_args(ticket);
         args.extend(seats.iter().map(|s| s.to_string()));
-        let r = self
-            .run(&SCRIPTS.hold, scope, args)
-            .await?
-            .into_result(&scope.to_string(), &ticket.to_string())?;
-        Ok(Held {
-            expires_at_ms: r.uint(1),
-            seats: r.strings_from(2),
-        })
+        let r = self.run(&SCRIPTS.hold, scope, args).await?.into_result(&scope.to_string(), &ticket.to_string())?;
+        Ok(Held { expires_at_ms: r.uint(1), seats: r.strings_from(2) })
     }
 
     /// Releases some seats (or all, when `seats` is empty). Returns the seats still held.
-    pub async fn release(
-        &self,
-        scope: &Scope,
-        ticket: &Ticket,
-        seats: &[SeatId],
-    ) -> Result<Vec<String>> {
+    pub async fn release(&self, scope: &Scope, ticket: &Ticket, seats: &[SeatId]) -> Result<Vec<String>> {
         let mut args = ticket_args(ticket);
         args.extend(seats.iter().map(|s| s.to_string()));
         let r = self.run(&SCRIPTS.release, scope, args).await?;
-        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?
-            .strings_from(1))
+        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?.strings_from(1))
     }
 
     /// Books the held seats: they become sold, the session ends, the next buyer is admitted.
     pub async fn complete(&self, scope: &Scope, ticket: &Ticket) -> Result<Vec<String>> {
-        let r = self
-            .run(&SCRIPTS.complete, scope, ticket_args(ticket))
-            .await?;
-        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?
-            .strings_from(1))
+        let r = self.run(&SCRIPTS.complete, scope, ticket_args(ticket)).await?;
+        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?.strings_from(1))
     }
 
     /// The OPEN effect: initialise (or resume) the queue. Idempotent.
@@ -370,50 +326,32 @@ impl Engine {
     pub async fn close_queue(&self, scope: &Scope, reason: CloseReason) -> Result<QueueEffect> {
         let meta = &keys::queue_keys(scope)[0];
         for _ in 0..3 {
-            let generation: Option<u64> = self
-                .redis
-                .query(redis::cmd("HGET").arg(meta).arg("gen"))
-                .await?;
+            let generation: Option<u64> = self.redis.query(redis::cmd("HGET").arg(meta).arg("gen")).await?;
             let Some(generation) = generation else {
                 return Ok(QueueEffect::NoQueue);
             };
             let mut ks = keys::queue_keys(scope).to_vec();
             ks.push(keys::closing(scope, generation));
-            let r = self
-                .redis
-                .eval(
-                    &SCRIPTS.close,
-                    &ks,
-                    &[reason.as_str().to_string(), generation.to_string()],
-                )
-                .await?;
+            let r =
+                self.redis.eval(&SCRIPTS.close, &ks, &[reason.as_str().to_string(), generation.to_string()]).await?;
             match r.code() {
                 scripts::E_STALE => continue,
                 scripts::E_ALREADY => return Ok(QueueEffect::AlreadyClosed),
                 scripts::E_NO_QUEUE => return Ok(QueueEffect::NoQueue),
                 _ => {
                     let r = r.into_result(&scope.to_string(), "")?;
-                    return Ok(QueueEffect::Closed {
-                        generation: r.uint(1),
-                        buyers_to_tell: r.uint(2),
-                    });
+                    return Ok(QueueEffect::Closed { generation: r.uint(1), buyers_to_tell: r.uint(2) });
                 }
             }
         }
-        Err(Error::Redis(format!(
-            "the queue for {scope} kept changing generation while closing; try again"
-        )))
+        Err(Error::Redis(format!("the queue for {scope} kept changing generation while closing; try again")))
     }
 
     /// Admits up to `n` buyers from the head now, even beyond capacity. Returns how many were admitted.
     /// One script call admits at most a few hundred (so Redis never blocks); larger counts take several.
     pub async fn admit(&self, scope: &Scope, n: u32) -> Result<u64> {
         if n == 0 || n > 10_000 {
-            return Err(Error::invalid(
-                "admit count",
-                &n.to_string(),
-                "admit between 1 and 10000 buyers at a time",
-            ));
+            return Err(Error::invalid("admit count", &n.to_string(), "admit between 1 and 10000 buyers at a time"));
         }
         let mut done = 0u64;
         while done < n as u64 {
@@ -437,9 +375,7 @@ impl Engine {
                 "a capacity is between 0 and 100000 sessions",
             ));
         }
-        let r = self
-            .run(&SCRIPTS.capacity, scope, vec![capacity.to_string()])
-            .await?;
+        let r = self.run(&SCRIPTS.capacity, scope, vec![capacity.to_string()]).await?;
         Ok(r.into_result(&scope.to_string(), "")?.uint(1))
     }
 
@@ -453,14 +389,10 @@ impl Engine {
             return Err(Error::invalid(
                 "announcement",
                 message,
-                format!(
-                    "write 1 to {MAX_ANNOUNCEMENT} characters of text (no control characters other than newlines)"
-                ),
+                format!("write 1 to {MAX_ANNOUNCEMENT} characters of text (no control characters other than newlines)"),
             ));
         }
-        self.run(&SCRIPTS.announce, scope, vec![text.to_string()])
-            .await?
-            .into_result(&scope.to_string(), "")?;
+        self.run(&SCRIPTS.announce, scope, vec![text.to_string()]).await?.into_result(&scope.to_string(), "")?;
         Ok(())
     }
 }

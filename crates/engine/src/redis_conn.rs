@@ -28,11 +28,7 @@ impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Target::Url(u) => write!(f, "Url({})", redact(u)),
-            Target::Cluster(n) => write!(
-                f,
-                "Cluster({})",
-                n.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")
-            ),
+            Target::Cluster(n) => write!(f, "Cluster({})", n.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")),
         }
     }
 }
@@ -46,11 +42,7 @@ pub struct ConnectOptions {
 
 impl ConnectOptions {
     pub fn new(target: Target) -> Self {
-        ConnectOptions {
-            target,
-            connect_timeout: Duration::from_secs(5),
-            response_timeout: Duration::from_secs(5),
-        }
+        ConnectOptions { target, connect_timeout: Duration::from_secs(5), response_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -96,21 +88,13 @@ type SlotMap = Vec<(u16, u16, String)>;
 pub fn hash_slot(key: &str) -> u16 {
     let b = key.as_bytes();
     let tagged = b.iter().position(|&c| c == b'{').and_then(|s| {
-        b[s + 1..]
-            .iter()
-            .position(|&c| c == b'}')
-            .filter(|&len| len > 0)
-            .map(|len| &b[s + 1..s + 1 + len])
+        b[s + 1..].iter().position(|&c| c == b'}').filter(|&len| len > 0).map(|len| &b[s + 1..s + 1 + len])
     });
     let mut crc: u16 = 0;
     for &byte in tagged.unwrap_or(b) {
         crc ^= (byte as u16) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
         }
     }
     crc % 16384
@@ -147,10 +131,7 @@ impl Redis {
                 let result = match tokio::time::timeout(opts.connect_timeout * 2, fut).await {
                     Ok(Ok(m)) => Ok(m),
                     Ok(Err(e)) => Err(classify(e, &label, &secrets, opts.connect_timeout)),
-                    Err(_) => Err(Error::Timeout {
-                        target: label.clone(),
-                        millis: opts.connect_timeout.as_millis(),
-                    }),
+                    Err(_) => Err(Error::Timeout { target: label.clone(), millis: opts.connect_timeout.as_millis() }),
                 };
                 let mgr = match result {
                     Ok(m) => m,
@@ -173,14 +154,7 @@ impl Redis {
                         "no seed nodes given: name at least one node as redis://host:port".into(),
                     ));
                 }
-                let label = format!(
-                    "cluster {}",
-                    nodes
-                        .iter()
-                        .map(|n| redact(n))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                );
+                let label = format!("cluster {}", nodes.iter().map(|n| redact(n)).collect::<Vec<_>>().join(","));
                 let secrets: Vec<String> = nodes.iter().filter_map(|n| password_of(n)).collect();
                 let client = ClusterClient::builder(nodes.iter().map(|n| n.as_str()))
                     .connection_timeout(opts.connect_timeout)
@@ -188,26 +162,13 @@ impl Redis {
                     .retries(2)
                     .build()
                     .map_err(|e| Error::Cluster(scrub(&e.to_string(), &secrets)))?;
-                let conn = match tokio::time::timeout(
-                    opts.connect_timeout * 2,
-                    client.get_async_connection(),
-                )
-                .await
-                {
+                let conn = match tokio::time::timeout(opts.connect_timeout * 2, client.get_async_connection()).await {
                     Ok(Ok(c)) => c,
                     Ok(Err(e)) => {
-                        return Err(cluster_connect_error(
-                            e,
-                            &label,
-                            &secrets,
-                            opts.connect_timeout,
-                        ));
+                        return Err(cluster_connect_error(e, &label, &secrets, opts.connect_timeout));
                     }
                     Err(_) => {
-                        return Err(Error::Timeout {
-                            target: label,
-                            millis: opts.connect_timeout.as_millis(),
-                        });
+                        return Err(Error::Timeout { target: label, millis: opts.connect_timeout.as_millis() });
                     }
                 };
                 (label, secrets, Inner::Cluster(conn))
@@ -255,11 +216,7 @@ impl Redis {
     /// `slot_keys[i]` is a key of command i. On one node this is one pipeline; on a cluster the commands
     /// are grouped by the node that owns their slot and each node gets one pipeline, all sent in parallel
     /// (counted as one round trip: the wait is that of the slowest node).
-    pub(crate) async fn pipeline(
-        &self,
-        cmds: Vec<Cmd>,
-        slot_keys: &[&str],
-    ) -> RedisResult<Vec<Value>> {
+    pub(crate) async fn pipeline(&self, cmds: Vec<Cmd>, slot_keys: &[&str]) -> RedisResult<Vec<Value>> {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner {
             Inner::Single(c) => {
@@ -279,10 +236,7 @@ impl Redis {
             return Ok(m);
         }
         self.round_trips.fetch_add(1, Ordering::Relaxed);
-        let raw: Vec<Value> = redis::cmd("CLUSTER")
-            .arg("SLOTS")
-            .query_async(&mut c.clone())
-            .await?;
+        let raw: Vec<Value> = redis::cmd("CLUSTER").arg("SLOTS").query_async(&mut c.clone()).await?;
         let mut map = Vec::new();
         for range in raw {
             let Value::Array(items) = range else { continue };
@@ -316,10 +270,7 @@ impl Redis {
         let mut groups: std::collections::BTreeMap<String, (u16, Vec<usize>)> = Default::default();
         for (i, key) in slot_keys.iter().enumerate() {
             let slot = hash_slot(key);
-            let node = map
-                .iter()
-                .find(|(a, b, _)| (*a..=*b).contains(&slot))
-                .map_or("?".to_string(), |r| r.2.clone());
+            let node = map.iter().find(|(a, b, _)| (*a..=*b).contains(&slot)).map_or("?".to_string(), |r| r.2.clone());
             groups.entry(node).or_insert((slot, Vec::new())).1.push(i);
         }
         let mut cmds: Vec<Option<Cmd>> = cmds.into_iter().map(Some).collect();
@@ -345,8 +296,7 @@ impl Redis {
                         if let Value::ServerError(e) = &v {
                             stale |= matches!(
                                 e.kind(),
-                                Some(redis::ServerErrorKind::Moved)
-                                    | Some(redis::ServerErrorKind::Ask)
+                                Some(redis::ServerErrorKind::Moved) | Some(redis::ServerErrorKind::Ask)
                             );
                         }
                         out[i] = v;
@@ -378,9 +328,7 @@ impl Redis {
 }
 
 fn scrub(text: &str, secrets: &[String]) -> String {
-    secrets
-        .iter()
-        .fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
+    secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
 
 fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -> Error {
@@ -396,20 +344,11 @@ fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -
         return Error::Auth { target };
     }
     if e.is_timeout() {
-        return Error::Timeout {
-            target,
-            millis: timeout.as_millis(),
-        };
+        return Error::Timeout { target, millis: timeout.as_millis() };
     }
-    if lower.contains("tls")
-        || lower.contains("certificate")
-        || lower.contains("handshake")
-        || lower.contains("rustls")
+    if lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake") || lower.contains("rustls")
     {
-        return Error::Tls {
-            target,
-            detail: text,
-        };
+        return Error::Tls { target, detail: text };
     }
     match e.kind() {
         ErrorKind::Server(S::Moved) | ErrorKind::Server(S::Ask) => {
@@ -423,27 +362,17 @@ fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -
             ));
         }
         ErrorKind::Server(S::ClusterDown) | ErrorKind::ClusterConnectionNotFound => {
-            return Error::Cluster(format!(
-                "the cluster at {target} is not serving all slots: {text}"
-            ));
+            return Error::Cluster(format!("the cluster at {target} is not serving all slots: {text}"));
         }
         _ => {}
     }
     if e.is_io_error() || e.is_connection_refusal() || e.is_connection_dropped() {
-        return Error::Unreachable {
-            target,
-            detail: text,
-        };
+        return Error::Unreachable { target, detail: text };
     }
     Error::Redis(text)
 }
 
-fn cluster_connect_error(
-    e: RedisError,
-    label: &str,
-    secrets: &[String],
-    timeout: Duration,
-) -> Error {
+fn cluster_connect_error(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -> Error {
     let text = scrub(&e.to_string(), secrets).to_lowercase();
     if text.contains("cluster support disabled") || text.contains("cluster mode is not enabled") {
         return Error::Cluster(format!(
@@ -451,9 +380,7 @@ fn cluster_connect_error(
         ));
     }
     match classify(e, label, secrets, timeout) {
-        Error::Redis(detail) => {
-            Error::Cluster(format!("cannot use {label} as a cluster: {detail}"))
-        }
+        Error::Redis(detail) => Error::Cluster(format!("cannot use {label} as a cluster: {detail}")),
         other => other,
     }
 }
@@ -466,25 +393,16 @@ mod tests {
     fn hash_slots_match_redis() {
         // Values from CLUSTER KEYSLOT.
         assert_eq!(hash_slot("foo"), 12182);
-        assert_eq!(
-            hash_slot("{user1000}.following"),
-            hash_slot("{user1000}.followers")
-        );
+        assert_eq!(hash_slot("{user1000}.following"), hash_slot("{user1000}.followers"));
         assert_eq!(hash_slot("seatwise:queue:{s1:d1}"), hash_slot("s1:d1"));
         assert_eq!(hash_slot("foo{}{bar}"), hash_slot("foo{}{bar}"));
     }
 
     #[test]
     fn redaction_hides_credentials() {
-        assert_eq!(
-            redact("redis://:s3cret@db.example:6380/2"),
-            "redis://db.example:6380"
-        );
+        assert_eq!(redact("redis://:s3cret@db.example:6380/2"), "redis://db.example:6380");
         assert_eq!(redact("rediss://user:pa@ss@h:1"), "rediss://h:1");
-        assert_eq!(
-            password_of("redis://user:s3cret@h:1").as_deref(),
-            Some("s3cret")
-        );
+        assert_eq!(password_of("redis://user:s3cret@h:1").as_deref(), Some("s3cret"));
         assert_eq!(password_of("redis://h:1"), None);
         let t = Target::Url("redis://:s3cret@h:1".into());
         assert!(!format!("{t:?}").contains("s3cret"));

@@ -37,10 +37,7 @@ fn link(name: &str, body: &str) -> String {
             !ident(before) && !ident(after)
         })
     }
-    let first = LIB
-        .find("\nlocal function ")
-        .expect("lib.lua defines functions")
-        + 1;
+    let first = LIB.find("\nlocal function ").expect("lib.lua defines functions") + 1;
     let (header, rest) = LIB.split_at(first);
     // Blocks: each `local function NAME` up to the next one (comments above a function belong to it).
     let mut blocks: Vec<(String, String)> = Vec::new();
@@ -147,9 +144,7 @@ impl Reply {
     fn from_value(v: Value, script: &str) -> Result<Reply> {
         match v {
             Value::Array(items) if !items.is_empty() => Ok(Reply(items)),
-            other => Err(Error::Redis(format!(
-                "{script} answered {other:?}, not a result array"
-            ))),
+            other => Err(Error::Redis(format!("{script} answered {other:?}, not a result array"))),
         }
     }
 
@@ -160,10 +155,7 @@ impl Reply {
     pub fn int(&self, i: usize) -> i64 {
         match self.0.get(i) {
             Some(Value::Int(n)) => *n,
-            Some(Value::BulkString(b)) => std::str::from_utf8(b)
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0),
+            Some(Value::BulkString(b)) => std::str::from_utf8(b).ok().and_then(|s| s.parse().ok()).unwrap_or(0),
             _ => 0,
         }
     }
@@ -193,10 +185,7 @@ impl Reply {
             E_NO_QUEUE => Error::NoQueue(scope.to_string()),
             E_CLOSED => Error::QueueClosed(scope.to_string()),
             E_PAUSED => Error::QueuePaused(scope.to_string()),
-            E_UNKNOWN_TICKET => Error::UnknownTicket {
-                scope: scope.to_string(),
-                ticket: ticket.to_string(),
-            },
+            E_UNKNOWN_TICKET => Error::UnknownTicket { scope: scope.to_string(), ticket: ticket.to_string() },
             E_NO_SESSION => Error::NoSession(ticket.to_string()),
             E_SEATS_TAKEN => Error::SeatsTaken(self.strings_from(1)),
             E_TOO_MANY_SEATS => Error::TooManySeats(self.uint(1)),
@@ -226,20 +215,9 @@ pub(crate) struct Call<'a> {
 
 impl Redis {
     /// Runs one script by EVALSHA, loading it with EVAL when the server does not know it yet.
-    pub(crate) async fn eval(
-        &self,
-        script: &Lua,
-        keys: &[String],
-        args: &[String],
-    ) -> Result<Reply> {
-        let v = match self
-            .raw::<Value>(&eval_cmd("EVALSHA", &script.sha, keys, args))
-            .await
-        {
-            Err(e) if is_noscript(&e) => {
-                self.raw::<Value>(&eval_cmd("EVAL", &script.source, keys, args))
-                    .await
-            }
+    pub(crate) async fn eval(&self, script: &Lua, keys: &[String], args: &[String]) -> Result<Reply> {
+        let v = match self.raw::<Value>(&eval_cmd("EVALSHA", &script.sha, keys, args)).await {
+            Err(e) if is_noscript(&e) => self.raw::<Value>(&eval_cmd("EVAL", &script.source, keys, args)).await,
             other => other,
         };
         Reply::from_value(v.map_err(|e| self.error(e))?, script.name)
@@ -251,18 +229,9 @@ impl Redis {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let slot_keys: Vec<&str> = calls
-            .iter()
-            .map(|c| c.keys.first().map_or("", String::as_str))
-            .collect();
-        let cmds = calls
-            .iter()
-            .map(|c| eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args))
-            .collect();
-        let values = self
-            .pipeline(cmds, &slot_keys)
-            .await
-            .map_err(|e| self.error(e))?;
+        let slot_keys: Vec<&str> = calls.iter().map(|c| c.keys.first().map_or("", String::as_str)).collect();
+        let cmds = calls.iter().map(|c| eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args)).collect();
+        let values = self.pipeline(cmds, &slot_keys).await.map_err(|e| self.error(e))?;
         let mut out: Vec<Option<Result<Reply>>> = Vec::with_capacity(calls.len());
         let mut retry = Vec::new();
         for (i, v) in values.into_iter().enumerate() {
@@ -279,19 +248,9 @@ impl Redis {
             let keys: Vec<&str> = retry.iter().map(|&i| slot_keys[i]).collect();
             let cmds = retry
                 .iter()
-                .map(|&i| {
-                    eval_cmd(
-                        "EVAL",
-                        &calls[i].script.source,
-                        &calls[i].keys,
-                        &calls[i].args,
-                    )
-                })
+                .map(|&i| eval_cmd("EVAL", &calls[i].script.source, &calls[i].keys, &calls[i].args))
                 .collect();
-            let values = self
-                .pipeline(cmds, &keys)
-                .await
-                .map_err(|e| self.error(e))?;
+            let values = self.pipeline(cmds, &keys).await.map_err(|e| self.error(e))?;
             for (&i, v) in retry.iter().zip(values) {
                 out[i] = Some(match v {
                     Value::ServerError(e) => Err(self.error(e.into())),
@@ -299,10 +258,7 @@ impl Redis {
                 });
             }
         }
-        Ok(out
-            .into_iter()
-            .map(|r| r.expect("every call has a result"))
-            .collect())
+        Ok(out.into_iter().map(|r| r.expect("every call has a result")).collect())
     }
 }
 
@@ -314,26 +270,12 @@ mod tests {
     fn scripts_carry_only_the_lib_functions_they_use() {
         let join = &SCRIPTS.join.source;
         assert!(join.contains("local function ticket_reply("));
-        assert!(
-            join.contains("local function rank_of("),
-            "ticket_reply needs rank_of"
-        );
+        assert!(join.contains("local function rank_of("), "ticket_reply needs rank_of");
         assert!(!join.contains("local function sweep("), "join never sweeps");
         assert!(!join.contains("local function maintain("));
         let status = &SCRIPTS.status.source;
-        for f in [
-            "maintain",
-            "sweep",
-            "expire_sessions",
-            "promote",
-            "admit_head",
-            "release_seats",
-            "held_seats",
-        ] {
-            assert!(
-                status.contains(&format!("local function {f}(")),
-                "status needs {f}"
-            );
+        for f in ["maintain", "sweep", "expire_sessions", "promote", "admit_head", "release_seats", "held_seats"] {
+            assert!(status.contains(&format!("local function {f}(")), "status needs {f}");
         }
         // The KEYS header is in every queue script.
         assert!(SCRIPTS.pause.source.contains("local K_META"));

@@ -60,16 +60,13 @@ impl ShowStatus {
 
     pub fn parse(text: &str) -> Result<ShowStatus> {
         let norm = text.trim().to_ascii_uppercase().replace(['-', ' '], "_");
-        ShowStatus::ALL
-            .into_iter()
-            .find(|s| s.as_str() == norm)
-            .ok_or_else(|| {
-                Error::invalid(
-                    "show status",
-                    text,
-                    "use one of DRAFT, UPCOMING, OPEN, ON_GOING, CLOSED, CANCELLED, POSTPONED",
-                )
-            })
+        ShowStatus::ALL.into_iter().find(|s| s.as_str() == norm).ok_or_else(|| {
+            Error::invalid(
+                "show status",
+                text,
+                "use one of DRAFT, UPCOMING, OPEN, ON_GOING, CLOSED, CANCELLED, POSTPONED",
+            )
+        })
     }
 
     /// The transition table (also in docs/PROTOCOL.md). Setting a show to the status it already has is
@@ -126,12 +123,8 @@ impl Schedule {
         let d = QueueSettings::default();
         QueueSettings {
             capacity: self.capacity,
-            session_ms: self
-                .session_seconds
-                .map_or(d.session_ms, |s| (s * 1000.0).round() as u64),
-            abandon_ms: self
-                .abandon_seconds
-                .map_or(d.abandon_ms, |s| (s * 1000.0).round() as u64),
+            session_ms: self.session_seconds.map_or(d.session_ms, |s| (s * 1000.0).round() as u64),
+            abandon_ms: self.abandon_seconds.map_or(d.abandon_ms, |s| (s * 1000.0).round() as u64),
             max_seats: self.max_seats.unwrap_or(d.max_seats),
         }
     }
@@ -162,21 +155,13 @@ pub struct Show {
 const MAX_SCHEDULES: usize = 1000;
 
 fn check_range(what: &'static str, v: f64, lo: f64, hi: f64, rule: &str) -> Result<()> {
-    if v.is_finite() && v >= lo && v <= hi {
-        Ok(())
-    } else {
-        Err(Error::invalid(what, &v.to_string(), rule))
-    }
+    if v.is_finite() && v >= lo && v <= hi { Ok(()) } else { Err(Error::invalid(what, &v.to_string(), rule)) }
 }
 
 fn check_text(what: &'static str, v: &str) -> Result<()> {
     let n = v.trim().chars().count();
     if n == 0 || n > 200 || v.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            what,
-            v,
-            "write 1 to 200 characters, without control characters",
-        ));
+        return Err(Error::invalid(what, v, "write 1 to 200 characters, without control characters"));
     }
     Ok(())
 }
@@ -198,11 +183,7 @@ impl Show {
         for s in &self.schedules {
             SchedId::new(&s.id)?;
             if !seen.insert(s.id.as_str()) {
-                return Err(Error::invalid(
-                    "schedule id",
-                    &s.id,
-                    "each schedule of a show needs its own id",
-                ));
+                return Err(Error::invalid("schedule id", &s.id, "each schedule of a show needs its own id"));
             }
             let parsed = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
                 .iter()
@@ -229,31 +210,13 @@ impl Show {
                 "a capacity is 1 to 100000 concurrent sessions",
             )?;
             if let Some(v) = s.session_seconds {
-                check_range(
-                    "session length",
-                    v,
-                    0.1,
-                    86_400.0,
-                    "a session lasts 0.1 to 86400 seconds",
-                )?;
+                check_range("session length", v, 0.1, 86_400.0, "a session lasts 0.1 to 86400 seconds")?;
             }
             if let Some(v) = s.abandon_seconds {
-                check_range(
-                    "abandonment window",
-                    v,
-                    0.1,
-                    86_400.0,
-                    "the abandonment window is 0.1 to 86400 seconds",
-                )?;
+                check_range("abandonment window", v, 0.1, 86_400.0, "the abandonment window is 0.1 to 86400 seconds")?;
             }
             if let Some(v) = s.max_seats {
-                check_range(
-                    "seats per session",
-                    v as f64,
-                    1.0,
-                    100.0,
-                    "a session may hold 1 to 100 seats",
-                )?;
+                check_range("seats per session", v as f64, 1.0, 100.0, "a session may hold 1 to 100 seats")?;
             }
         }
         Ok(())
@@ -263,12 +226,7 @@ impl Show {
         // Ids were validated when the show was stored; a record that fails here is skipped, never keyed.
         self.schedules
             .iter()
-            .filter_map(|s| {
-                Some((
-                    Scope::new(ShowId::new(&self.id).ok()?, SchedId::new(&s.id).ok()?),
-                    s,
-                ))
-            })
+            .filter_map(|s| Some((Scope::new(ShowId::new(&self.id).ok()?, SchedId::new(&s.id).ok()?), s)))
             .collect()
     }
 }
@@ -284,23 +242,14 @@ impl Actor {
     pub fn new(user: &str, host: &str) -> Actor {
         let clean = |s: &str| -> String {
             let t: String = s.chars().filter(|c| !c.is_control()).take(64).collect();
-            if t.trim().is_empty() {
-                "unknown".into()
-            } else {
-                t
-            }
+            if t.trim().is_empty() { "unknown".into() } else { t }
         };
-        Actor {
-            user: clean(user),
-            host: clean(host),
-        }
+        Actor { user: clean(user), host: clean(host) }
     }
 
     /// The user and host this process runs as.
     pub fn current() -> Actor {
-        let user = std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .unwrap_or_default();
+        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .or_else(|_| std::fs::read_to_string("/etc/hostname"))
             .map(|h| h.trim().to_string())
@@ -370,10 +319,7 @@ pub fn parse_shows_file(path: &str, text: &str) -> Result<Vec<Show>> {
     for s in &shows {
         s.validate()?;
         if !ids.insert(s.id.clone()) {
-            return Err(Error::File {
-                path: path.to_string(),
-                detail: format!("show {} appears twice", s.id),
-            });
+            return Err(Error::File { path: path.to_string(), detail: format!("show {} appears twice", s.id) });
         }
     }
     Ok(shows)
@@ -381,39 +327,24 @@ pub fn parse_shows_file(path: &str, text: &str) -> Result<Vec<Show>> {
 
 impl Engine {
     pub async fn list_shows(&self) -> Result<Vec<Show>> {
-        let all: BTreeMap<String, String> = self
-            .redis()
-            .query(redis::cmd("HGETALL").arg(keys::CATALOG))
-            .await?;
+        let all: BTreeMap<String, String> = self.redis().query(redis::cmd("HGETALL").arg(keys::CATALOG)).await?;
         all.into_values().map(|j| decode_show(&j)).collect()
     }
 
     pub async fn get_show(&self, id: &ShowId) -> Result<Show> {
-        let j: Option<String> = self
-            .redis()
-            .query(redis::cmd("HGET").arg(keys::CATALOG).arg(id.as_str()))
-            .await?;
+        let j: Option<String> = self.redis().query(redis::cmd("HGET").arg(keys::CATALOG).arg(id.as_str())).await?;
         decode_show(&j.ok_or_else(|| Error::ShowNotFound(id.to_string()))?)
     }
 
     async fn cas(&self, show: &Show, expected: u64, audit: &[(&str, String)]) -> Result<()> {
-        let mut args = vec![
-            show.id.clone(),
-            expected.to_string(),
-            serde_json::to_string(show).expect("a show serialises"),
-        ];
+        let mut args =
+            vec![show.id.clone(), expected.to_string(), serde_json::to_string(show).expect("a show serialises")];
         for (k, v) in audit {
             args.push(k.to_string());
             args.push(v.clone());
         }
-        let r = self
-            .redis()
-            .eval(
-                &SCRIPTS.show_cas,
-                &[keys::CATALOG.to_string(), keys::AUDIT.to_string()],
-                &args,
-            )
-            .await?;
+        let r =
+            self.redis().eval(&SCRIPTS.show_cas, &[keys::CATALOG.to_string(), keys::AUDIT.to_string()], &args).await?;
         match r.code() {
             scripts::OK => Ok(()),
             scripts::E_EXISTS => Err(Error::ShowExists(show.id.clone())),
@@ -443,12 +374,7 @@ impl Engine {
         s.version = 1;
         s.updated_at = now_text();
         s.updated_by = format!("{}@{}", actor.user, actor.host);
-        self.cas(
-            &s,
-            0,
-            &audit_fields("create", &s, actor, s.status, s.status),
-        )
-        .await?;
+        self.cas(&s, 0, &audit_fields("create", &s, actor, s.status, s.status)).await?;
         Ok(s)
     }
 
@@ -458,11 +384,7 @@ impl Engine {
         show.validate()?;
         let cur = self.get_show(&ShowId::new(&show.id)?).await?;
         if cur.version != expected {
-            return Err(Error::Conflict {
-                show: cur.id,
-                current: cur.status,
-                version: cur.version,
-            });
+            return Err(Error::Conflict { show: cur.id, current: cur.status, version: cur.version });
         }
         if cur.status.has_live_queues() {
             let kept: HashSet<&str> = show.schedules.iter().map(|s| s.id.as_str()).collect();
@@ -481,31 +403,20 @@ impl Engine {
         s.version = expected + 1;
         s.updated_at = now_text();
         s.updated_by = format!("{}@{}", actor.user, actor.host);
-        self.cas(
-            &s,
-            expected,
-            &audit_fields("update", &s, actor, cur.status, cur.status),
-        )
-        .await?;
+        self.cas(&s, expected, &audit_fields("update", &s, actor, cur.status, cur.status)).await?;
         Ok(s)
     }
 
     /// Imports shows: new ones are created (as DRAFT, or UPCOMING if the file says so), existing ones get
     /// the file's name, venue and schedules. Statuses are never changed by an import.
     pub async fn import_shows(&self, shows: &[Show], actor: &Actor) -> Result<Vec<ImportOutcome>> {
-        let existing: BTreeMap<String, Show> = self
-            .list_shows()
-            .await?
-            .into_iter()
-            .map(|s| (s.id.clone(), s))
-            .collect();
+        let existing: BTreeMap<String, Show> =
+            self.list_shows().await?.into_iter().map(|s| (s.id.clone(), s)).collect();
         let mut out = Vec::new();
         for show in shows {
             let action = match existing.get(&show.id) {
                 Some(cur) => {
-                    let same = cur.name == show.name
-                        && cur.venue == show.venue
-                        && cur.schedules == show.schedules;
+                    let same = cur.name == show.name && cur.venue == show.venue && cur.schedules == show.schedules;
                     if same {
                         "unchanged".to_string()
                     } else {
@@ -518,10 +429,7 @@ impl Engine {
                     let note = if matches!(s.status, Draft | Upcoming) {
                         String::new()
                     } else {
-                        let n = format!(
-                            " as DRAFT (the file says {}: set the status to open its queues)",
-                            s.status
-                        );
+                        let n = format!(" as DRAFT (the file says {}: set the status to open its queues)", s.status);
                         s.status = Draft;
                         n
                     };
@@ -529,10 +437,7 @@ impl Engine {
                     format!("created{note}")
                 }
             };
-            out.push(ImportOutcome {
-                show: show.id.clone(),
-                action,
-            });
+            out.push(ImportOutcome { show: show.id.clone(), action });
         }
         Ok(out)
     }
@@ -540,10 +445,7 @@ impl Engine {
     /// The shows file of every show, as import reads it.
     pub async fn export_shows(&self) -> Result<String> {
         let shows = self.list_shows().await?;
-        Ok(
-            serde_json::to_string_pretty(&serde_json::json!({ "shows": shows }))
-                .expect("shows serialise"),
-        )
+        Ok(serde_json::to_string_pretty(&serde_json::json!({ "shows": shows })).expect("shows serialise"))
     }
 
     /// Changes a show's status and applies the effect to every schedule's queue: OPEN initialises (or
@@ -561,33 +463,19 @@ impl Engine {
         if let Some(v) = expected_version
             && v != cur.version
         {
-            return Err(Error::Conflict {
-                show: cur.id,
-                current: cur.status,
-                version: cur.version,
-            });
+            return Err(Error::Conflict { show: cur.id, current: cur.status, version: cur.version });
         }
         let from = cur.status;
         if !from.can_become(to) {
             let allowed: Vec<&str> = from.allowed_targets().iter().map(|s| s.as_str()).collect();
-            return Err(Error::IllegalTransition {
-                show: cur.id,
-                from,
-                to,
-                allowed: allowed.join(", "),
-            });
+            return Err(Error::IllegalTransition { show: cur.id, from, to, allowed: allowed.join(", ") });
         }
         let mut next = cur.clone();
         next.status = to;
         next.version = cur.version + 1;
         next.updated_at = now_text();
         next.updated_by = format!("{}@{}", actor.user, actor.host);
-        self.cas(
-            &next,
-            cur.version,
-            &audit_fields("status", &next, actor, from, to),
-        )
-        .await?;
+        self.cas(&next, cur.version, &audit_fields("status", &next, actor, from, to)).await?;
 
         let effects = next.scopes().into_iter().map(|(scope, sched)| async move {
             let r = match to {
@@ -598,27 +486,15 @@ impl Engine {
                 Draft | Upcoming | OnGoing => Ok(QueueEffect::Unchanged),
             };
             match r {
-                Ok(e) => QueueResult {
-                    show_scope_id: scope.to_string(),
-                    message: e.message(),
-                    ok: true,
-                },
-                Err(e) => QueueResult {
-                    show_scope_id: scope.to_string(),
-                    message: format!("failed: {e}"),
-                    ok: false,
-                },
+                Ok(e) => QueueResult { show_scope_id: scope.to_string(), message: e.message(), ok: true },
+                Err(e) => QueueResult { show_scope_id: scope.to_string(), message: format!("failed: {e}"), ok: false },
             }
         });
         let queue_results = futures::future::join_all(effects).await;
         let failed = queue_results.iter().filter(|r| !r.ok).count();
         let verb = if from == to { "re-applied" } else { "changed" };
         let message = if failed == 0 {
-            format!(
-                "{} status {verb}: {from} → {to} ({} schedules)",
-                next.id,
-                queue_results.len()
-            )
+            format!("{} status {verb}: {from} → {to} ({} schedules)", next.id, queue_results.len())
         } else {
             format!(
                 "{} status {verb}: {from} → {to}, but {failed} of {} schedules failed; set the status to {to} again to retry them (it is idempotent)",
@@ -628,57 +504,22 @@ impl Engine {
         };
         let results_json = serde_json::to_string(&queue_results).expect("results serialise");
         let mut xadd = redis::cmd("XADD");
-        xadd.arg(keys::AUDIT)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(100_000)
-            .arg("*");
+        xadd.arg(keys::AUDIT).arg("MAXLEN").arg("~").arg(100_000).arg("*");
         for (k, v) in audit_fields("result", &next, actor, from, to) {
             xadd.arg(k).arg(v);
         }
-        xadd.arg("results")
-            .arg(results_json)
-            .arg("message")
-            .arg(&message);
+        xadd.arg("results").arg(results_json).arg("message").arg(&message);
         self.redis().query::<String>(&xadd).await?;
-        Ok(StatusChange {
-            success: failed == 0,
-            message,
-            queue_results,
-            show: next,
-        })
+        Ok(StatusChange { success: failed == 0, message, queue_results, show: next })
     }
 
     /// Records a staff action on one queue (pause, admit, capacity, ...) in the audit stream.
-    pub async fn record_action(
-        &self,
-        actor: &Actor,
-        action: &str,
-        scope: &Scope,
-        detail: &str,
-    ) -> Result<()> {
+    pub async fn record_action(&self, actor: &Actor, action: &str, scope: &Scope, detail: &str) -> Result<()> {
         let mut xadd = redis::cmd("XADD");
-        xadd.arg(keys::AUDIT)
-            .arg("MAXLEN")
-            .arg("~")
-            .arg(100_000)
-            .arg("*");
-        xadd.arg("kind")
-            .arg("action")
-            .arg("action")
-            .arg(action)
-            .arg("show")
-            .arg(scope.show.as_str());
-        xadd.arg("scope")
-            .arg(scope.to_string())
-            .arg("detail")
-            .arg(detail);
-        xadd.arg("user")
-            .arg(&actor.user)
-            .arg("host")
-            .arg(&actor.host)
-            .arg("at")
-            .arg(now_text());
+        xadd.arg(keys::AUDIT).arg("MAXLEN").arg("~").arg(100_000).arg("*");
+        xadd.arg("kind").arg("action").arg("action").arg(action).arg("show").arg(scope.show.as_str());
+        xadd.arg("scope").arg(scope.to_string()).arg("detail").arg(detail);
+        xadd.arg("user").arg(&actor.user).arg("host").arg(&actor.host).arg("at").arg(now_text());
         self.redis().query::<String>(&xadd).await?;
         Ok(())
     }
@@ -686,31 +527,15 @@ impl Engine {
     /// The newest `limit` audit entries, newest first, optionally of one show only.
     pub async fn audit_log(&self, limit: usize, show: Option<&ShowId>) -> Result<Vec<AuditEntry>> {
         // A show filter reads further back, since other shows' entries are interleaved.
-        let count = if show.is_some() {
-            limit.saturating_mul(20).min(100_000)
-        } else {
-            limit
-        };
+        let count = if show.is_some() { limit.saturating_mul(20).min(100_000) } else { limit };
         let raw: Vec<(String, Vec<(String, String)>)> = self
             .redis()
-            .query(
-                redis::cmd("XREVRANGE")
-                    .arg(keys::AUDIT)
-                    .arg("+")
-                    .arg("-")
-                    .arg("COUNT")
-                    .arg(count),
-            )
+            .query(redis::cmd("XREVRANGE").arg(keys::AUDIT).arg("+").arg("-").arg("COUNT").arg(count))
             .await?;
         Ok(raw
             .into_iter()
-            .map(|(id, kv)| AuditEntry {
-                id,
-                fields: kv.into_iter().collect(),
-            })
-            .filter(|e| {
-                show.is_none_or(|s| e.fields.get("show").map(String::as_str) == Some(s.as_str()))
-            })
+            .map(|(id, kv)| AuditEntry { id, fields: kv.into_iter().collect() })
+            .filter(|e| show.is_none_or(|s| e.fields.get("show").map(String::as_str) == Some(s.as_str())))
             .take(limit)
             .collect())
     }
@@ -736,8 +561,7 @@ fn audit_fields(
 }
 
 fn decode_show(json: &str) -> Result<Show> {
-    serde_json::from_str(json)
-        .map_err(|e| Error::Redis(format!("a stored show record is not valid: {e}")))
+    serde_json::from_str(json).map_err(|e| Error::Redis(format!("a stored show record is not valid: {e}")))
 }
 
 #[cfg(test)]
@@ -756,12 +580,7 @@ mod tests {
         assert!(!Draft.can_become(Closed));
         assert!(!Cancelled.can_become(Open));
         assert_eq!(ShowStatus::parse("on going").unwrap(), OnGoing);
-        assert!(
-            ShowStatus::parse("LIVE")
-                .unwrap_err()
-                .to_string()
-                .contains("ON_GOING")
-        );
+        assert!(ShowStatus::parse("LIVE").unwrap_err().to_string().contains("ON_GOING"));
     }
 
     #[test]
@@ -789,19 +608,9 @@ mod tests {
         assert!(show.validate().unwrap_err().to_string().contains("IANA"));
         show.schedules[0].time_zone = "UTC".into();
         show.schedules[0].starts_at = "15/03/2026".into();
-        assert!(
-            show.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("YYYY-MM-DDTHH:MM")
-        );
+        assert!(show.validate().unwrap_err().to_string().contains("YYYY-MM-DDTHH:MM"));
         show.schedules[0].starts_at = "2026-03-15T19:30".into();
         show.schedules.push(show.schedules[0].clone());
-        assert!(
-            show.validate()
-                .unwrap_err()
-                .to_string()
-                .contains("its own id")
-        );
+        assert!(show.validate().unwrap_err().to_string().contains("its own id"));
     }
 }

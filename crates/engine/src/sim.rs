@@ -88,9 +88,7 @@ const SEATS_PER_ROW: u32 = 40;
 fn random_seats(n: usize) -> Vec<SeatId> {
     let row = ROWS[rand::random_range(0..ROWS.len())] as char;
     let first = rand::random_range(1..=SEATS_PER_ROW - n as u32 + 1);
-    (0..n as u32)
-        .map(|i| SeatId::new(&format!("{row}{}", first + i)).expect("seat ids are valid"))
-        .collect()
+    (0..n as u32).map(|i| SeatId::new(&format!("{row}{}", first + i)).expect("seat ids are valid")).collect()
 }
 
 async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
@@ -106,20 +104,8 @@ impl Simulator {
         let counters = Arc::new(Counters::default());
         let last_error = Arc::new(std::sync::Mutex::new(None));
         let run_id: u32 = rand::random();
-        let task = tokio::spawn(spawner(
-            engine,
-            cfg,
-            stop_rx,
-            counters.clone(),
-            last_error.clone(),
-            run_id,
-        ));
-        Simulator {
-            stop,
-            counters,
-            last_error,
-            task,
-        }
+        let task = tokio::spawn(spawner(engine, cfg, stop_rx, counters.clone(), last_error.clone(), run_id));
+        Simulator { stop, counters, last_error, task }
     }
 
     pub fn snapshot(&self) -> SimSnapshot {
@@ -208,9 +194,7 @@ async fn buyer_life(
 ) {
     let fail = |e: Error| {
         match e {
-            Error::QueueClosed(_) | Error::NoQueue(_) => {
-                c.turned_away.fetch_add(1, Ordering::Relaxed)
-            }
+            Error::QueueClosed(_) | Error::NoQueue(_) => c.turned_away.fetch_add(1, Ordering::Relaxed),
             e => {
                 *last_error.lock().expect("not poisoned") = Some(e.to_string());
                 c.errors.fetch_add(1, Ordering::Relaxed)
@@ -249,18 +233,14 @@ async fn buyer_life(
     }
     c.admitted.fetch_add(1, Ordering::Relaxed);
     let think = rand::random_range(
-        cfg.think.0.as_millis() as u64
-            ..=cfg.think.1.as_millis().max(cfg.think.0.as_millis()) as u64,
+        cfg.think.0.as_millis() as u64..=cfg.think.1.as_millis().max(cfg.think.0.as_millis()) as u64,
     );
     if sleep_or_stop(Duration::from_millis(think), &mut stop).await {
         return;
     }
     let mut held = false;
     for _ in 0..4 {
-        match engine
-            .hold(&scope, &ticket, &random_seats(rand::random_range(1..=4)))
-            .await
-        {
+        match engine.hold(&scope, &ticket, &random_seats(rand::random_range(1..=4))).await {
             Ok(_) => {
                 held = true;
                 break;
@@ -273,15 +253,9 @@ async fn buyer_life(
         }
     }
     let result = if held && rand::random::<f64>() < cfg.complete_ratio {
-        engine
-            .complete(&scope, &ticket)
-            .await
-            .map(|_| c.completed.fetch_add(1, Ordering::Relaxed))
+        engine.complete(&scope, &ticket).await.map(|_| c.completed.fetch_add(1, Ordering::Relaxed))
     } else {
-        engine
-            .leave(&scope, &ticket)
-            .await
-            .map(|_| c.left.fetch_add(1, Ordering::Relaxed))
+        engine.leave(&scope, &ticket).await.map(|_| c.left.fetch_add(1, Ordering::Relaxed))
     };
     match result {
         Ok(_) | Err(Error::NoSession(_)) | Err(Error::QueueClosed(_)) => {}
