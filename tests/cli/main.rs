@@ -102,7 +102,11 @@ fn node_reference(args: &[&str]) -> serde_json::Value {
         std::path::Path::new(dir).join("node_modules/ably").exists(),
         "the ably npm package is missing from tests/ably-js: run scripts/setup.sh (it runs npm ci there)"
     );
-    let o = Command::new("node").arg(format!("{dir}/token-request.mjs")).args(args).output().expect("node is installed by scripts/setup.sh");
+    let o = Command::new("node")
+        .arg(format!("{dir}/token-request.mjs"))
+        .args(args)
+        .output()
+        .expect("node is installed by scripts/setup.sh");
     assert!(o.status.success(), "{}", text(&o));
     serde_json::from_slice(&o.stdout).unwrap()
 }
@@ -132,11 +136,29 @@ async fn ably_token_requests_match_ably_js_and_buyers_are_told() {
         tickets.push(t["ticket"].as_str().unwrap().to_string());
     }
     // The token request for ann, signed at a fixed time with a fixed nonce...
-    let o = run(&["token-request", "s1:d1", &tickets[0], "ann", "--ttl-ms", "600000", "--timestamp", "1767225600000", "--nonce", "abcdefghijklmnop0123"]);
+    let o = run(&[
+        "token-request",
+        "s1:d1",
+        &tickets[0],
+        "ann",
+        "--ttl-ms",
+        "600000",
+        "--timestamp",
+        "1767225600000",
+        "--nonce",
+        "abcdefghijklmnop0123",
+    ]);
     assert!(o.status.success(), "{}", text(&o));
     let ours: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     // ...is byte for byte what ably-js makes from the same inputs.
-    let theirs = node_reference(&[&key, "600000", ours["capability"].as_str().unwrap(), "ann", "1767225600000", "abcdefghijklmnop0123"]);
+    let theirs = node_reference(&[
+        &key,
+        "600000",
+        ours["capability"].as_str().unwrap(),
+        "ann",
+        "1767225600000",
+        "abcdefghijklmnop0123",
+    ]);
     assert_eq!(ours["mac"], theirs["mac"], "ours {ours} / ably-js {theirs}");
     assert_eq!(ours, theirs);
     assert!(!String::from_utf8_lossy(&o.stdout).contains(key.split(':').nth(1).unwrap()));
@@ -159,7 +181,11 @@ async fn ably_token_requests_match_ably_js_and_buyers_are_told() {
     let o = run(&["ably-check"]);
     assert!(o.status.success() && text(&o).contains("Ably credentials work"), "{}", text(&o));
     let o = tokio::task::block_in_place(|| {
-        seatwise_env(Some(&url), &[("SEATWISE_ABLY_KEY", "not-a-key"), ("SEATWISE_ABLY_ENDPOINT", endpoint.as_str())], &["ably-check"])
+        seatwise_env(
+            Some(&url),
+            &[("SEATWISE_ABLY_KEY", "not-a-key"), ("SEATWISE_ABLY_ENDPOINT", endpoint.as_str())],
+            &["ably-check"],
+        )
     });
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("appId.keyId:secret"), "{}", text(&o));

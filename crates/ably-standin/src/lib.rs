@@ -91,6 +91,7 @@ struct State {
     tokens: Mutex<HashMap<String, Token>>,
     log: Mutex<Vec<Seen>>,
     requests: AtomicU64,
+    last_purge: Mutex<Option<Instant>>,
 }
 
 pub struct StandIn {
@@ -177,6 +178,8 @@ impl StandIn {
 }
 
 type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
+/// An error answer, boxed (a response is large).
+type Refusal = Box<Response<Full<Bytes>>>;
 
 fn error(status: u16, code: u32, message: &str) -> Response<Full<Bytes>> {
     let body = json!({"error": {"code": code, "statusCode": status, "message": message,
@@ -235,7 +238,7 @@ fn route(cfg: &Config, st: &State, method: &str, path: &str, auth: Option<&str>,
         ("POST", ["channels", ch, "messages"]) => {
             let ch = decode(ch);
             if let Err(r) = authorise(cfg, st, auth, Some(&ch)) {
-                return r;
+                return *r;
             }
             if body.len() > MAX_BODY {
                 return error(413, 40009, "request body too large");
@@ -248,12 +251,12 @@ fn route(cfg: &Config, st: &State, method: &str, path: &str, auth: Option<&str>,
             };
             match store(st, &ch, &msgs) {
                 Ok(id) => ok(201, json!({"channel": ch, "messageId": id})),
-                Err(r) => r,
+                Err(r) => *r,
             }
         }
         ("POST", ["messages"]) => {
             if let Err(r) = authorise(cfg, st, auth, None) {
-                return r;
+                return *r;
             }
             batch(cfg, st, body)
         }
@@ -262,21 +265,21 @@ fn route(cfg: &Config, st: &State, method: &str, path: &str, auth: Option<&str>,
     }
 }
 
-fn authorise(cfg: &Config, st: &State, auth: Option<&str>, channel: Option<&str>) -> Result<(), Response<Full<Bytes>>> {
+fn authorise(cfg: &Config, st: &State, auth: Option<&str>, channel: Option<&str>) -> Result<(), Refusal> {
     let Some(auth) = auth else {
-        return Err(error(401, 40101, "no credentials: use Basic auth with an API key or a Bearer token"));
+        return Err(error(401, 40101, "no credentials: use Basic auth with an API key or a Bearer token").into());
     };
     if let Some(b64) = auth.strip_prefix("Basic ") {
         let raw = base64::engine::general_purpose::STANDARD.decode(b64).unwrap_or_default();
         let text = String::from_utf8_lossy(&raw);
         let good = text.split_once(':').is_some_and(|(n, s)| cfg.keys.iter().any(|(kn, ks)| kn == n && ks == s));
-        return if good { Ok(()) } else { Err(error(401, 40101, "invalid credentials")) };
+        return if good { Ok(()) } else { Err(error(401, 40101, "invalid credentials").into()) };
     }
     if let Some(token) = auth.strip_prefix("Bearer ") {
         let tokens = st.tokens.lock().unwrap();
-        let Some(t) = tokens.get(token) else { return Err(error(401, 40101, "invalid token")) };
+        let Some(t) = tokens.get(token) else { return Err(error(401, 40101, "invalid token").into()) };
         if t.expires <= now_ms() {
-            return Err(error(401, 40142, "token expired"));
+            return Err(error(401, 40142, "token expired").into());
         }
         let allowed = channel.is_some_and(|ch| {
             t.capability.as_object().is_some_and(|caps| {
@@ -287,22 +290,26 @@ fn authorise(cfg: &Config, st: &State, auth: Option<&str>, channel: Option<&str>
                 })
             })
         });
-        return if allowed { Ok(()) } else { Err(error(401, 40160, "action not permitted by the token's capability")) };
+        return if allowed {
+            Ok(())
+        } else {
+            Err(error(401, 40160, "action not permitted by the token's capability").into())
+        };
     }
-    Err(error(401, 40101, "unsupported authorization scheme"))
+    Err(error(401, 40101, "unsupported authorization scheme").into())
 }
 
 /// Validates and stores messages on a channel; returns the message id prefix.
-fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Response<Full<Bytes>>> {
+fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Refusal> {
     if ch.is_empty() || ch.starts_with('[') || ch.starts_with(':') || ch.contains('\n') {
-        return Err(error(400, 40010, "invalid channel name"));
+        return Err(error(400, 40010, "invalid channel name").into());
     }
     let mut decoded = Vec::new();
     for m in msgs {
-        let Some(o) = m.as_object() else { return Err(error(400, 40013, "a message must be an object")) };
+        let Some(o) = m.as_object() else { return Err(error(400, 40013, "a message must be an object").into()) };
         for k in o.keys() {
             if !["name", "data", "id", "clientId", "encoding", "extras"].contains(&k.as_str()) {
-                return Err(error(400, 40013, &format!("unexpected message field {k}")));
+                return Err(error(400, 40013, &format!("unexpected message field {k}")).into());
             }
         }
         let name = o.get("name").and_then(Value::as_str).unwrap_or("").to_string();
@@ -314,32 +321,40 @@ fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Response<Full<B
                     400,
                     40013,
                     "message data must be a string (encode objects as JSON text with encoding \"json\")",
-                ));
+                )
+                .into());
             }
         };
         let data = match o.get("encoding").and_then(Value::as_str) {
             None => Value::String(raw.clone()),
             Some("json") => match serde_json::from_str(&raw) {
                 Ok(v) => v,
-                Err(_) => return Err(error(400, 40013, "data is not valid JSON for encoding \"json\"")),
+                Err(_) => return Err(error(400, 40013, "data is not valid JSON for encoding \"json\"").into()),
             },
-            Some(other) => return Err(error(400, 40013, &format!("unsupported encoding {other}"))),
+            Some(other) => return Err(error(400, 40013, &format!("unsupported encoding {other}")).into()),
         };
         let size = name.len() + raw.len() + o.get("clientId").and_then(Value::as_str).map_or(0, str::len);
         if size > MAX_MESSAGE {
-            return Err(error(400, 40009, "maximum message length exceeded"));
+            return Err(error(400, 40009, "maximum message length exceeded").into());
         }
         let id = o.get("id").and_then(Value::as_str).map(String::from);
         if let Some(id) = &id {
             let good = id.rsplit_once(':').is_some_and(|(b, i)| !b.is_empty() && i.parse::<u32>().is_ok());
             if !good {
-                return Err(error(400, 40013, "message id must be <base>:<index>"));
+                return Err(error(400, 40013, "message id must be <base>:<index>").into());
             }
         }
         decoded.push(Received { name, data, id });
     }
     let mut seen = st.seen_ids.lock().unwrap();
-    seen.retain(|_, t| t.elapsed() < IDEMPOTENCY_WINDOW);
+    {
+        // Forget ids older than the window now and then (not on every message: that would be quadratic).
+        let mut last = st.last_purge.lock().unwrap();
+        if last.is_none_or(|t| t.elapsed() > Duration::from_secs(5)) {
+            seen.retain(|_, t| t.elapsed() < IDEMPOTENCY_WINDOW);
+            *last = Some(Instant::now());
+        }
+    }
     let mut channels = st.channels.lock().unwrap();
     let list = channels.entry(ch.to_string()).or_default();
     let mut first_id = None;

@@ -389,12 +389,11 @@ impl AblyRest {
         }
         // The older answer to a partial failure: HTTP 400, code 40020, a per-channel batchResponse.
         let err = a.error();
-        if err.code == 40020 {
-            if let Ok(v) = a.json() {
-                if let Some(per) = v.get("batchResponse").and_then(Value::as_array) {
-                    return Ok(per.iter().filter_map(channel_result).collect());
-                }
-            }
+        if err.code == 40020
+            && let Ok(v) = a.json()
+            && let Some(per) = v.get("batchResponse").and_then(Value::as_array)
+        {
+            return Ok(per.iter().filter_map(channel_result).collect());
         }
         Err(Error::Ably(err))
     }

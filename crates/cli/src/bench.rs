@@ -9,8 +9,13 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use clap::Parser;
+use seatwise_ably::{AblyConfig, AblyRest, ApiKey, Endpoint, Message};
+use seatwise_ably_standin::{Config as StandInConfig, StandIn};
 use seatwise_engine::local::{RedisServer, ServerOptions};
+use seatwise_engine::notify::Notifier;
 use seatwise_engine::shows::{Schedule, Show, ShowStatus};
 use seatwise_engine::{Actor, BuyerId, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target, Ticket};
 
@@ -29,6 +34,15 @@ struct Args {
     /// Schedules for the monitoring figure.
     #[arg(long, default_value_t = 100)]
     schedules: usize,
+    /// Waiting buyers of the queue closed through Ably.
+    #[arg(long, default_value_t = 100_000)]
+    close_buyers: u64,
+    /// Latency the Ably stand-in adds to every request, in ms.
+    #[arg(long, default_value_t = 50)]
+    ably_latency_ms: u64,
+    /// Concurrent batch requests to Ably while closing.
+    #[arg(long, default_value_t = 16)]
+    ably_concurrency: usize,
 }
 
 fn show(id: &str, n: usize, capacity: u32) -> Show {
@@ -249,12 +263,62 @@ async fn main() {
     }
     times.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    println!("\n## Monitoring {} open schedules ({runs} refreshes)", args.schedules);
-    println!(
+    let monitor_line = format!(
         "round trips per refresh: {}; time per refresh: median {:.2} ms, p95 {:.2} ms, max {:.2} ms",
         (r.round_trips() - rt0) / runs as u64,
         ms(times[runs / 2]),
         ms(times[runs * 95 / 100]),
         ms(times[runs - 1])
+    );
+    println!("\n## Monitoring {} open schedules ({runs} refreshes)\n{monitor_line}", args.schedules);
+
+    // 4. Closing a big queue: every buyer told through Ably (a local stand-in adding latency).
+    let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();
+    let latency = Duration::from_millis(args.ably_latency_ms);
+    let standin = StandIn::start(StandInConfig { latency, ..StandInConfig::default() }).await;
+    let mut cfg = AblyConfig::new(ApiKey::parse(&standin.key()).unwrap());
+    cfg.endpoint = Some(Endpoint::parse(&standin.url()).unwrap());
+    cfg.max_requests_per_second = 0.0;
+    let ably = Arc::new(AblyRest::new(cfg).unwrap());
+    let mut notifier = Notifier::new(e.clone(), ably.clone(), "bench");
+    notifier.concurrency = args.ably_concurrency;
+    open(&e, &show("close", 1, 1)).await;
+    let sc = Scope::parse("close:d0").unwrap();
+    join_load(std::slice::from_ref(&e), &sc, "buyer", args.close_buyers, args.clients).await;
+    let scopes = vec![sc.clone()];
+    while notifier.cycle(&scopes, &|_| {}).await.unwrap().read > 0 {}
+    let (req0, msg0) = (standin.requests(), standin.message_count());
+    let t = Instant::now();
+    let actor = Actor::new("bench", "bench");
+    e.update_show_status(&ShowId::new("close").unwrap(), ShowStatus::Closed, &actor, None).await.unwrap();
+    loop {
+        let c = notifier.cycle(&scopes, &|_| {}).await.unwrap();
+        assert_eq!(c.failed, 0, "{:?}", c.errors);
+        if c.read == 0 {
+            break;
+        }
+    }
+    let took = t.elapsed();
+    let requests = standin.requests() - req0;
+    let told = standin.message_count() - msg0;
+    // The seed's way: one publish per buyer, one after another. Timed on 20, then extrapolated.
+    let t1 = Instant::now();
+    for i in 0..20 {
+        ably.publish("seed-way", &[Message::new("closed", serde_json::json!({"i": i}))]).await.unwrap();
+    }
+    let per = t1.elapsed() / 20;
+    let seed_way = per * (args.close_buyers as u32 + 1);
+    println!(
+        "\n## Closing a queue of {} buyers through Ably (stand-in adding {} ms per request, {} requests in flight)",
+        args.close_buyers, args.ably_latency_ms, args.ably_concurrency
+    );
+    println!("end to end (status change, public event, one private notice per buyer): {:.2} s", took.as_secs_f64());
+    println!("HTTP requests: {requests}; messages delivered: {told}");
+    println!(
+        "the seed's way (one publish per buyer, one after another, {:.1} ms each): {:.0} s = {:.1} min, {:.0}× longer",
+        per.as_secs_f64() * 1000.0,
+        seed_way.as_secs_f64(),
+        seed_way.as_secs_f64() / 60.0,
+        seed_way.as_secs_f64() / took.as_secs_f64()
     );
 }

@@ -332,7 +332,7 @@ async fn tell_closed(engine: &Engine, ably: Arc<AblyRest>, scopes: &[Scope]) -> 
     let n = Notifier::new(engine.clone(), ably, &consumer_name());
     let bar = |p: DrainProgress| {
         let width = 40;
-        let done = if p.total == 0 { width } else { (p.told * width as u64 / p.total) as usize };
+        let done = (p.told * width as u64).checked_div(p.total).map_or(width, |d| d.min(width as u64) as usize);
         eprint!(
             "\r  telling buyers of {:<30} [{}{}] {}/{}",
             p.show_scope_id,

@@ -271,13 +271,10 @@ impl Notifier {
         let keys: Vec<&str> = missing.iter().map(String::as_str).collect();
         let answers = self.engine.redis().pipeline(cmds, &keys).await.map_err(|e| self.engine.redis().error(e))?;
         for a in &answers {
-            if let Value::ServerError(e) = a {
-                if e.code() != "BUSYGROUP" {
-                    return Err(Error::Redis(format!(
-                        "cannot create the consumer group: {}",
-                        e.details().unwrap_or("")
-                    )));
-                }
+            if let Value::ServerError(e) = a
+                && e.code() != "BUSYGROUP"
+            {
+                return Err(Error::Redis(format!("cannot create the consumer group: {}", e.details().unwrap_or(""))));
             }
         }
         self.groups.lock().expect("not poisoned").extend(missing);
@@ -504,55 +501,27 @@ impl Notifier {
         let mut told = 0u64;
         let mut all_ok = true;
         let chunk_bytes: u64 = 12_500; // 100 000 buyers per read
+        let slice_len = 100 * self.concurrency.max(1);
         let mut offset = 0u64;
+        let mut pending: Vec<u64> = Vec::new();
         loop {
             let bytes: Vec<u8> =
                 r.query(redis::cmd("GETRANGE").arg(&drain).arg(offset).arg(offset + chunk_bytes - 1)).await?;
-            if bytes.is_empty() {
-                break;
-            }
-            let seqs = set_bits(&bytes, offset * 8);
+            let end = bytes.is_empty();
+            pending.extend(set_bits(&bytes, offset * 8));
             offset += chunk_bytes;
-            let mut outs = Vec::with_capacity(seqs.len());
-            let mut channel_seq: HashMap<String, u64> = HashMap::with_capacity(seqs.len());
-            for seq in seqs {
-                let tag = &sha1_smol::Sha1::from(format!("{secret}:{generation}:{seq}")).digest().to_string()[..16];
-                let ticket = format!("{generation}.{seq}.{tag}");
-                let channel = ticket_channel(scope, &ticket);
-                let base = stable_id_base(&format!("{drain}/{seq}"));
-                let msg = Message::new(
-                    "ticket.queue_closed",
-                    json!({"v": SCHEMA, "at": at, "showScopeId": scope.to_string(), "ticket": ticket, "reason": reason}),
-                )
-                .with_id(format!("{base}:0"));
-                channel_seq.insert(channel.clone(), seq);
-                outs.push(Out { channel, message: msg });
-            }
-            // Publish in slices, clearing bits as each slice lands, and keep the event ours meanwhile.
-            for slice in outs.chunks(100 * self.concurrency.max(1)) {
-                let slice: Vec<Out> =
-                    slice.iter().map(|o| Out { channel: o.channel.clone(), message: o.message.clone() }).collect();
-                let channels: Vec<String> = slice.iter().map(|o| o.channel.clone()).collect();
-                let (failed, _) = self.publish(slice).await;
-                let mut clear = redis::cmd("BITFIELD");
-                clear.arg(&drain);
-                let mut n = 0;
-                for ch in &channels {
-                    if failed.contains(ch) {
-                        all_ok = false;
-                    } else {
-                        clear.arg("SET").arg("u1").arg(channel_seq[ch]).arg(0);
-                        n += 1;
-                    }
-                }
-                if n > 0 {
-                    r.query::<Value>(&clear).await?;
-                }
-                told += n;
-                let mut claim = redis::cmd("XCLAIM");
-                claim.arg(&e.stream).arg(GROUP).arg(&self.consumer).arg(0).arg(&e.id).arg("JUSTID");
-                r.query::<Value>(&claim).await?;
+            // Full slices go out as soon as they are complete (so no request is wasted on a chunk
+            // boundary); the rest at the end.
+            while pending.len() >= slice_len || (end && !pending.is_empty()) {
+                let n = pending.len().min(slice_len);
+                let slice: Vec<u64> = pending.drain(..n).collect();
+                let ok = self.tell_slice(scope, e, &drain, generation, &secret, &reason, &at, &slice).await?;
+                all_ok &= ok == slice.len() as u64;
+                told += ok;
                 progress(DrainProgress { show_scope_id: scope.to_string(), told, total });
+            }
+            if end {
+                break;
             }
         }
         if all_ok {
@@ -564,6 +533,57 @@ impl Notifier {
 
 /// The admin channel's share of the audit stream: a status change once its effects ran (`result`), and
 /// show creations and edits, so the web app can keep its own database in step.
+impl Notifier {
+    /// Publishes one slice of closed-queue notices and clears the bits of the buyers Ably accepted;
+    /// also keeps the event claimed by this worker. Returns how many were told.
+    #[allow(clippy::too_many_arguments)]
+    async fn tell_slice(
+        &self,
+        scope: &Scope,
+        e: &Entry,
+        drain: &str,
+        generation: u64,
+        secret: &str,
+        reason: &Json,
+        at: &Json,
+        seqs: &[u64],
+    ) -> Result<u64> {
+        let r = self.engine.redis();
+        let mut outs = Vec::with_capacity(seqs.len());
+        let mut channel_seq: HashMap<String, u64> = HashMap::with_capacity(seqs.len());
+        for &seq in seqs {
+            let tag = &sha1_smol::Sha1::from(format!("{secret}:{generation}:{seq}")).digest().to_string()[..16];
+            let ticket = format!("{generation}.{seq}.{tag}");
+            let channel = ticket_channel(scope, &ticket);
+            let base = stable_id_base(&format!("{drain}/{seq}"));
+            let msg = Message::new(
+                "ticket.queue_closed",
+                json!({"v": SCHEMA, "at": at, "showScopeId": scope.to_string(), "ticket": ticket, "reason": reason}),
+            )
+            .with_id(format!("{base}:0"));
+            channel_seq.insert(channel.clone(), seq);
+            outs.push(Out { channel, message: msg });
+        }
+        let (failed, _) = self.publish(outs).await;
+        let mut clear = redis::cmd("BITFIELD");
+        clear.arg(drain);
+        let mut n = 0;
+        for (ch, seq) in &channel_seq {
+            if !failed.contains(ch) {
+                clear.arg("SET").arg("u1").arg(*seq).arg(0);
+                n += 1;
+            }
+        }
+        if n > 0 {
+            r.query::<Value>(&clear).await?;
+        }
+        let mut claim = redis::cmd("XCLAIM");
+        claim.arg(&e.stream).arg(GROUP).arg(&self.consumer).arg(0).arg(&e.id).arg("JUSTID");
+        r.query::<Value>(&claim).await?;
+        Ok(n)
+    }
+}
+
 fn admin_messages(e: &Entry) -> Vec<Out> {
     let f = |k: &str| e.fields.get(k).cloned().unwrap_or_default();
     let name = match f("kind").as_str() {
@@ -606,10 +626,10 @@ impl Engine {
                 "a buyer token lives 1000 ms to 2 hours (7200000 ms)",
             ));
         }
-        if let Some(n) = &nonce {
-            if n.len() < 16 || n.chars().any(|c| !c.is_ascii_alphanumeric()) {
-                return Err(Error::invalid("nonce", n, "a nonce is at least 16 letters and digits, never reused"));
-            }
+        if let Some(n) = &nonce
+            && (n.len() < 16 || n.chars().any(|c| !c.is_ascii_alphanumeric()))
+        {
+            return Err(Error::invalid("nonce", n, "a nonce is at least 16 letters and digits, never reused"));
         }
         let keys = keys::queue_keys(scope);
         let args = vec![ticket.generation.to_string(), ticket.seq.to_string(), ticket.tag.clone(), buyer.to_string()];
