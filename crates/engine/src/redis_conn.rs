@@ -33,6 +33,32 @@ impl std::fmt::Debug for Target {
     }
 }
 
+impl Target {
+    /// Checks the target offline (no network): each URL parses as redis:// or rediss://.
+    pub fn validate(&self) -> Result<()> {
+        let urls: Vec<&String> = match self {
+            Target::Url(u) => vec![u],
+            Target::Cluster(n) if n.is_empty() => {
+                return Err(Error::Cluster("name at least one seed node, e.g. redis://10.0.0.5:6379".into()));
+            }
+            Target::Cluster(n) => n.iter().collect(),
+        };
+        for u in urls {
+            let ok = (u.starts_with("redis://") || u.starts_with("rediss://"))
+                && redis::Client::open(u.as_str()).is_ok()
+                && !redact(u).ends_with("://");
+            if !ok {
+                return Err(Error::invalid(
+                    "Redis URL",
+                    &redact(u),
+                    "use redis://[user:password@]host[:port][/db], or rediss:// for TLS",
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub target: Target,

@@ -1,0 +1,128 @@
+//! The commands the UI calls: each is a one-line delegation to [`AppState`]. Every command listed here
+//! is named in build.rs and allowed in src-tauri/capabilities/main.json, and nothing else is.
+
+use tauri::{AppHandle, Manager, State};
+
+use crate::error::{UiError, UiResult};
+use crate::state::{AppState, ConnectionInfo, MonitorData, Profile, ProfileInput, ShowRow, TestResult};
+use seatwise_engine::shows::{AuditEntry, ImportOutcome, Show, StatusChange};
+use seatwise_engine::sim::SimSnapshot;
+
+type S<'a> = State<'a, AppState>;
+
+#[tauri::command]
+pub fn prefs_get(state: S<'_>) -> serde_json::Value {
+    state.prefs_get()
+}
+
+#[tauri::command]
+pub fn prefs_set(state: S<'_>, refresh_seconds: Option<u64>, last_view: Option<String>) -> UiResult<serde_json::Value> {
+    state.prefs_set(refresh_seconds, last_view)
+}
+
+#[tauri::command]
+pub fn profiles_list(state: S<'_>) -> Vec<Profile> {
+    state.profiles()
+}
+
+#[tauri::command]
+pub fn profile_save(state: S<'_>, input: ProfileInput) -> UiResult<Profile> {
+    state.save_profile(input)
+}
+
+#[tauri::command]
+pub fn profile_delete(state: S<'_>, name: String) -> UiResult<()> {
+    state.delete_profile(&name)
+}
+
+#[tauri::command]
+pub fn profile_forget_ably(state: S<'_>, name: String) -> UiResult<Profile> {
+    state.forget_ably_key(&name)
+}
+
+#[tauri::command]
+pub async fn profile_test(state: S<'_>, name: String) -> UiResult<TestResult> {
+    state.test_profile(&name).await
+}
+
+#[tauri::command]
+pub async fn connect(state: S<'_>, name: String) -> UiResult<ConnectionInfo> {
+    state.connect(&name).await
+}
+
+#[tauri::command]
+pub async fn sandbox_start(state: S<'_>) -> UiResult<ConnectionInfo> {
+    state.start_sandbox().await
+}
+
+#[tauri::command]
+pub async fn disconnect(state: S<'_>) -> UiResult<()> {
+    state.disconnect().await;
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn connection(state: S<'_>) -> UiResult<Option<ConnectionInfo>> {
+    Ok(state.connection().await)
+}
+
+#[tauri::command]
+pub async fn shows_list(state: S<'_>) -> UiResult<Vec<ShowRow>> {
+    state.shows().await
+}
+
+#[tauri::command]
+pub async fn show_save(state: S<'_>, json: String, expected_version: Option<u64>) -> UiResult<Show> {
+    state.save_show(&json, expected_version).await
+}
+
+#[tauri::command]
+pub async fn shows_import(state: S<'_>, text: String) -> UiResult<Vec<ImportOutcome>> {
+    state.import_shows(&text).await
+}
+
+#[tauri::command]
+pub async fn buyers_to_tell(state: S<'_>, show: String) -> UiResult<u64> {
+    state.buyers_to_tell(&show).await
+}
+
+#[tauri::command]
+pub async fn status_change(
+    state: S<'_>,
+    show: String,
+    status: String,
+    expected_version: Option<u64>,
+) -> UiResult<StatusChange> {
+    state.change_status(&show, &status, expected_version).await
+}
+
+#[tauri::command]
+pub async fn audit_list(state: S<'_>, show: Option<String>, limit: Option<usize>) -> UiResult<Vec<AuditEntry>> {
+    state.audit(show, limit.unwrap_or(100)).await
+}
+
+#[tauri::command]
+pub async fn monitor(state: S<'_>) -> UiResult<MonitorData> {
+    state.monitor().await
+}
+
+#[tauri::command]
+pub async fn monitor_export_csv(app: AppHandle, state: S<'_>) -> UiResult<String> {
+    let dir = app
+        .path()
+        .download_dir()
+        .or_else(|_| app.path().document_dir())
+        .or_else(|_| app.path().home_dir())
+        .map_err(|e| UiError::new("file", format!("no folder to save the CSV in: {e}")))?;
+    state.export_csv(dir).await
+}
+
+#[tauri::command]
+pub async fn queue_action(state: S<'_>, scope: String, action: String, arg: Option<String>) -> UiResult<String> {
+    state.queue_action(&scope, &action, arg).await
+}
+
+#[tauri::command]
+pub async fn simulate(state: S<'_>, on: bool) -> UiResult<Option<SimSnapshot>> {
+    state.simulate(on).await
+}

@@ -1,0 +1,81 @@
+//! Seatwise Queue Console: the desktop console (Tauri 2) for box-office staff and show managers.
+//!
+//! # Layout
+//! - [`state`]: the one managed state and everything the commands do (tested directly).
+//! - [`commands`]: the commands the UI may call, one-line delegations to [`state::AppState`].
+//! - [`secrets`]: the OS keyring; [`prefs`]: non-secret preferences (tauri-plugin-store).
+//! - `ui/`: the web UI (plain HTML/CSS/JS); `ui/api.js` is the one module that talks to the backend.
+
+pub mod commands;
+pub mod error;
+pub mod prefs;
+pub mod secrets;
+pub mod state;
+
+use tauri::Manager;
+use tauri_plugin_store::StoreExt;
+
+/// Whether a graphical display is available (on Linux: DISPLAY or WAYLAND_DISPLAY set).
+pub fn display_available() -> bool {
+    if !cfg!(target_os = "linux") {
+        return true;
+    }
+    std::env::var_os("DISPLAY").is_some_and(|v| !v.is_empty())
+        || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
+}
+
+pub fn run() {
+    if !display_available() {
+        eprintln!(
+            "Seatwise Queue Console needs a graphical display, and none was found (DISPLAY and WAYLAND_DISPLAY are unset).\n\
+             On a machine without one, use the command line instead: `target/release/seatwise --help`\n\
+             (`seatwise demo` runs the local sandbox with a live terminal monitor)."
+        );
+        std::process::exit(3);
+    }
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_store::Builder::new().build())
+        .setup(|app| {
+            let store = app.store("settings.json")?;
+            let data_dir = app.path().app_data_dir()?;
+            app.manage(state::AppState::new(
+                Box::new(prefs::TauriPrefs(store)),
+                data_dir,
+                seatwise_engine::Actor::current(),
+            ));
+            Ok(())
+        })
+        .invoke_handler(tauri::generate_handler![
+            commands::prefs_get,
+            commands::prefs_set,
+            commands::profiles_list,
+            commands::profile_save,
+            commands::profile_delete,
+            commands::profile_forget_ably,
+            commands::profile_test,
+            commands::connect,
+            commands::sandbox_start,
+            commands::disconnect,
+            commands::connection,
+            commands::shows_list,
+            commands::show_save,
+            commands::shows_import,
+            commands::buyers_to_tell,
+            commands::status_change,
+            commands::audit_list,
+            commands::monitor,
+            commands::monitor_export_csv,
+            commands::queue_action,
+            commands::simulate,
+        ])
+        .build(tauri::generate_context!())
+        .expect("the console's window could not be created");
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Stop the worker, the simulator and the sandbox's redis-server (it saves its data).
+            if let Some(state) = handle.try_state::<state::AppState>() {
+                tauri::async_runtime::block_on(state.disconnect());
+            }
+        }
+    });
+}

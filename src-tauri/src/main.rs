@@ -1,0 +1,3 @@
+fn main() {
+    seatwise_console::run()
+}

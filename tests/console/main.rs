@@ -1,0 +1,235 @@
+//! The console's commands, called directly (as the UI's invokes do) against a real redis-server, the real
+//! OS keyring (run through scripts/test.sh: a private D-Bus session with gnome-keyring) and the Ably
+//! stand-in.
+
+use std::path::PathBuf;
+
+use seatwise_ably_standin::{Config, StandIn};
+use seatwise_console::prefs::{MemoryPrefs, PrefsStore};
+use seatwise_console::secrets::{self, Kind};
+use seatwise_console::state::{AppState, ProfileInput, ProfileKind};
+use seatwise_engine::local::{RedisServer, ServerOptions};
+use seatwise_engine::{Actor, ConnectOptions, Redis, Target};
+
+fn keyring_required() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "these tests use the real OS keyring: run them through scripts/test.sh, which starts a private D-Bus session with gnome-keyring"
+    );
+}
+
+fn state(dir: &tempfile::TempDir) -> AppState {
+    AppState::new(Box::<MemoryPrefs>::default(), PathBuf::from(dir.path()), Actor::new("tester", "test-host"))
+}
+
+/// A unique profile name per test (the keyring is shared by the test process).
+fn pname(tag: &str) -> String {
+    format!("t-{tag}-{}", std::process::id())
+}
+
+async fn server_with_password(pw: &str) -> RedisServer {
+    let s = RedisServer::start(&ServerOptions::default()).unwrap();
+    let r = Redis::connect(&ConnectOptions::new(Target::Url(s.url()))).await.unwrap();
+    r.query::<String>(redis::cmd("CONFIG").arg("SET").arg("requirepass").arg(pw)).await.unwrap();
+    s
+}
+
+#[tokio::test]
+async fn saving_a_profile_checks_offline_and_keeps_secrets_in_the_keyring_only() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let prefs = std::sync::Arc::new(MemoryPrefs::default());
+    struct Shared(std::sync::Arc<MemoryPrefs>);
+    impl PrefsStore for Shared {
+        fn get(&self, k: &str) -> Option<serde_json::Value> {
+            self.0.get(k)
+        }
+        fn set(&self, k: &str, v: serde_json::Value) -> Result<(), String> {
+            self.0.set(k, v)
+        }
+    }
+    let st = AppState::new(Box::new(Shared(prefs.clone())), dir.path().into(), Actor::new("t", "h"));
+    let name = pname("save");
+    // Bad input is refused with what is allowed, and nothing is saved.
+    let bad = st
+        .save_profile(ProfileInput { name: name.clone(), redis_url: "http://x".into(), ..Default::default() })
+        .unwrap_err();
+    assert!(bad.message.contains("rediss://"), "{bad}");
+    let bad = st
+        .save_profile(ProfileInput {
+            name: name.clone(),
+            redis_url: "redis://h:1".into(),
+            ably_key: "nope".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(bad.message.contains("appId.keyId:secret"), "{bad}");
+    assert!(st.profiles().is_empty());
+    assert!(secrets::load(&name, Kind::Redis).unwrap().is_none(), "nothing half-saved");
+    // A good profile: saved without any network (the host does not exist).
+    let p = st
+        .save_profile(ProfileInput {
+            name: name.clone(),
+            kind: Some(ProfileKind::Redis),
+            redis_url: "rediss://:pw-horse-battery@redis.invalid:6380".into(),
+            ably_key: "app.key:ably-secret-staple".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(p.redis_hint, "rediss://redis.invalid:6380");
+    assert!(p.ably_hint.as_deref().unwrap().starts_with("app.key:"));
+    let everything = serde_json::to_string(&prefs.get("profiles")).unwrap() + &serde_json::to_string(&p).unwrap();
+    assert!(!everything.contains("pw-horse-battery") && !everything.contains("ably-secret-staple"), "{everything}");
+    assert_eq!(
+        secrets::load(&name, Kind::Redis).unwrap().unwrap().expose(),
+        "rediss://:pw-horse-battery@redis.invalid:6380"
+    );
+    assert_eq!(secrets::load(&name, Kind::Ably).unwrap().unwrap().expose(), "app.key:ably-secret-staple");
+    assert_eq!(format!("{:?}", secrets::load(&name, Kind::Ably).unwrap().unwrap()), "Secret(<redacted>)");
+    // Editing with empty secret fields keeps the saved secrets.
+    st.save_profile(ProfileInput {
+        name: name.clone(),
+        ably_endpoint: "http://127.0.0.1:1".into(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert!(secrets::load(&name, Kind::Redis).unwrap().is_some());
+    assert!(secrets::load(&name, Kind::Ably).unwrap().is_some());
+    st.delete_profile(&name).unwrap();
+    assert!(secrets::load(&name, Kind::Redis).unwrap().is_none());
+    assert!(secrets::load(&name, Kind::Ably).unwrap().is_none());
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "the app wrote no file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connected_console_runs_shows_status_monitor_and_actions() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir);
+    let server = server_with_password("console-pass-1").await;
+    let ably = StandIn::start(Config::default()).await;
+    let name = pname("flow");
+    st.save_profile(ProfileInput {
+        name: name.clone(),
+        redis_url: format!("redis://:console-pass-1@127.0.0.1:{}", server.port()),
+        ably_key: ably.key(),
+        ably_endpoint: ably.url(),
+        ..Default::default()
+    })
+    .unwrap();
+    let t = st.test_profile(&name).await.unwrap();
+    assert!(t.redis.ok && t.ably.as_ref().unwrap().ok, "{t:?}");
+    let info = st.connect(&name).await.unwrap();
+    assert!(info.ably && !info.sandbox);
+    let out = st
+        .import_shows(
+            r#"{"shows":[{"id":"gala","name":"Gala","venue":"Hall","schedules":[
+            {"id":"d1","startsAt":"2026-05-01T19:00","timeZone":"UTC","capacity":1},
+            {"id":"d2","startsAt":"2026-05-02T19:00","timeZone":"UTC","capacity":1}]}]}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out[0].action, "created");
+    let rows = st.shows().await.unwrap();
+    let allowed: Vec<String> = rows[0].allowed.iter().map(|o| o.label.clone()).collect();
+    assert_eq!(allowed, vec!["Upcoming", "Open (Queue Active)", "Cancelled"]);
+    let r = st.change_status("gala", "OPEN", Some(1)).await.unwrap();
+    assert!(r.success && r.queue_results.len() == 2);
+    // Another console's change in between: a plain conflict with the current status.
+    let err = st.change_status("gala", "CLOSED", Some(1)).await.unwrap_err();
+    assert_eq!(err.code, "conflict");
+    assert!(err.message.contains("it is now OPEN"), "{err}");
+    // Buyers arrive; the monitor sees them; staff act.
+    let e = seatwise_engine::Engine::new(
+        Redis::connect(&ConnectOptions::new(Target::Url(format!(
+            "redis://:console-pass-1@127.0.0.1:{}",
+            server.port()
+        ))))
+        .await
+        .unwrap(),
+    );
+    let sc = seatwise_engine::Scope::parse("gala:d1").unwrap();
+    for i in 0..4 {
+        e.join(&sc, &seatwise_engine::BuyerId::new(&format!("b{i}")).unwrap()).await.unwrap();
+    }
+    let m = st.monitor().await.unwrap();
+    let q = &m.shows[0].queue_statuses[0];
+    assert_eq!((q.stats.queue_size, q.stats.active_sessions), (3, 1));
+    assert_eq!(m.history["gala:d1"], vec![3]);
+    assert!(st.queue_action("gala:d1", "pause", None).await.unwrap().contains("paused"));
+    assert!(st.queue_action("gala:d1", "admit", Some("x".into())).await.unwrap_err().message.contains("whole number"));
+    st.queue_action("gala:d1", "resume", None).await.unwrap();
+    assert_eq!(st.queue_action("gala:d1", "admit", Some("2".into())).await.unwrap(), "admitted 2 buyers");
+    st.queue_action("gala:d1", "announce", Some("Doors at 7".into())).await.unwrap();
+    assert_eq!(st.buyers_to_tell("gala").await.unwrap(), 4);
+    let csv = st.export_csv(dir.path().join("out")).await.unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("show,schedule") && text.contains("gala,d1"), "{text}");
+    let r = st.change_status("gala", "CANCELLED", None).await.unwrap();
+    assert_eq!(r.queue_results[0].message, "queue closed; 4 buyers will be told");
+    let audit = st.audit(Some("gala".into()), 50).await.unwrap();
+    assert!(audit.iter().any(|a| a.fields.get("action").map(String::as_str) == Some("admit")));
+    assert!(audit.iter().any(|a| a.fields.get("to").map(String::as_str) == Some("CANCELLED")));
+    // The console's own worker delivers to Ably (here the stand-in).
+    for _ in 0..100 {
+        if ably.messages("seatwise:queue:gala:d1").iter().any(|m| m.name == "queue.closed") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(ably.messages("seatwise:queue:gala:d1").iter().any(|m| m.name == "queue.closed"));
+    st.disconnect().await;
+    assert!(st.monitor().await.unwrap_err().code == "not_connected");
+    st.delete_profile(&name).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_fail_the_test_without_revealing_them() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir);
+    let server = server_with_password("right-pass").await;
+    let ably = StandIn::start(Config::default()).await;
+    let name = pname("wrong");
+    st.save_profile(ProfileInput {
+        name: name.clone(),
+        redis_url: format!("redis://:wrong-pass-zebra@127.0.0.1:{}", server.port()),
+        ably_key: "testapp.testkey:wrong-ably-zebra".into(),
+        ably_endpoint: ably.url(),
+        ..Default::default()
+    })
+    .unwrap();
+    let t = st.test_profile(&name).await.unwrap();
+    assert!(!t.redis.ok && !t.ably.as_ref().unwrap().ok, "{t:?}");
+    let all = format!("{t:?}");
+    assert!(all.contains("refused the credentials"), "{all}");
+    assert!(!all.contains("wrong-pass-zebra") && !all.contains("wrong-ably-zebra"), "{all}");
+    let err = st.connect(&name).await.unwrap_err();
+    assert_eq!(err.code, "auth");
+    st.delete_profile(&name).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_starts_a_local_redis_with_demo_shows_and_buyers() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir);
+    let info = st.start_sandbox().await.unwrap();
+    assert!(info.sandbox && !info.ably);
+    let m = st.monitor().await.unwrap();
+    assert_eq!(m.shows.len(), 2);
+    assert!(m.simulator.is_some());
+    assert_eq!(m.worker.as_ref().unwrap().state, "ably_not_configured");
+    assert!(dir.path().join("sandbox").exists(), "the sandbox keeps its data in the app's data dir");
+    // Buyers arrive and are admitted.
+    let mut admitted = 0;
+    for _ in 0..60 {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let m = st.monitor().await.unwrap();
+        admitted = m.shows.iter().flat_map(|s| &s.queue_statuses).map(|q| q.stats.admitted_total).sum::<u64>();
+        if admitted > 0 {
+            break;
+        }
+    }
+    assert!(admitted > 0);
+    st.disconnect().await;
+}

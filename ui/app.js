@@ -1,0 +1,442 @@
+// The console's UI. It holds no state beyond what it last fetched; every change goes through api.js.
+import { api, errorText } from './api.js';
+
+const $ = (sel) => document.querySelector(sel);
+const el = (tag, attrs = {}, ...children) => {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (k === 'dataset') Object.assign(e.dataset, v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const c of children.flat()) e.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+  return e;
+};
+
+const ui = { view: 'setup', refreshSeconds: 10, timer: null, lastGood: null, connected: null, simulating: false, editing: null };
+
+// ---------- small helpers ----------
+function setResult(node, text, ok) {
+  node.textContent = text;
+  node.className = 'result ' + (ok === true ? 'ok' : ok === false ? 'bad' : '');
+}
+
+function banner(text, kind = 'error') {
+  const b = $('#banner');
+  b.hidden = !text;
+  b.textContent = text || '';
+  b.className = 'banner' + (kind === 'info' ? ' info' : '');
+}
+
+function modal({ title, text, input = null, yes = 'OK', danger = false }) {
+  return new Promise((resolve) => {
+    $('#modal-title').textContent = title;
+    $('#modal-text').textContent = text;
+    const inp = $('#modal-input');
+    inp.hidden = input === null;
+    inp.value = input ?? '';
+    $('#modal-yes').textContent = yes;
+    $('#modal-yes').className = danger ? 'primary danger' : 'primary';
+    $('#modal').hidden = false;
+    if (input !== null) inp.focus();
+    const done = (ok) => {
+      $('#modal').hidden = true;
+      $('#modal-yes').onclick = $('#modal-no').onclick = null;
+      resolve(ok ? (input === null ? true : inp.value) : null);
+    };
+    $('#modal-yes').onclick = () => done(true);
+    $('#modal-no').onclick = () => done(false);
+  });
+}
+
+const secs = (ms) => `${Math.round(ms / 1000)}s`;
+const mins = (ms) => `${Math.round(ms / 60000)}m`;
+const time = (ms) => new Date(ms).toLocaleTimeString();
+
+function sparkline(points) {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('viewBox', '0 0 120 26');
+  if (!points || points.length < 2) return svg;
+  const max = Math.max(1, ...points);
+  const step = 120 / (points.length - 1);
+  const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
+  line.setAttribute('points', points.map((p, i) => `${(i * step).toFixed(1)},${(24 - (p / max) * 22).toFixed(1)}`).join(' '));
+  svg.append(line);
+  return svg;
+}
+
+// ---------- navigation ----------
+async function show(view) {
+  ui.view = view;
+  for (const s of document.querySelectorAll('.view')) s.hidden = s.id !== `view-${view}`;
+  for (const b of document.querySelectorAll('nav button')) b.classList.toggle('active', b.dataset.view === view);
+  api.prefsSet(null, view).catch(() => {});
+  if (view === 'setup') await renderProfiles();
+  if (view === 'shows') await renderShows();
+  if (view === 'audit') await renderAudit();
+  if (view === 'monitor') await refreshMonitor();
+}
+
+function renderConnection() {
+  const c = ui.connected;
+  const chip = $('#conn');
+  chip.textContent = c ? `${c.profile} · ${c.label}${c.ably ? '' : ' · Ably not configured'}` : 'Not connected';
+  chip.className = 'chip' + (c ? '' : ' off');
+}
+
+// ---------- setup ----------
+async function renderProfiles() {
+  const list = $('#profiles');
+  list.replaceChildren();
+  let profiles = [];
+  try { profiles = await api.profiles(); } catch (e) { list.append(el('li', {}, errorText(e))); return; }
+  if (!profiles.length) list.append(el('li', { class: 'muted' }, 'No profile yet: create one, or start the local sandbox.'));
+  for (const p of profiles) {
+    const result = el('p', { class: 'result' });
+    list.append(el('li', { dataset: { profile: p.name } },
+      el('div', { class: 'name' }, p.name),
+      el('div', { class: 'meta' }, `${p.kind === 'cluster' ? 'Cluster' : 'Redis'}: ${p.redisHint} · Ably: ${p.ablyHint ?? 'not configured'}`),
+      el('div', { class: 'row' },
+        el('button', { class: 'primary small', onclick: () => connect(p.name, result) }, 'Connect'),
+        el('button', { class: 'small', onclick: () => testProfile(p.name, result) }, 'Test connection'),
+        el('button', { class: 'small', onclick: () => editProfile(p) }, 'Edit'),
+        el('button', { class: 'small danger', onclick: () => deleteProfile(p.name) }, 'Delete')),
+      result));
+  }
+}
+
+function editProfile(p) {
+  ui.editing = p.name;
+  $('#profile-form-title').textContent = `Edit ${p.name}`;
+  $('#pf-name').value = p.name;
+  $('#pf-kind').value = p.kind;
+  $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = '';
+  $('#pf-ably-endpoint').value = p.ablyEndpoint ?? '';
+  $('#pf-saved-hint').hidden = false;
+  $('#pf-saved-hint').textContent = `Saved: ${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}. Leave a secret field empty to keep what is saved.`;
+  kindChanged();
+}
+
+function clearProfileForm() {
+  ui.editing = null;
+  $('#profile-form').reset();
+  $('#profile-form-title').textContent = 'New profile';
+  $('#pf-saved-hint').hidden = true;
+  kindChanged();
+}
+
+function kindChanged() {
+  const cluster = $('#pf-kind').value === 'cluster';
+  $('#pf-url-label').hidden = cluster;
+  $('#pf-nodes-label').hidden = !cluster;
+}
+
+async function saveProfile(ev) {
+  ev.preventDefault();
+  const input = {
+    name: $('#pf-name').value, kind: $('#pf-kind').value, redisUrl: $('#pf-url').value,
+    clusterNodes: $('#pf-nodes').value, ablyKey: $('#pf-ably').value, ablyEndpoint: $('#pf-ably-endpoint').value,
+  };
+  try {
+    const p = await api.saveProfile(input);
+    // The secrets were handed to the keyring: clear them from the page at once.
+    $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = '';
+    setResult($('#profile-result'), `Saved ${p.name} (${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}). Secrets are in the OS keyring.`, true);
+    await renderProfiles();
+  } catch (e) { setResult($('#profile-result'), errorText(e), false); }
+}
+
+async function testProfile(name, out) {
+  setResult(out, 'Testing…');
+  try {
+    const r = await api.testProfile(name);
+    const parts = [`Redis: ${r.redis.message}`];
+    if (r.ably) parts.push(`Ably: ${r.ably.message}`);
+    setResult(out, parts.join(' · '), r.redis.ok && (!r.ably || r.ably.ok));
+  } catch (e) { setResult(out, errorText(e), false); }
+}
+
+async function deleteProfile(name) {
+  if (!await modal({ title: `Delete ${name}?`, text: 'Its credentials are removed from the OS keyring.', yes: 'Delete', danger: true })) return;
+  try { await api.deleteProfile(name); await renderProfiles(); } catch (e) { banner(errorText(e)); }
+}
+
+async function connect(name, out) {
+  setResult(out, 'Connecting…');
+  try {
+    ui.connected = await api.connect(name);
+    renderConnection();
+    startRefresh();
+    await show('shows');
+  } catch (e) { setResult(out, errorText(e), false); }
+}
+
+async function startSandbox() {
+  const btn = $('#sandbox-start');
+  btn.disabled = true;
+  btn.textContent = 'Starting…';
+  try {
+    ui.connected = await api.startSandbox();
+    ui.simulating = true;
+    renderConnection();
+    startRefresh();
+    await show('monitor');
+  } catch (e) { banner(errorText(e)); }
+  btn.disabled = false;
+  btn.textContent = 'Start local sandbox';
+}
+
+// ---------- shows ----------
+let showsCache = [];
+
+async function renderShows() {
+  const body = $('#shows-table tbody');
+  try { showsCache = await api.shows(); } catch (e) { banner(errorText(e)); return; }
+  body.replaceChildren();
+  const monitorSel = $('#monitor-show');
+  const keep = monitorSel.value;
+  monitorSel.replaceChildren(el('option', { value: '' }, 'All open queues'));
+  for (const row of showsCache) {
+    const s = row.show;
+    monitorSel.append(el('option', { value: s.id }, s.name));
+    const select = el('select', { class: 'status-select', dataset: { show: s.id } },
+      el('option', { value: '' }, 'Choose…'),
+      row.allowed.map((o) => el('option', { value: o.status }, o.label)));
+    body.append(el('tr', { dataset: { show: s.id } },
+      el('td', {}, el('b', {}, s.name), el('div', { class: 'muted' }, s.id)),
+      el('td', {}, s.venue),
+      el('td', { class: 'num' }, s.schedules.length),
+      el('td', {}, el('span', { class: `badge ${s.status}`, dataset: { field: 'status' } }, row.statusLabel)),
+      el('td', { class: 'num' }, s.version),
+      el('td', {}, el('div', { class: 'row' }, select,
+        el('button', { class: 'small primary', dataset: { action: 'apply-status', show: s.id }, onclick: () => applyStatus(s, select.value) }, 'Apply'))),
+      el('td', {}, el('button', { class: 'small', onclick: () => editShow(s) }, 'Edit'),
+        el('button', { class: 'small', onclick: () => { $('#monitor-show').value = s.id; show('monitor'); } }, 'Queues'))));
+  }
+  monitorSel.value = keep;
+}
+
+async function applyStatus(s, status) {
+  if (!status) return;
+  const box = $('#status-result');
+  if (status === 'CLOSED' || status === 'CANCELLED') {
+    let n = 0;
+    try { n = await api.buyersToTell(s.id); } catch { /* the close itself will report */ }
+    const verb = status === 'CLOSED' ? 'Close' : 'Cancel';
+    const ok = await modal({
+      title: `${verb} ${s.name}?`,
+      text: `Every queue of this show closes. ${n} waiting buyer${n === 1 ? '' : 's'} will be told the show is ${status.toLowerCase()}. This cannot be undone for them.`,
+      yes: `${verb} show`, danger: true,
+    });
+    if (!ok) return;
+  }
+  try {
+    const r = await api.changeStatus(s.id, status, s.version);
+    box.hidden = false;
+    box.className = 'result-box' + (r.success ? '' : ' bad');
+    box.replaceChildren(el('b', {}, r.message),
+      el('ul', {}, r.queueResults.map((q) => el('li', { dataset: { scope: q.showScopeId } }, `${q.showScopeId}: ${q.message}`))));
+  } catch (e) {
+    box.hidden = false;
+    box.className = 'result-box bad';
+    box.replaceChildren(el('b', {}, e && e.code === 'conflict' ? 'Another console changed this show first. ' : 'Not changed. '), errorText(e));
+  }
+  await renderShows();
+}
+
+const SHOW_TEMPLATE = {
+  id: 'new-show', name: 'New show', venue: 'Main hall',
+  schedules: [{ id: 'evening-1', startsAt: '2026-06-01T19:30', timeZone: 'Europe/London', capacity: 100 }],
+};
+
+function editShow(s) {
+  ui.editingShow = s;
+  $('#show-form-title').textContent = `Edit ${s.name} (version ${s.version})`;
+  const { status, version, updatedAt, updatedBy, ...editable } = s;
+  $('#show-json').value = JSON.stringify(editable, null, 2);
+}
+
+function newShow() {
+  ui.editingShow = null;
+  $('#show-form-title').textContent = 'Create a show';
+  $('#show-json').value = JSON.stringify(SHOW_TEMPLATE, null, 2);
+}
+
+async function saveShow() {
+  const out = $('#show-result');
+  try {
+    const s = await api.saveShow($('#show-json').value, ui.editingShow ? ui.editingShow.version : null);
+    setResult(out, `Saved ${s.id} (version ${s.version}).`, true);
+    ui.editingShow = s;
+    await renderShows();
+  } catch (e) { setResult(out, errorText(e), false); }
+}
+
+async function importShows() {
+  const out = $('#import-result');
+  try {
+    const r = await api.importShows($('#import-text').value);
+    setResult(out, r.map((o) => `${o.show}: ${o.action}`).join(' · ') || 'Nothing to import.', true);
+    await renderShows();
+  } catch (e) { setResult(out, errorText(e), false); }
+}
+
+// ---------- monitor ----------
+function startRefresh() {
+  clearTimeout(ui.timer);
+  const tick = async () => {
+    if (ui.connected) await refreshMonitor();
+    ui.timer = setTimeout(tick, ui.refreshSeconds * 1000); // the next refresh starts after this one ends
+  };
+  ui.timer = setTimeout(tick, 0);
+}
+
+let refreshing = false;
+async function refreshMonitor() {
+  if (refreshing || !ui.connected) return;
+  refreshing = true;
+  try {
+    const data = await api.monitor();
+    ui.lastGood = data.atMs;
+    banner(null);
+    renderMonitor(data);
+  } catch (e) {
+    if (e && e.code === 'not_connected') { ui.connected = null; renderConnection(); }
+    banner(`Redis unavailable: ${errorText(e)} — last update ${ui.lastGood ? time(ui.lastGood) : 'never'}; retrying every ${ui.refreshSeconds}s.`);
+  } finally {
+    refreshing = false;
+  }
+}
+
+function renderWorker(w) {
+  const chip = $('#worker');
+  if (!w) { chip.hidden = true; return; }
+  chip.hidden = false;
+  const label = {
+    running: 'Notifications: sending', starting: 'Notifications: starting', ably_not_configured: 'Notifications: Ably not configured',
+    ably_unreachable: 'Notifications: Ably unreachable', redis_unreachable: 'Notifications: Redis unreachable', stopped: 'Notifications: stopped',
+  }[w.state] ?? w.state;
+  chip.textContent = `${label} · ${w.delivered} sent`;
+  chip.title = w.lastError ?? '';
+  chip.className = 'chip' + (w.state === 'running' ? '' : w.state === 'ably_not_configured' ? ' warn' : ' bad');
+}
+
+function renderMonitor(data) {
+  $('#last-update').textContent = time(data.atMs);
+  renderWorker(data.worker);
+  ui.simulating = !!data.simulator;
+  $('#sim-toggle').textContent = ui.simulating ? 'Stop simulated buyers' : 'Simulate buyers';
+  const only = $('#monitor-show').value;
+  const body = $('#monitor-table tbody');
+  body.replaceChildren();
+  let rows = 0;
+  for (const s of data.shows) {
+    if (only && s.showId !== only) continue;
+    for (const q of s.queueStatuses) {
+      rows++;
+      const scope = q.showScopeId;
+      const cell = (field, v) => el('td', { class: 'num', dataset: { field } }, v);
+      body.append(el('tr', { dataset: { scope } },
+        el('td', {}, s.name), el('td', {}, q.schedId), el('td', {}, `${q.schedDate}`),
+        el('td', {}, el('span', { class: `badge ${q.state}`, dataset: { field: 'state' } }, q.paused ? 'paused' : q.state)),
+        cell('queueSize', q.queueSize),
+        cell('sessions', `${q.activeSessions} / ${q.capacity}`),
+        cell('avgService', secs(q.avgServiceMs)),
+        cell('estimatedWait', `${secs(q.estimatedWaitTime)} (${mins(q.estimatedWaitTime)})`),
+        cell('admitted', q.admittedTotal), cell('abandoned', q.abandonedTotal), cell('pending', q.pendingEvents),
+        el('td', {}, sparkline(data.history[scope])),
+        el('td', {}, el('div', { class: 'row' },
+          q.paused
+            ? el('button', { class: 'small', dataset: { action: 'resume' }, onclick: () => act(scope, 'resume') }, 'Resume')
+            : el('button', { class: 'small', dataset: { action: 'pause' }, onclick: () => act(scope, 'pause') }, 'Pause'),
+          el('button', { class: 'small', dataset: { action: 'admit' }, onclick: () => act(scope, 'admit', 'Admit how many buyers now (even beyond capacity)?', '10') }, 'Admit…'),
+          el('button', { class: 'small', dataset: { action: 'capacity' }, onclick: () => act(scope, 'capacity', 'Concurrent sessions:', String(q.capacity)) }, 'Capacity…'),
+          el('button', { class: 'small', dataset: { action: 'announce' }, onclick: () => act(scope, 'announce', 'Message to everyone waiting:', '') }, 'Message…'),
+          el('button', { class: 'small', dataset: { action: 'remove' }, onclick: () => act(scope, 'remove', 'Ticket id to remove:', '') }, 'Remove ticket…')))));
+    }
+  }
+  if (!rows) body.append(el('tr', {}, el('td', { colspan: 13, class: 'muted' }, 'No open queue: set a show to Open (Queue Active).')));
+}
+
+async function act(scope, action, question, initial) {
+  let arg = null;
+  if (question) {
+    arg = await modal({ title: `${action[0].toUpperCase()}${action.slice(1)} · ${scope}`, text: question, input: initial });
+    if (arg === null) return;
+  }
+  try {
+    setResult($('#monitor-note'), `${scope}: ${await api.queueAction(scope, action, arg)}`, true);
+  } catch (e) { setResult($('#monitor-note'), `${scope}: ${errorText(e)}`, false); }
+  await refreshMonitor();
+}
+
+async function toggleSim() {
+  try {
+    await api.simulate(!ui.simulating);
+    ui.simulating = !ui.simulating;
+    setResult($('#monitor-note'), ui.simulating ? 'Simulated buyers are joining every open queue.' : 'Simulated buyers stopped.', true);
+  } catch (e) { setResult($('#monitor-note'), errorText(e), false); }
+  await refreshMonitor();
+}
+
+async function exportCsv() {
+  try { setResult($('#monitor-note'), `Saved ${await api.exportCsv()}`, true); } catch (e) { setResult($('#monitor-note'), errorText(e), false); }
+}
+
+// ---------- audit ----------
+async function renderAudit() {
+  const body = $('#audit-table tbody');
+  let entries = [];
+  try { entries = await api.audit($('#audit-show').value || null, 200); } catch (e) { banner(errorText(e)); return; }
+  body.replaceChildren();
+  for (const a of entries) {
+    const f = a.fields;
+    let what = `${f.kind} ${f.show ?? ''}`;
+    let details = '';
+    if (f.kind === 'status' || f.kind === 'result') { what = `${f.show}: ${f.from} → ${f.to}`; details = f.kind === 'result' ? f.message : 'status changed (version ' + f.version + ')'; }
+    if (f.kind === 'action') { what = `${f.action} ${f.scope}`; details = f.detail; }
+    if (f.kind === 'create' || f.kind === 'update') { what = `${f.kind} ${f.show}`; details = `version ${f.version}`; }
+    body.append(el('tr', { dataset: { kind: f.kind } }, el('td', {}, f.at), el('td', {}, `${f.user}@${f.host}`), el('td', {}, what), el('td', {}, details)));
+  }
+}
+
+// ---------- start ----------
+async function start() {
+  for (const b of document.querySelectorAll('nav button')) b.addEventListener('click', () => show(b.dataset.view));
+  $('#profile-form').addEventListener('submit', saveProfile);
+  $('#profile-new').addEventListener('click', clearProfileForm);
+  $('#pf-kind').addEventListener('change', kindChanged);
+  $('#sandbox-start').addEventListener('click', startSandbox);
+  $('#show-save').addEventListener('click', saveShow);
+  $('#show-new').addEventListener('click', newShow);
+  $('#import-run').addEventListener('click', importShows);
+  $('#import-file').addEventListener('change', async (ev) => {
+    const f = ev.target.files[0];
+    if (f) $('#import-text').value = await f.text();
+  });
+  $('#monitor-show').addEventListener('change', refreshMonitor);
+  $('#sim-toggle').addEventListener('click', toggleSim);
+  $('#export-csv').addEventListener('click', exportCsv);
+  $('#audit-refresh').addEventListener('click', renderAudit);
+  $('#refresh-seconds').addEventListener('change', async (ev) => {
+    try {
+      const p = await api.prefsSet(Number(ev.target.value), null);
+      ui.refreshSeconds = p.refreshSeconds;
+      startRefresh();
+    } catch (e) { banner(errorText(e)); ev.target.value = ui.refreshSeconds; }
+  });
+  newShow();
+  const prefs = await api.prefsGet();
+  ui.refreshSeconds = prefs.refreshSeconds;
+  $('#refresh-seconds').value = prefs.refreshSeconds;
+  ui.connected = await api.connection();
+  renderConnection();
+  if (ui.connected) startRefresh();
+  const profiles = await api.profiles();
+  await show(ui.connected ? (prefs.lastView === 'setup' ? 'shows' : prefs.lastView) : 'setup');
+  if (!ui.connected && !profiles.length) banner('No connection profile yet: create one, or start the local sandbox to try the console.', 'info');
+}
+
+start().catch((e) => banner(errorText(e)));
