@@ -2,8 +2,13 @@
 # Installs what Seatwise needs on Debian/Ubuntu, idempotently: quick when everything is already there.
 # Used by run.sh and test.sh; safe to run by hand.
 set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-need_pkgs=(redis-server redis-tools)
+# redis-server/redis-tools: the local sandbox and the tests. WebKitGTK (+ libssl, pkg-config): building the
+# console. xvfb, webkit2gtk-driver: the console's end-to-end test. dbus, gnome-keyring, libsecret-tools:
+# the OS keyring (Secret Service) the console and its tests use.
+need_pkgs=(redis-server redis-tools libwebkit2gtk-4.1-dev libssl-dev pkg-config build-essential
+           xvfb webkit2gtk-driver dbus gnome-keyring libsecret-tools)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -28,8 +33,13 @@ if ! command -v cargo >/dev/null 2>&1; then
   fi
 fi
 
+# tauri-driver bridges WebDriver to the console's window in the end-to-end test (pinned 2.x).
+if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "setup: installing tauri-driver" >&2
+  cargo install tauri-driver --locked --version 2.0.4 -q
+fi
+
 # The reference ably-js package for the tests, pinned by tests/ably-js/package-lock.json.
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ ! -d "$here/tests/ably-js/node_modules/ably" ]; then
   echo "setup: installing the ably npm package for the tests" >&2
   npm ci --prefix "$here/tests/ably-js" --no-audit --no-fund --loglevel=error >/dev/null

@@ -1,1 +1,282 @@
+//! End to end: the real console window under Xvfb, driven through WebDriver (tauri-driver with
+//! WebKitWebDriver), with the real OS keyring (a private D-Bus session with gnome-keyring, provided by
+//! scripts/test.sh), a real redis-server with a password, and the Ably stand-in. Saves screenshots of
+//! the main screens into docs/screenshots/.
 
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use seatwise_ably_standin::{Config, StandIn};
+use seatwise_engine::local::{RedisServer, ServerOptions};
+use seatwise_engine::{ConnectOptions, Redis, Target};
+
+/// A child process killed and reaped on drop.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn tool(name: &str) -> PathBuf {
+    let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin").join(name));
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .chain(cargo_bin)
+        .find(|p| p.exists())
+        .unwrap_or_else(|| panic!("{name} is not installed: run scripts/setup.sh"))
+}
+
+fn start_xvfb() -> (Proc, String) {
+    for n in 90..200 {
+        if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() || Path::new(&format!("/tmp/.X{n}-lock")).exists() {
+            continue;
+        }
+        let child = Command::new(tool("Xvfb"))
+            .args([
+                format!(":{n}"),
+                "-screen".into(),
+                "0".into(),
+                "1280x800x24".into(),
+                "-nolisten".into(),
+                "tcp".into(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Xvfb");
+        let p = Proc(child);
+        let t = Instant::now();
+        while t.elapsed() < Duration::from_secs(10) {
+            if Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
+                return (p, format!(":{n}"));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    panic!("no free X display for Xvfb");
+}
+
+/// Files under `dir` whose bytes contain `needle`.
+fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(dir) else { return out };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_containing(&p, needle));
+        } else if let Ok(bytes) = std::fs::read(&p)
+            && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+        {
+            out.push(p);
+        }
+    }
+    out
+}
+
+async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
+    c.wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css(sel))
+        .await
+        .unwrap_or_else(|e| panic!("{sel}: {e}"))
+}
+
+async fn text_of(c: &Client, sel: &str) -> String {
+    css(c, sel).await.text().await.unwrap()
+}
+
+/// Waits until the text of `sel` satisfies `ok`.
+async fn wait_text(c: &Client, sel: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+    let t = Instant::now();
+    loop {
+        let text = match c.find(Locator::Css(sel)).await {
+            Ok(e) => e.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        if ok(&text) {
+            return text;
+        }
+        if t.elapsed() > Duration::from_secs(secs) {
+            panic!("{sel}: waited {secs}s, last text {text:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn set_value(c: &Client, sel: &str, value: &str) {
+    css(c, sel).await;
+    c.execute(
+        "const e = document.querySelector(arguments[0]); e.value = arguments[1]; e.dispatchEvent(new Event('change'));",
+        vec![serde_json::json!(sel), serde_json::json!(value)],
+    )
+    .await
+    .unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_end_to_end_in_the_real_window() {
+    assert!(
+        std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
+        "the e2e test uses the real OS keyring: run it through scripts/test.sh (a private D-Bus session with gnome-keyring)"
+    );
+    let app = env!("CARGO_BIN_EXE_seatwise-console");
+    let home = tempfile::tempdir().unwrap();
+    let (data, config) = (home.path().join("data"), home.path().join("config"));
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::create_dir_all(&config).unwrap();
+    let (_xvfb, display) = start_xvfb();
+
+    // A Redis with a password and an Ably stand-in with a key: the two secrets to protect.
+    let redis_pass = format!("e2e-redis-{:016x}", rand_u64());
+    let ably_secret = format!("e2e-ably-{:016x}", rand_u64());
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let admin = Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.unwrap();
+    admin.query::<String>(redis::cmd("CONFIG").arg("SET").arg("requirepass").arg(&redis_pass)).await.unwrap();
+    let ably =
+        StandIn::start(Config { keys: vec![("e2eapp.e2ekey".into(), ably_secret.clone())], ..Config::default() }).await;
+    let redis_url = format!("redis://:{redis_pass}@127.0.0.1:{}", server.port());
+    let ably_key = format!("e2eapp.e2ekey:{ably_secret}");
+
+    let (port, native) = (free_port(), free_port());
+    let _driver = Proc(
+        Command::new(tool("tauri-driver"))
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", &display)
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_CONFIG_HOME", &config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+    let t = Instant::now();
+    let c = loop {
+        match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(c) => break c,
+            Err(e) if t.elapsed() < Duration::from_secs(30) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(e) => panic!("WebDriver session: {e}"),
+        }
+    };
+
+    // 1. Setup: create a profile and save the credentials.
+    css(&c, "#pf-name").await.send_keys("production").await.unwrap();
+    css(&c, "#pf-url").await.send_keys(&redis_url).await.unwrap();
+    css(&c, "#pf-ably").await.send_keys(&ably_key).await.unwrap();
+    css(&c, "details summary").await.click().await.unwrap();
+    css(&c, "#pf-ably-endpoint").await.send_keys(&ably.url()).await.unwrap();
+    css(&c, "#profile-save").await.click().await.unwrap();
+    wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved production")).await;
+    screenshot(&c, "setup.png").await;
+    // The secrets are in the keyring...
+    let found =
+        Command::new(tool("secret-tool")).args(["search", "--all", "service", "seatwise-console"]).output().unwrap();
+    let listing = String::from_utf8_lossy(&found.stdout).to_string() + &String::from_utf8_lossy(&found.stderr);
+    assert!(listing.contains(&redis_pass) && listing.contains(&ably_secret), "keyring holds both secrets: {listing}");
+    // ...and nowhere else: not in the page, not in any file under the app's data and config dirs.
+    let page = c.source().await.unwrap();
+    assert!(!page.contains(&redis_pass) && !page.contains(&ably_secret), "a secret is in the page after saving");
+    for secret in [&redis_pass, &ably_secret] {
+        let hits = files_containing(home.path(), secret);
+        assert!(hits.is_empty(), "secret written to {hits:?}");
+    }
+    assert!(text_of(&c, "#profiles").await.contains("redis://127.0.0.1"), "a masked hint is shown");
+
+    // 2. Test connection, then connect.
+    css(&c, "#profiles li button:nth-child(2)").await.click().await.unwrap();
+    wait_text(&c, "#profiles li .result", 15, |t| {
+        t.contains("Redis answered PING") && t.contains("Ably issued a token")
+    })
+    .await;
+    css(&c, "#profiles li button.primary").await.click().await.unwrap();
+    wait_text(&c, "#conn", 15, |t| t.starts_with("production")).await;
+
+    // 3. Import a show and open it.
+    let shows = r#"{"shows":[{"id":"e2e-gala","name":"E2E Gala","venue":"Hall","schedules":[
+        {"id":"fri","startsAt":"2026-06-05T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":6,"abandonSeconds":30},
+        {"id":"sat","startsAt":"2026-06-06T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":6,"abandonSeconds":30}]}]}"#;
+    css(&c, "#nav-shows").await.click().await.unwrap();
+    set_value(&c, "#import-text", shows).await;
+    css(&c, "#import-run").await.click().await.unwrap();
+    wait_text(&c, "#import-result", 10, |t| t.contains("e2e-gala: created")).await;
+    css(&c, "tr[data-show='e2e-gala'] select.status-select").await.select_by_value("OPEN").await.unwrap();
+    css(&c, "tr[data-show='e2e-gala'] button[data-action='apply-status']").await.click().await.unwrap();
+    let r = wait_text(&c, "#status-result", 10, |t| t.contains("DRAFT → OPEN")).await;
+    assert!(r.contains("e2e-gala:fri: queue opened") && r.contains("e2e-gala:sat: queue opened"), "{r}");
+    wait_text(&c, "tr[data-show='e2e-gala'] [data-field='status']", 10, |t| t == "Open (Queue Active)").await;
+    screenshot(&c, "shows.png").await;
+
+    // 4. Watch the queues move with the simulator running.
+    css(&c, "#nav-monitor").await.click().await.unwrap();
+    set_value(&c, "#refresh-seconds", "2").await;
+    css(&c, "#sim-toggle").await.click().await.unwrap();
+    let cell = "tr[data-scope='e2e-gala:fri'] [data-field='admitted']";
+    let first: u64 = wait_text(&c, cell, 40, |t| t.parse::<u64>().is_ok_and(|n| n > 0)).await.parse().unwrap();
+    // The numbers move from one refresh to the next while buyers keep coming.
+    wait_text(&c, cell, 60, |t| t.parse::<u64>().is_ok_and(|n| n > first)).await;
+    wait_text(&c, "tr[data-scope='e2e-gala:fri'] [data-field='queueSize']", 60, |t| {
+        t.parse::<u64>().is_ok_and(|n| n > 0)
+    })
+    .await;
+    wait_text(&c, "#last-update", 5, |t| t != "never").await;
+    wait_text(&c, "#worker", 20, |t| t.contains("Notifications: sending")).await;
+    screenshot(&c, "monitor.png").await;
+
+    // 5. Pause one queue.
+    css(&c, "tr[data-scope='e2e-gala:fri'] button[data-action='pause']").await.click().await.unwrap();
+    wait_text(&c, "tr[data-scope='e2e-gala:fri'] [data-field='state']", 10, |t| t == "paused").await;
+    css(&c, "#sim-toggle").await.click().await.unwrap();
+
+    // 6. Close the show, with a confirmation that says how many buyers will be told.
+    css(&c, "#nav-shows").await.click().await.unwrap();
+    css(&c, "tr[data-show='e2e-gala'] select.status-select").await.select_by_value("CLOSED").await.unwrap();
+    css(&c, "tr[data-show='e2e-gala'] button[data-action='apply-status']").await.click().await.unwrap();
+    let question = wait_text(&c, "#modal-text", 10, |t| t.contains("will be told")).await;
+    assert!(question.contains("waiting buyer"), "{question}");
+    screenshot(&c, "confirm-close.png").await;
+    css(&c, "#modal-yes").await.click().await.unwrap();
+    let r = wait_text(&c, "#status-result", 10, |t| t.contains("OPEN → CLOSED")).await;
+    assert!(r.contains("e2e-gala:fri: queue closed;") && r.contains("buyers will be told"), "{r}");
+
+    // 7. The audit log shows the change, with who made it.
+    css(&c, "#nav-audit").await.click().await.unwrap();
+    let log = wait_text(&c, "#audit-table tbody", 10, |t| t.contains("OPEN → CLOSED")).await;
+    assert!(log.contains("pause e2e-gala:fri"), "{log}");
+
+    // The console's worker told the buyers through Ably (the stand-in).
+    let t = Instant::now();
+    while !ably.messages("seatwise:queue:e2e-gala:fri").iter().any(|m| m.name == "queue.closed") {
+        assert!(t.elapsed() < Duration::from_secs(20), "queue.closed never reached Ably");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    c.close().await.unwrap();
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
+    h.finish()
+}
