@@ -102,6 +102,7 @@ async function renderProfiles() {
         el('button', { class: 'primary small', onclick: () => connect(p.name, result) }, 'Connect'),
         el('button', { class: 'small', onclick: () => testProfile(p.name, result) }, 'Test connection'),
         el('button', { class: 'small', onclick: () => editProfile(p) }, 'Edit'),
+        p.ablyHint ? el('button', { class: 'small', onclick: () => forgetAbly(p.name) }, 'Forget Ably key') : '',
         el('button', { class: 'small danger', onclick: () => deleteProfile(p.name) }, 'Delete')),
       result));
   }
@@ -161,6 +162,11 @@ async function testProfile(name, out) {
 async function deleteProfile(name) {
   if (!await modal({ title: `Delete ${name}?`, text: 'Its credentials are removed from the OS keyring.', yes: 'Delete', danger: true })) return;
   try { await api.deleteProfile(name); await renderProfiles(); } catch (e) { banner(errorText(e)); }
+}
+
+async function forgetAbly(name) {
+  if (!await modal({ title: `Forget the Ably key of ${name}?`, text: 'It is removed from the OS keyring; notifications then wait in the outbox.', yes: 'Forget', danger: true })) return;
+  try { await api.forgetAblyKey(name); await renderProfiles(); } catch (e) { banner(errorText(e)); }
 }
 
 async function connect(name, out) {

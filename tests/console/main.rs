@@ -233,3 +233,40 @@ async fn the_sandbox_starts_a_local_redis_with_demo_shows_and_buyers() {
     assert!(admitted > 0);
     st.disconnect().await;
 }
+
+/// With no Secret Service reachable, saving fails with a message saying what to install, and nothing is
+/// stored anywhere else. Runs in a child process whose session bus address points nowhere.
+#[test]
+fn without_a_keyring_saving_fails_clearly_and_stores_nothing() {
+    if std::env::var_os("SEATWISE_NO_KEYRING_CHILD").is_some() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = state(&dir);
+        let err = st
+            .save_profile(ProfileInput {
+                name: "p".into(),
+                redis_url: "redis://:pw-child@127.0.0.1:1".into(),
+                ..Default::default()
+            })
+            .unwrap_err();
+        println!("CHILD-ERROR {} {}", err.code, err.message);
+        println!("CHILD-PROFILES {}", st.profiles().len());
+        return;
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "without_a_keyring_saving_fails_clearly_and_stores_nothing",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env("SEATWISE_NO_KEYRING_CHILD", "1")
+        .env("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/seatwise-test-bus")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("CHILD-ERROR keyring_unavailable"), "{text}");
+    assert!(text.contains("Secret Service"), "{text}");
+    assert!(text.contains("CHILD-PROFILES 0"), "{text}");
+    assert!(!text.contains("pw-child"), "{text}");
+}
