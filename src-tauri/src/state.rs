@@ -379,7 +379,7 @@ impl AppState {
     pub async fn start_sandbox(&self) -> UiResult<ConnectionInfo> {
         let dir = self.data_dir.join("sandbox");
         let server = tokio::task::spawn_blocking(move || {
-            RedisServer::start(&ServerOptions { data_dir: Some(dir), cluster: false })
+            RedisServer::start(&ServerOptions { data_dir: Some(dir), ..Default::default() })
         })
         .await
         .map_err(|e| UiError::new("sandbox", e.to_string()))??;

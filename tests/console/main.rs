@@ -270,3 +270,34 @@ fn without_a_keyring_saving_fails_clearly_and_stores_nothing() {
     assert!(text.contains("CHILD-PROFILES 0"), "{text}");
     assert!(!text.contains("pw-child"), "{text}");
 }
+
+/// Redis going away shows as a monitor error; the console recovers by itself when Redis is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_monitor_recovers_by_itself_when_redis_comes_back() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir);
+    let data = tempfile::tempdir().unwrap();
+    let opts = ServerOptions { data_dir: Some(data.path().into()), ..Default::default() };
+    let server = RedisServer::start(&opts).unwrap();
+    let port = server.port();
+    let name = pname("recover");
+    st.save_profile(ProfileInput { name: name.clone(), redis_url: server.url(), ..Default::default() }).unwrap();
+    st.connect(&name).await.unwrap();
+    st.monitor().await.unwrap();
+    server.shutdown();
+    let err = st.monitor().await.unwrap_err();
+    assert!(["unreachable", "redis"].contains(&err.code.as_str()), "{err}");
+    let _back = RedisServer::start(&ServerOptions { port: Some(port), ..opts }).unwrap();
+    let mut ok = false;
+    for _ in 0..40 {
+        if st.monitor().await.is_ok() {
+            ok = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(ok, "the monitor did not recover after Redis came back");
+    st.disconnect().await;
+    st.delete_profile(&name).unwrap();
+}

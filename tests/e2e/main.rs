@@ -114,6 +114,47 @@ async fn wait_text(c: &Client, sel: &str, secs: u64, ok: impl Fn(&str) -> bool) 
     }
 }
 
+/// Clicks `sel`, finding it again if the UI re-rendered it in between (the monitor refreshes itself).
+async fn click(c: &Client, sel: &str) {
+    for _ in 0..30 {
+        match css(c, sel).await.click().await {
+            Ok(()) => return,
+            Err(e) if format!("{e:?}").contains("StaleElementReference") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("click {sel}: {e}"),
+        }
+    }
+    panic!("click {sel}: the element kept being replaced");
+}
+
+/// Picks a status in a show's row and applies it, until the UI reacts with `expect` in `reaction_sel`
+/// (a re-render of the table between the two steps resets the picker, so the pair is retried).
+async fn apply_status(c: &Client, show: &str, status: &str, reaction_sel: &str, expect: &str) -> String {
+    let row = format!("tr[data-show='{show}']");
+    for _ in 0..10 {
+        let picked = async {
+            css(c, &format!("{row} select.status-select")).await.select_by_value(status).await?;
+            css(c, &format!("{row} button[data-action='apply-status']")).await.click().await
+        }
+        .await;
+        if picked.is_ok() {
+            let t = Instant::now();
+            while t.elapsed() < Duration::from_secs(4) {
+                if let Ok(e) = c.find(Locator::Css(reaction_sel)).await {
+                    let text = e.text().await.unwrap_or_default();
+                    if text.contains(expect) {
+                        return text;
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{show}: applying {status} never showed {expect:?} in {reaction_sel}");
+}
+
 async fn set_value(c: &Client, sel: &str, value: &str) {
     css(c, sel).await;
     c.execute(
@@ -185,9 +226,9 @@ async fn the_console_end_to_end_in_the_real_window() {
     css(&c, "#pf-name").await.send_keys("production").await.unwrap();
     css(&c, "#pf-url").await.send_keys(&redis_url).await.unwrap();
     css(&c, "#pf-ably").await.send_keys(&ably_key).await.unwrap();
-    css(&c, "details summary").await.click().await.unwrap();
+    click(&c, "details summary").await;
     css(&c, "#pf-ably-endpoint").await.send_keys(&ably.url()).await.unwrap();
-    css(&c, "#profile-save").await.click().await.unwrap();
+    click(&c, "#profile-save").await;
     wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved production")).await;
     screenshot(&c, "setup.png").await;
     // The secrets are in the keyring...
@@ -205,33 +246,31 @@ async fn the_console_end_to_end_in_the_real_window() {
     assert!(text_of(&c, "#profiles").await.contains("redis://127.0.0.1"), "a masked hint is shown");
 
     // 2. Test connection, then connect.
-    css(&c, "#profiles li button:nth-child(2)").await.click().await.unwrap();
+    click(&c, "#profiles li button:nth-child(2)").await;
     wait_text(&c, "#profiles li .result", 15, |t| {
         t.contains("Redis answered PING") && t.contains("Ably issued a token")
     })
     .await;
-    css(&c, "#profiles li button.primary").await.click().await.unwrap();
+    click(&c, "#profiles li button.primary").await;
     wait_text(&c, "#conn", 15, |t| t.starts_with("production")).await;
 
     // 3. Import a show and open it.
     let shows = r#"{"shows":[{"id":"e2e-gala","name":"E2E Gala","venue":"Hall","schedules":[
         {"id":"fri","startsAt":"2026-06-05T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":6,"abandonSeconds":30},
         {"id":"sat","startsAt":"2026-06-06T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":6,"abandonSeconds":30}]}]}"#;
-    css(&c, "#nav-shows").await.click().await.unwrap();
+    click(&c, "#nav-shows").await;
     set_value(&c, "#import-text", shows).await;
-    css(&c, "#import-run").await.click().await.unwrap();
+    click(&c, "#import-run").await;
     wait_text(&c, "#import-result", 10, |t| t.contains("e2e-gala: created")).await;
-    css(&c, "tr[data-show='e2e-gala'] select.status-select").await.select_by_value("OPEN").await.unwrap();
-    css(&c, "tr[data-show='e2e-gala'] button[data-action='apply-status']").await.click().await.unwrap();
-    let r = wait_text(&c, "#status-result", 10, |t| t.contains("DRAFT → OPEN")).await;
+    let r = apply_status(&c, "e2e-gala", "OPEN", "#status-result", "DRAFT → OPEN").await;
     assert!(r.contains("e2e-gala:fri: queue opened") && r.contains("e2e-gala:sat: queue opened"), "{r}");
     wait_text(&c, "tr[data-show='e2e-gala'] [data-field='status']", 10, |t| t == "Open (Queue Active)").await;
     screenshot(&c, "shows.png").await;
 
     // 4. Watch the queues move with the simulator running.
-    css(&c, "#nav-monitor").await.click().await.unwrap();
+    click(&c, "#nav-monitor").await;
     set_value(&c, "#refresh-seconds", "2").await;
-    css(&c, "#sim-toggle").await.click().await.unwrap();
+    click(&c, "#sim-toggle").await;
     let cell = "tr[data-scope='e2e-gala:fri'] [data-field='admitted']";
     let first: u64 = wait_text(&c, cell, 40, |t| t.parse::<u64>().is_ok_and(|n| n > 0)).await.parse().unwrap();
     // The numbers move from one refresh to the next while buyers keep coming.
@@ -245,23 +284,21 @@ async fn the_console_end_to_end_in_the_real_window() {
     screenshot(&c, "monitor.png").await;
 
     // 5. Pause one queue.
-    css(&c, "tr[data-scope='e2e-gala:fri'] button[data-action='pause']").await.click().await.unwrap();
+    click(&c, "tr[data-scope='e2e-gala:fri'] button[data-action='pause']").await;
     wait_text(&c, "tr[data-scope='e2e-gala:fri'] [data-field='state']", 10, |t| t == "paused").await;
-    css(&c, "#sim-toggle").await.click().await.unwrap();
+    click(&c, "#sim-toggle").await;
 
     // 6. Close the show, with a confirmation that says how many buyers will be told.
-    css(&c, "#nav-shows").await.click().await.unwrap();
-    css(&c, "tr[data-show='e2e-gala'] select.status-select").await.select_by_value("CLOSED").await.unwrap();
-    css(&c, "tr[data-show='e2e-gala'] button[data-action='apply-status']").await.click().await.unwrap();
-    let question = wait_text(&c, "#modal-text", 10, |t| t.contains("will be told")).await;
+    click(&c, "#nav-shows").await;
+    let question = apply_status(&c, "e2e-gala", "CLOSED", "#modal-text", "will be told").await;
     assert!(question.contains("waiting buyer"), "{question}");
     screenshot(&c, "confirm-close.png").await;
-    css(&c, "#modal-yes").await.click().await.unwrap();
+    click(&c, "#modal-yes").await;
     let r = wait_text(&c, "#status-result", 10, |t| t.contains("OPEN → CLOSED")).await;
     assert!(r.contains("e2e-gala:fri: queue closed;") && r.contains("buyers will be told"), "{r}");
 
     // 7. The audit log shows the change, with who made it.
-    css(&c, "#nav-audit").await.click().await.unwrap();
+    click(&c, "#nav-audit").await;
     let log = wait_text(&c, "#audit-table tbody", 10, |t| t.contains("OPEN → CLOSED")).await;
     assert!(log.contains("pause e2e-gala:fri"), "{log}");
 

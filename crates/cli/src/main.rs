@@ -738,7 +738,7 @@ async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>,
     } else {
         let dir = data_dir.unwrap_or_else(default_data_dir);
         eprintln!("starting a local redis-server (data in {})", dir.display());
-        Some(RedisServer::start(&ServerOptions { data_dir: Some(dir), cluster: false })?)
+        Some(RedisServer::start(&ServerOptions { data_dir: Some(dir), ..Default::default() })?)
     };
     let engine = match &server {
         Some(s) => Engine::new(Redis::connect(&options(conn, Target::Url(s.url()))).await?),

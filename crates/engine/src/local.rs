@@ -26,6 +26,8 @@ pub struct ServerOptions {
     pub data_dir: Option<PathBuf>,
     /// Start the node in cluster mode (see [`RedisCluster`]).
     pub cluster: bool,
+    /// Listen on this port (None: a free one).
+    pub port: Option<u16>,
 }
 
 fn free_port() -> Result<u16> {
@@ -66,7 +68,10 @@ impl RedisServer {
         };
         let mut last = String::new();
         for _ in 0..5 {
-            let port = free_port()?;
+            let port = match opts.port {
+                Some(p) => p,
+                None => free_port()?,
+            };
             let log = dir.join(format!("redis-{port}.log"));
             let mut cmd = Command::new("redis-server");
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "no"])
