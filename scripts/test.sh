@@ -21,8 +21,14 @@ cleanup() {
   rm -rf "$private"
 }
 trap cleanup EXIT
+set +e
 XDG_DATA_HOME="$private/data" XDG_RUNTIME_DIR="$private/runtime" dbus-run-session -- bash -c '
   eval "$(printf seatwise-test | gnome-keyring-daemon --unlock --components=secrets)"
   export GNOME_KEYRING_CONTROL
-  cargo test --workspace
-' 2> >(grep -v -e "^dbus-daemon\[" -e "SpiRegistry daemon" >&2)
+  cargo test --workspace --all-targets
+' 2>&1 | grep --line-buffered -v -e "^dbus-daemon\[" -e "SpiRegistry daemon" | tee "$private/test.log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line with the totals of every test binary.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$private/test.log"
+exit "$status"
