@@ -4,6 +4,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// This suite talks the Redis protocol.
+pub const TRANSPORT: support::Transport = support::Transport::Native;
+
 use seatwise_engine::{
     BuyerId, ConnectOptions, Engine, Error, Redis, SeatId, ShowId, ShowStatus, Target, Ticket, TicketState,
 };

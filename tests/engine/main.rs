@@ -3,6 +3,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+/// This suite talks the Redis protocol.
+pub const TRANSPORT: support::Transport = support::Transport::Native;
+
 mod big;
 mod concurrency;
 mod connection;

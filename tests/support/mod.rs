@@ -6,9 +6,23 @@ use seatwise_engine::local::{RedisCluster, RedisServer, ServerOptions};
 use seatwise_engine::shows::{Schedule, Show, ShowStatus};
 use seatwise_engine::{Actor, ConnectOptions, Engine, QueueStats, Redis, SchedId, Scope, ShowId, Target};
 
+/// Which transport a suite runs the engine over (each test binary sets `crate::TRANSPORT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    /// The Redis protocol, straight to the redis-server.
+    Native,
+    /// Upstash's REST API, through the REST stand-in in front of the same kind of redis-server.
+    Rest,
+}
+
+pub const REST_TOKEN: &str = "test-rest-token-not-real";
+
 pub struct TestRedis {
     pub server: RedisServer,
     pub engine: Engine,
+    /// How another client (a second console) reaches the same data.
+    pub target: Target,
+    pub rest: Option<seatwise_upstash_standin::UpstashStandIn>,
 }
 
 impl Drop for TestRedis {
@@ -27,9 +41,15 @@ fn no_server(e: impl std::fmt::Display) -> ! {
 
 pub async fn start() -> TestRedis {
     let server = RedisServer::start(&ServerOptions::default()).unwrap_or_else(|e| no_server(e));
-    let redis =
-        Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.expect("connect to the test server");
-    TestRedis { server, engine: Engine::new(redis) }
+    let (target, rest) = match crate::TRANSPORT {
+        Transport::Native => (Target::Url(server.url()), None),
+        Transport::Rest => {
+            let standin = seatwise_upstash_standin::UpstashStandIn::start(&server.url(), REST_TOKEN).await;
+            (Target::Rest { url: standin.url(), token: REST_TOKEN.into() }, Some(standin))
+        }
+    };
+    let redis = Redis::connect(&ConnectOptions::new(target.clone())).await.expect("connect to the test server");
+    TestRedis { server, engine: Engine::new(redis), target, rest }
 }
 
 pub struct TestCluster {

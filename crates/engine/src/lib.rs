@@ -6,6 +6,7 @@
 //! - [`keys`]: the key schema; every key of one schedule's queue carries the hash tag `{<show>:<sched>}`.
 //! - [`redis_conn`]: the one transport seam: connecting (single node, TLS, Cluster), timeouts, clear
 //!   connection errors, round-trip counting.
+//! - `rest`: the Upstash REST transport behind the same seam (HTTPS, JSON, `/pipeline`).
 //! - [`scripts`]: the Lua scripts (one file per operation under `lua/`), EVALSHA with reload on NOSCRIPT,
 //!   and the single place where script result codes become [`Error`]s.
 //! - [`queue`]: the buyer lifecycle (join, status, leave, holds, booking) and the staff actions on one queue.
@@ -26,6 +27,7 @@ pub mod monitor;
 pub mod notify;
 pub mod queue;
 pub mod redis_conn;
+mod rest;
 pub mod scripts;
 pub mod shows;
 pub mod sim;

@@ -21,6 +21,8 @@ pub enum Target {
     Url(String),
     /// One or more seed nodes of a Redis Cluster (each a `redis://` or `rediss://` URL).
     Cluster(Vec<String>),
+    /// Upstash's REST API: the database's REST URL and its token (a secret).
+    Rest { url: String, token: String },
 }
 
 impl std::fmt::Debug for Target {
@@ -29,6 +31,7 @@ impl std::fmt::Debug for Target {
         match self {
             Target::Url(u) => write!(f, "Url({})", redact(u)),
             Target::Cluster(n) => write!(f, "Cluster({})", n.iter().map(|u| redact(u)).collect::<Vec<_>>().join(",")),
+            Target::Rest { url, .. } => write!(f, "Rest({}, token <redacted>)", redact(url)),
         }
     }
 }
@@ -37,6 +40,26 @@ impl Target {
     /// Checks the target offline (no network): each URL parses as redis:// or rediss://.
     pub fn validate(&self) -> Result<()> {
         let urls: Vec<&String> = match self {
+            Target::Rest { url, token } => {
+                let ok_url = (url.starts_with("https://") || url.starts_with("http://"))
+                    && !redact(url).ends_with("://")
+                    && !url.contains('@');
+                if !ok_url {
+                    return Err(Error::invalid(
+                        "REST URL",
+                        &redact(url),
+                        "use the database's REST URL, https://<name>.upstash.io (no credentials in it)",
+                    ));
+                }
+                if token.trim().is_empty() || token.chars().any(char::is_whitespace) {
+                    return Err(Error::invalid(
+                        "REST token",
+                        "",
+                        "paste the database's REST token (one word, no spaces)",
+                    ));
+                }
+                return Ok(());
+            }
             Target::Url(u) => vec![u],
             Target::Cluster(n) if n.is_empty() => {
                 return Err(Error::Cluster("name at least one seed node, e.g. redis://10.0.0.5:6379".into()));
@@ -93,6 +116,7 @@ fn password_of(url: &str) -> Option<String> {
 enum Inner {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
+    Rest(crate::rest::RestConn),
 }
 
 /// One reconnecting connection handle, cheap to clone and shared by every operation.
@@ -199,6 +223,11 @@ impl Redis {
                 };
                 (label, secrets, Inner::Cluster(conn))
             }
+            Target::Rest { url, token } => {
+                opts.target.validate()?;
+                let label = redact(url);
+                (label, vec![token.clone()], Inner::Rest(crate::rest::RestConn::new(url, token, opts.response_timeout)))
+            }
         };
         let redis = Redis {
             inner,
@@ -235,6 +264,7 @@ impl Redis {
         match &self.inner {
             Inner::Single(c) => cmd.query_async(&mut c.clone()).await,
             Inner::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+            Inner::Rest(r) => T::from_redis_value(r.command(cmd).await?).map_err(Into::into),
         }
     }
 
@@ -254,6 +284,7 @@ impl Redis {
                 pipe.query_async(&mut c.clone()).await
             }
             Inner::Cluster(c) => self.cluster_pipeline(c, cmds, slot_keys).await,
+            Inner::Rest(r) => r.pipeline(&cmds).await,
         }
     }
 

@@ -245,16 +245,32 @@ impl Redis {
             }
         }
         if !retry.is_empty() {
-            let keys: Vec<&str> = retry.iter().map(|&i| slot_keys[i]).collect();
-            let cmds = retry
-                .iter()
-                .map(|&i| eval_cmd("EVAL", &calls[i].script.source, &calls[i].keys, &calls[i].args))
-                .collect();
+            // Load each missing script once (SCRIPT LOAD), then run the calls by EVALSHA again: sending
+            // every call's full source with EVAL could pass a REST request's size limit. On a cluster the
+            // script is loaded next to each call, so it reaches every node involved.
+            let mut cmds = Vec::new();
+            let mut keys: Vec<&str> = Vec::new();
+            let mut loaded: Vec<&str> = Vec::new();
+            for &i in &retry {
+                let c = &calls[i];
+                if self.is_cluster() || !loaded.contains(&c.script.name) {
+                    let mut load = redis::cmd("SCRIPT");
+                    load.arg("LOAD").arg(&c.script.source);
+                    cmds.push(load);
+                    keys.push(slot_keys[i]);
+                    loaded.push(c.script.name);
+                }
+                cmds.push(eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args));
+                keys.push(slot_keys[i]);
+            }
             let values = self.pipeline(cmds, &keys).await.map_err(|e| self.error(e))?;
-            for (&i, v) in retry.iter().zip(values) {
-                out[i] = Some(match v {
-                    Value::ServerError(e) => Err(self.error(e.into())),
-                    v => Reply::from_value(v, calls[i].script.name),
+            // Keep the EVALSHA answers (every SCRIPT LOAD answers a 40-hex-digit sha).
+            let mut answers = values.into_iter().filter(|v| !matches!(v, Value::BulkString(b) if b.len() == 40));
+            for &i in &retry {
+                out[i] = Some(match answers.next() {
+                    Some(Value::ServerError(e)) => Err(self.error(e.into())),
+                    Some(v) => Reply::from_value(v, calls[i].script.name),
+                    None => Err(Error::Redis("a retried script call got no answer".into())),
                 });
             }
         }

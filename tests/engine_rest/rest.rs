@@ -1,0 +1,47 @@
+//! What only the REST transport has: its token, its HTTP requests, its errors.
+
+use seatwise_engine::{ConnectOptions, Error, Redis, ShowId, Target};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_wrong_token_is_an_auth_error_without_the_token() {
+    let t = start().await;
+    let url = t.rest.as_ref().unwrap().url();
+    let err =
+        Redis::connect(&ConnectOptions::new(Target::Rest { url: url.clone(), token: "wrong-token-llama".into() }))
+            .await
+            .unwrap_err();
+    assert!(matches!(err, Error::Auth { .. }), "{err}");
+    assert!(!format!("{err} {err:?}").contains("wrong-token-llama"));
+    let target = Target::Rest { url, token: "secret-token-llama".into() };
+    assert!(!format!("{target:?}").contains("secret-token-llama"));
+}
+
+#[tokio::test]
+async fn an_unreachable_endpoint_and_a_bad_url_are_clear() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut o = ConnectOptions::new(Target::Rest { url: format!("http://127.0.0.1:{port}"), token: "t".into() });
+    o.response_timeout = std::time::Duration::from_millis(500);
+    let err = Redis::connect(&o).await.unwrap_err();
+    assert!(matches!(err, Error::Unreachable { .. } | Error::Timeout { .. }), "{err}");
+    let err = Redis::connect(&ConnectOptions::new(Target::Rest { url: "redis://x".into(), token: "t".into() }))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("upstash.io"), "{err}");
+}
+
+#[tokio::test]
+async fn monitoring_every_open_queue_takes_two_http_requests() {
+    let t = start().await;
+    let e = &t.engine;
+    let rest = t.rest.as_ref().unwrap();
+    open_show(e, &show("big", 60, 5, 60.0, 120.0)).await;
+    open_show(e, &show("other", 40, 5, 60.0, 120.0)).await;
+    e.all_open_queue_status().await.unwrap(); // loads the stats script
+    let before = rest.requests();
+    let all = e.all_open_queue_status().await.unwrap();
+    assert_eq!(rest.requests() - before, 2, "one catalog read, one /pipeline");
+    assert_eq!(all.iter().map(|s| s.queue_statuses.len()).sum::<usize>(), 100);
+    let _ = ShowId::new("big").unwrap();
+}
