@@ -97,7 +97,7 @@ async function renderProfiles() {
     const result = el('p', { class: 'result' });
     list.append(el('li', { dataset: { profile: p.name } },
       el('div', { class: 'name' }, p.name),
-      el('div', { class: 'meta' }, `${p.kind === 'cluster' ? 'Cluster' : 'Redis'}: ${p.redisHint} · Ably: ${p.ablyHint ?? 'not configured'}`),
+      el('div', { class: 'meta' }, `${{ cluster: 'Cluster', upstash: 'Upstash' }[p.kind] ?? 'Redis'}: ${p.redisHint} · Ably: ${p.ablyHint ?? 'not configured'}`),
       el('div', { class: 'row' },
         el('button', { class: 'primary small', onclick: () => connect(p.name, result) }, 'Connect'),
         el('button', { class: 'small', onclick: () => testProfile(p.name, result) }, 'Test connection'),
@@ -113,7 +113,8 @@ function editProfile(p) {
   $('#profile-form-title').textContent = `Edit ${p.name}`;
   $('#pf-name').value = p.name;
   $('#pf-kind').value = p.kind;
-  $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = '';
+  $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = $('#pf-rest-token').value = '';
+  $('#pf-rest-url').value = p.restUrl ?? '';
   $('#pf-ably-endpoint').value = p.ablyEndpoint ?? '';
   $('#pf-saved-hint').hidden = false;
   $('#pf-saved-hint').textContent = `Saved: ${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}. Leave a secret field empty to keep what is saved.`;
@@ -129,9 +130,11 @@ function clearProfileForm() {
 }
 
 function kindChanged() {
-  const cluster = $('#pf-kind').value === 'cluster';
-  $('#pf-url-label').hidden = cluster;
-  $('#pf-nodes-label').hidden = !cluster;
+  const kind = $('#pf-kind').value;
+  $('#pf-url-label').hidden = kind !== 'redis';
+  $('#pf-nodes-label').hidden = kind !== 'cluster';
+  $('#pf-rest-url-label').hidden = kind !== 'upstash';
+  $('#pf-rest-token-label').hidden = kind !== 'upstash';
 }
 
 async function saveProfile(ev) {
@@ -139,11 +142,12 @@ async function saveProfile(ev) {
   const input = {
     name: $('#pf-name').value, kind: $('#pf-kind').value, redisUrl: $('#pf-url').value,
     clusterNodes: $('#pf-nodes').value, ablyKey: $('#pf-ably').value, ablyEndpoint: $('#pf-ably-endpoint').value,
+    restUrl: $('#pf-rest-url').value, restToken: $('#pf-rest-token').value,
   };
   try {
     const p = await api.saveProfile(input);
     // The secrets were handed to the keyring: clear them from the page at once.
-    $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = '';
+    $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = $('#pf-rest-token').value = '';
     setResult($('#profile-result'), `Saved ${p.name} (${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}). Secrets are in the OS keyring.`, true);
     await renderProfiles();
   } catch (e) { setResult($('#profile-result'), errorText(e), false); }

@@ -30,6 +30,8 @@ pub enum ProfileKind {
     Redis,
     /// A Redis Cluster: seed nodes.
     Cluster,
+    /// Upstash over its REST API: the REST URL, and the REST token (kept in the keyring).
+    Upstash,
 }
 
 /// A connection profile as the UI sees it: hints only, never a secret.
@@ -42,6 +44,9 @@ pub struct Profile {
     pub redis_hint: String,
     pub ably_hint: Option<String>,
     pub ably_endpoint: Option<String>,
+    /// The REST URL of an Upstash profile (not a secret: the token is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest_url: Option<String>,
 }
 
 /// What the setup screen sends. Empty secret fields on an existing profile keep the saved secret.
@@ -54,6 +59,10 @@ pub struct ProfileInput {
     pub redis_url: String,
     #[serde(default)]
     pub cluster_nodes: String,
+    #[serde(default)]
+    pub rest_url: String,
+    #[serde(default)]
+    pub rest_token: String,
     #[serde(default)]
     pub ably_key: String,
     #[serde(default)]
@@ -142,10 +151,12 @@ fn cluster_list(text: &str) -> Vec<String> {
     text.split([',', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
-fn target_of(kind: ProfileKind, secret: &str) -> Target {
+/// The target of a profile from its secret (and, for Upstash, its REST URL).
+fn target_of(kind: ProfileKind, secret: &str, rest_url: Option<&str>) -> Target {
     match kind {
         ProfileKind::Redis => Target::Url(secret.to_string()),
         ProfileKind::Cluster => Target::Cluster(cluster_list(secret)),
+        ProfileKind::Upstash => Target::Rest { url: rest_url.unwrap_or("").to_string(), token: secret.to_string() },
     }
 }
 
@@ -153,6 +164,7 @@ fn hint_of(target: &Target) -> String {
     match target {
         Target::Url(u) => seatwise_engine::redis_conn::redact(u),
         Target::Cluster(n) => n.iter().map(|u| seatwise_engine::redis_conn::redact(u)).collect::<Vec<_>>().join(", "),
+        Target::Rest { url, .. } => format!("REST {}", seatwise_engine::redis_conn::redact(url)),
     }
 }
 
@@ -212,6 +224,21 @@ impl AppState {
         let redis_text = match kind {
             ProfileKind::Redis => input.redis_url.trim().to_string(),
             ProfileKind::Cluster => cluster_list(&input.cluster_nodes).join(","),
+            ProfileKind::Upstash => input.rest_token.trim().to_string(),
+        };
+        let rest_url = match kind {
+            ProfileKind::Upstash => {
+                let typed = input.rest_url.trim();
+                let url = if typed.is_empty() {
+                    existing.as_ref().and_then(|p| p.rest_url.clone()).unwrap_or_default()
+                } else {
+                    typed.to_string()
+                };
+                // The URL is checked even when the saved token is kept.
+                Target::Rest { url: url.clone(), token: "placeholder".into() }.validate()?;
+                Some(url)
+            }
+            _ => None,
         };
         // Validate everything before writing anything.
         let redis_secret = if redis_text.is_empty() {
@@ -227,12 +254,13 @@ impl AppState {
                             ProfileKind::Cluster => {
                                 "Enter the cluster's seed nodes: redis://host:port, separated by commas."
                             }
+                            ProfileKind::Upstash => "Enter the database's REST token (with its REST URL).",
                         },
                     ));
                 }
             }
         } else {
-            let target = target_of(kind, &redis_text);
+            let target = target_of(kind, &redis_text, rest_url.as_deref());
             target.validate()?;
             Some((Secret::new(redis_text), hint_of(&target)))
         };
@@ -262,6 +290,7 @@ impl AppState {
                 .unwrap_or_default(),
             ably_hint: ably.map(|(_, h)| h).or(existing.as_ref().and_then(|p| p.ably_hint.clone())),
             ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
+            rest_url,
         };
         list.retain(|p| p.name != name);
         list.push(profile.clone());
@@ -312,7 +341,7 @@ impl AppState {
         let secret = secrets::load(&p.name, Kind::Redis)?.ok_or_else(|| {
             UiError::new("not_found", format!("Profile {} has no Redis credentials saved: edit it.", p.name))
         })?;
-        Ok(Redis::connect(&ConnectOptions::new(target_of(p.kind, secret.expose()))).await?)
+        Ok(Redis::connect(&ConnectOptions::new(target_of(p.kind, secret.expose(), p.rest_url.as_deref()))).await?)
     }
 
     /// Redis PING, and (with an Ably key) a token request exchanged for a token.

@@ -11,7 +11,14 @@ fn seatwise(url: Option<&str>, args: &[&str]) -> Output {
 fn seatwise_env(url: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_seatwise"));
     c.args(args);
-    for v in ["SEATWISE_REDIS_URL", "SEATWISE_REDIS_CLUSTER", "SEATWISE_ABLY_KEY", "SEATWISE_ABLY_ENDPOINT"] {
+    for v in [
+        "SEATWISE_REDIS_URL",
+        "SEATWISE_REDIS_CLUSTER",
+        "SEATWISE_ABLY_KEY",
+        "SEATWISE_ABLY_ENDPOINT",
+        "SEATWISE_UPSTASH_URL",
+        "SEATWISE_UPSTASH_TOKEN",
+    ] {
         c.env_remove(v);
     }
     if let Some(u) = url {
@@ -189,4 +196,37 @@ async fn ably_token_requests_match_ably_js_and_buyers_are_told() {
     });
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("appId.keyId:secret"), "{}", text(&o));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_works_over_upstash_rest() {
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let rest = seatwise_upstash_standin::UpstashStandIn::start(&server.url(), "cli-rest-token").await;
+    let url = rest.url();
+    let env = [("SEATWISE_UPSTASH_URL", url.as_str()), ("SEATWISE_UPSTASH_TOKEN", "cli-rest-token")];
+    let run = |args: &[&str]| tokio::task::block_in_place(|| seatwise_env(None, &env, args));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("shows.json");
+    std::fs::write(&file, r#"{"shows":[{"id":"r1","name":"R","venue":"V","schedules":[{"id":"d1","startsAt":"2026-03-15T19:30","timeZone":"UTC","capacity":1}]}]}"#).unwrap();
+    assert!(run(&["shows", "import", file.to_str().unwrap()]).status.success());
+    let o = run(&["status", "r1", "OPEN"]);
+    assert!(o.status.success() && text(&o).contains("queue opened"), "{}", text(&o));
+    assert!(run(&["stats", "r1"]).status.success()); // loads the stats script into Redis
+    let o = run(&["monitor", "--once"]);
+    assert!(text(&o).contains("2 round trips") && text(&o).contains("r1"), "{}", text(&o));
+    // The token only ever comes from the environment; a wrong one is an auth error (exit 5).
+    let o = tokio::task::block_in_place(|| {
+        seatwise_env(
+            None,
+            &[("SEATWISE_UPSTASH_URL", url.as_str()), ("SEATWISE_UPSTASH_TOKEN", "nope-token-yak")],
+            &["shows", "list"],
+        )
+    });
+    assert_eq!(o.status.code(), Some(5), "{}", text(&o));
+    assert!(!text(&o).contains("nope-token-yak"));
+    let o = tokio::task::block_in_place(|| {
+        seatwise_env(None, &[("SEATWISE_UPSTASH_URL", url.as_str())], &["shows", "list"])
+    });
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).contains("SEATWISE_UPSTASH_TOKEN"), "{}", text(&o));
 }

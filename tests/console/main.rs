@@ -301,3 +301,46 @@ async fn the_monitor_recovers_by_itself_when_redis_comes_back() {
     st.disconnect().await;
     st.delete_profile(&name).unwrap();
 }
+
+/// An Upstash REST profile: the REST URL in the preferences, the token in the keyring only, and the whole
+/// console working over HTTPS-style requests (the REST stand-in in front of a real redis-server).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstash_rest_profile_runs_the_console_over_rest() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir);
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let rest = seatwise_upstash_standin::UpstashStandIn::start(&server.url(), "rest-token-okapi").await;
+    let name = pname("upstash");
+    let bad = st
+        .save_profile(ProfileInput {
+            name: name.clone(),
+            kind: Some(ProfileKind::Upstash),
+            rest_url: "redis://x".into(),
+            rest_token: "t".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(bad.message.contains("upstash.io"), "{bad}");
+    let p = st
+        .save_profile(ProfileInput {
+            name: name.clone(),
+            kind: Some(ProfileKind::Upstash),
+            rest_url: rest.url(),
+            rest_token: "rest-token-okapi".into(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(p.rest_url.as_deref(), Some(rest.url().as_str()));
+    assert!(p.redis_hint.starts_with("REST http://127.0.0.1:"));
+    assert!(!serde_json::to_string(&st.profiles()).unwrap().contains("rest-token-okapi"));
+    assert_eq!(secrets::load(&name, Kind::Redis).unwrap().unwrap().expose(), "rest-token-okapi");
+    assert!(st.test_profile(&name).await.unwrap().redis.ok);
+    st.connect(&name).await.unwrap();
+    st.import_shows(r#"{"shows":[{"id":"up","name":"Up","venue":"V","schedules":[{"id":"d1","startsAt":"2026-05-01T19:00","timeZone":"UTC","capacity":1}]}]}"#).await.unwrap();
+    assert!(st.change_status("up", "OPEN", None).await.unwrap().success);
+    let m = st.monitor().await.unwrap();
+    assert_eq!(m.shows[0].queue_statuses[0].stats.state, "open");
+    st.disconnect().await;
+    st.delete_profile(&name).unwrap();
+}

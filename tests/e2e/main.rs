@@ -308,6 +308,37 @@ async fn the_console_end_to_end_in_the_real_window() {
         assert!(t.elapsed() < Duration::from_secs(20), "queue.closed never reached Ably");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // 8. Once more over Upstash REST: a profile of that kind, its token in the keyring only.
+    let rest_token = format!("e2e-rest-{:016x}", rand_u64());
+    let rest_redis = RedisServer::start(&ServerOptions::default()).unwrap();
+    let rest = seatwise_upstash_standin::UpstashStandIn::start(&rest_redis.url(), &rest_token).await;
+    click(&c, "#nav-setup").await;
+    click(&c, "#profile-new").await;
+    css(&c, "#pf-kind").await.select_by_value("upstash").await.unwrap();
+    css(&c, "#pf-name").await.send_keys("upstash").await.unwrap();
+    css(&c, "#pf-rest-url").await.send_keys(&rest.url()).await.unwrap();
+    css(&c, "#pf-rest-token").await.send_keys(&rest_token).await.unwrap();
+    click(&c, "#profile-save").await;
+    wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved upstash")).await;
+    let found =
+        Command::new(tool("secret-tool")).args(["search", "--all", "service", "seatwise-console"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&found.stdout).contains(&rest_token), "the REST token is in the keyring");
+    assert!(files_containing(home.path(), &rest_token).is_empty(), "the REST token was written to a file");
+    assert!(!c.source().await.unwrap().contains(&rest_token), "the REST token is in the page after saving");
+    click(&c, "li[data-profile='upstash'] button.primary").await;
+    wait_text(&c, "#conn", 15, |t| t.starts_with("upstash")).await;
+    click(&c, "#nav-shows").await;
+    let rest_show = r#"{"shows":[{"id":"rest-gala","name":"REST Gala","venue":"Hall","schedules":[
+        {"id":"d1","startsAt":"2026-07-01T19:30","timeZone":"Europe/Paris","capacity":3}]}]}"#;
+    set_value(&c, "#import-text", rest_show).await;
+    click(&c, "#import-run").await;
+    wait_text(&c, "#import-result", 10, |t| t.contains("rest-gala: created")).await;
+    let r = apply_status(&c, "rest-gala", "OPEN", "#status-result", "DRAFT → OPEN").await;
+    assert!(r.contains("rest-gala:d1: queue opened"), "{r}");
+    click(&c, "#nav-monitor").await;
+    wait_text(&c, "tr[data-scope='rest-gala:d1'] [data-field='state']", 20, |t| t == "open").await;
+    assert!(rest.requests() > 0, "the console went through the REST endpoint");
+
     c.close().await.unwrap();
 }
 

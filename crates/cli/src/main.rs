@@ -45,6 +45,10 @@ struct ConnArgs {
     /// Redis Cluster seed nodes, comma-separated redis:// URLs (instead of --redis-url).
     #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, value_delimiter = ',', hide_env_values = true)]
     cluster: Vec<String>,
+    /// Upstash REST URL (https://<name>.upstash.io), for a Redis reached over HTTPS only. The token is
+    /// read from SEATWISE_UPSTASH_TOKEN.
+    #[arg(long, env = "SEATWISE_UPSTASH_URL", global = true)]
+    upstash_url: Option<String>,
     /// Connect timeout in milliseconds.
     #[arg(long, default_value_t = 5000, global = true)]
     connect_timeout_ms: u64,
@@ -287,18 +291,25 @@ fn options(c: &ConnArgs, target: Target) -> ConnectOptions {
 }
 
 async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
-    let target = match (&c.redis_url, c.cluster.is_empty()) {
-        (Some(_), false) => {
-            return Err(Fail(2, "give either --redis-url or --cluster, not both".into()));
-        }
-        (Some(url), true) => Target::Url(url.clone()),
-        (None, false) => Target::Cluster(c.cluster.clone()),
-        (None, true) => {
-            return Err(Fail(
-                2,
-                "no Redis configured: pass --redis-url (or set SEATWISE_REDIS_URL), or --cluster for a Redis Cluster; `seatwise demo` runs a local sandbox".into(),
-            ));
-        }
+    let chosen =
+        usize::from(c.redis_url.is_some()) + usize::from(!c.cluster.is_empty()) + usize::from(c.upstash_url.is_some());
+    if chosen > 1 {
+        return Err(Fail(2, "give one of --redis-url, --cluster or --upstash-url, not several".into()));
+    }
+    let target = if let Some(url) = &c.redis_url {
+        Target::Url(url.clone())
+    } else if !c.cluster.is_empty() {
+        Target::Cluster(c.cluster.clone())
+    } else if let Some(url) = &c.upstash_url {
+        let token = std::env::var("SEATWISE_UPSTASH_TOKEN").map_err(|_| {
+            Fail(2, "--upstash-url needs the REST token in SEATWISE_UPSTASH_TOKEN (never on the command line)".into())
+        })?;
+        Target::Rest { url: url.clone(), token }
+    } else {
+        return Err(Fail(
+            2,
+            "no Redis configured: pass --redis-url (or set SEATWISE_REDIS_URL), --cluster for a Redis Cluster, or --upstash-url (SEATWISE_UPSTASH_URL, with SEATWISE_UPSTASH_TOKEN) for Upstash over REST; `seatwise demo` runs a local sandbox".into(),
+        ));
     };
     Ok(Engine::new(Redis::connect(&options(c, target)).await?))
 }
@@ -732,7 +743,7 @@ fn default_data_dir() -> PathBuf {
 
 async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>, interval: u64, rate: f64) -> Out {
     // A configured Redis wins: the demo then only loads and opens the demo shows there.
-    let configured = conn.redis_url.is_some() || !conn.cluster.is_empty();
+    let configured = conn.redis_url.is_some() || !conn.cluster.is_empty() || conn.upstash_url.is_some();
     let server = if configured {
         None
     } else {
