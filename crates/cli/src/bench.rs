@@ -18,6 +18,7 @@ use seatwise_engine::local::{RedisServer, ServerOptions};
 use seatwise_engine::notify::Notifier;
 use seatwise_engine::shows::{Schedule, Show, ShowStatus};
 use seatwise_engine::{Actor, BuyerId, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target, Ticket};
+use seatwise_upstash_standin::UpstashStandIn;
 
 #[derive(Parser)]
 #[command(about = "Benchmarks of the Seatwise queue engine (prints figures)")]
@@ -271,6 +272,38 @@ async fn main() {
         ms(times[runs - 1])
     );
     println!("\n## Monitoring {} open schedules ({runs} refreshes)\n{monitor_line}", args.schedules);
+
+    // 3b. The same over the Upstash REST transport (the local REST stand-in in front of the same server).
+    let rest = UpstashStandIn::start(&server.url(), "bench-rest-token").await;
+    let rest_engine = Engine::new(
+        Redis::connect(&ConnectOptions::new(Target::Rest { url: rest.url(), token: "bench-rest-token".into() }))
+            .await
+            .unwrap(),
+    );
+    rest_engine.all_open_queue_status().await.unwrap();
+    let (req0, mut rtimes) = (rest.requests(), Vec::new());
+    for _ in 0..runs {
+        let t = Instant::now();
+        rest_engine.all_open_queue_status().await.unwrap();
+        rtimes.push(t.elapsed());
+    }
+    rtimes.sort();
+    println!(
+        "over REST: HTTP requests per refresh: {}; time per refresh: median {:.2} ms, p95 {:.2} ms",
+        (rest.requests() - req0) / runs as u64,
+        ms(rtimes[runs / 2]),
+        ms(rtimes[runs * 95 / 100])
+    );
+    open(&rest_engine, &show("rest", 1, 1)).await;
+    let rest_joins = (args.joins / 4).max(1000);
+    let rate =
+        join_load(std::slice::from_ref(&rest_engine), &Scope::parse("rest:d0").unwrap(), "r", rest_joins, args.clients)
+            .await;
+    println!(
+        "join throughput over REST ({rest_joins} joins, {} concurrent clients, one HTTP request each): {rate:.0} joins/s ({:.2} of the native shared handle's {shared:.0})",
+        args.clients,
+        rate / shared
+    );
 
     // 4. Closing a big queue: every buyer told through Ably (a local stand-in adding latency).
     let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();
