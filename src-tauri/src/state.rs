@@ -21,7 +21,6 @@ use crate::secrets::{self, Kind, Secret};
 
 /// How much history the sparklines keep.
 const HISTORY: Duration = Duration::from_secs(3600);
-const DEMO_SHOWS: &str = include_str!("../../crates/cli/demo-shows.json");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -413,18 +412,7 @@ impl AppState {
         .await
         .map_err(|e| UiError::new("sandbox", e.to_string()))??;
         let engine = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await?);
-        let shows = parse_shows_file("demo-shows.json", DEMO_SHOWS)?;
-        engine.import_shows(&shows, &self.actor).await?;
-        for s in &shows {
-            let id = ShowId::new(&s.id)?;
-            let cur = engine.get_show(&id).await?;
-            if cur.status != ShowStatus::Open {
-                if !cur.status.can_become(ShowStatus::Open) {
-                    engine.update_show_status(&id, ShowStatus::Draft, &self.actor, None).await?;
-                }
-                engine.update_show_status(&id, ShowStatus::Open, &self.actor, None).await?;
-            }
-        }
+        engine.open_demo_shows(&self.actor).await?;
         let info = ConnectionInfo { profile: "Local sandbox".into(), label: server.url(), sandbox: true, ably: false };
         let info = self.start_session(info, engine, None, Some(server)).await;
         self.simulate(true).await?;

@@ -30,6 +30,18 @@ fn seatwise_env(url: Option<&str>, env: &[(&str, &str)], args: &[&str]) -> Outpu
     c.output().expect("run seatwise")
 }
 
+/// A shows file with one show `s1` (schedule `d1`, capacity 1) in `dir`.
+fn hamlet_file(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    let file = dir.path().join("shows.json");
+    std::fs::write(
+        &file,
+        r#"{"shows":[{"id":"s1","name":"Hamlet","venue":"Globe","schedules":[
+            {"id":"d1","startsAt":"2026-03-15T19:30","timeZone":"Europe/London","capacity":1}]}]}"#,
+    )
+    .unwrap();
+    file
+}
+
 fn text(o: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
 }
@@ -55,13 +67,7 @@ fn the_whole_flow_from_the_command_line() {
     let server = RedisServer::start(&ServerOptions::default()).unwrap();
     let url = server.url();
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("shows.json");
-    std::fs::write(
-        &file,
-        r#"{"shows":[{"id":"s1","name":"Hamlet","venue":"Globe","schedules":[
-            {"id":"d1","startsAt":"2026-03-15T19:30","timeZone":"Europe/London","capacity":1}]}]}"#,
-    )
-    .unwrap();
+    let file = hamlet_file(&dir);
     let run = |args: &[&str]| seatwise(Some(&url), args);
     let o = run(&["shows", "import", file.to_str().unwrap()]);
     assert!(o.status.success() && text(&o).contains("created"), "{}", text(&o));
@@ -127,13 +133,7 @@ async fn ably_token_requests_match_ably_js_and_buyers_are_told() {
     let env = [("SEATWISE_ABLY_KEY", key.as_str()), ("SEATWISE_ABLY_ENDPOINT", endpoint.as_str())];
     let run = |args: &[&str]| tokio::task::block_in_place(|| seatwise_env(Some(&url), &env, args));
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("shows.json");
-    std::fs::write(
-        &file,
-        r#"{"shows":[{"id":"s1","name":"Hamlet","venue":"Globe","schedules":[
-            {"id":"d1","startsAt":"2026-03-15T19:30","timeZone":"Europe/London","capacity":1}]}]}"#,
-    )
-    .unwrap();
+    let file = hamlet_file(&dir);
     assert!(run(&["shows", "import", file.to_str().unwrap()]).status.success());
     assert!(run(&["status", "s1", "OPEN"]).status.success());
     let mut tickets = Vec::new();

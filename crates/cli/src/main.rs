@@ -756,18 +756,7 @@ async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>,
         None => connect(conn).await?,
     };
     let actor = Actor::current();
-    let shows = parse_shows_file("demo-shows.json", include_str!("../demo-shows.json"))?;
-    engine.import_shows(&shows, &actor).await?;
-    for s in &shows {
-        let cur = engine.get_show(&ShowId::new(&s.id)?).await?;
-        if cur.status != ShowStatus::Open {
-            let target = if cur.status.can_become(ShowStatus::Open) { ShowStatus::Open } else { ShowStatus::Draft };
-            engine.update_show_status(&ShowId::new(&s.id)?, target, &actor, None).await?;
-            if target == ShowStatus::Draft {
-                engine.update_show_status(&ShowId::new(&s.id)?, ShowStatus::Open, &actor, None).await?;
-            }
-        }
-    }
+    let shows = engine.open_demo_shows(&actor).await?;
     let sim_args = SimArgs { show: Vec::new(), rate, abandon: 0.15, poll_ms: 2000, duration: None, buyers: None };
     let scopes = sim_scopes(&engine, &shows.iter().map(|s| s.id.clone()).collect::<Vec<_>>()).await?;
     let sim = Simulator::start(engine.clone(), sim_config(scopes, &sim_args)?);

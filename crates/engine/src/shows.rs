@@ -325,7 +325,28 @@ pub fn parse_shows_file(path: &str, text: &str) -> Result<Vec<Show>> {
     Ok(shows)
 }
 
+/// The demo shows of the local sandbox (`seatwise demo`, the console's sandbox).
+pub const DEMO_SHOWS: &str = include_str!("../demo-shows.json");
+
 impl Engine {
+    /// Imports the demo shows and sets each to OPEN (through DRAFT if its status cannot open directly),
+    /// so the sandbox has queues whatever state a previous run left. Returns the shows.
+    pub async fn open_demo_shows(&self, actor: &Actor) -> Result<Vec<Show>> {
+        let shows = parse_shows_file("demo-shows.json", DEMO_SHOWS)?;
+        self.import_shows(&shows, actor).await?;
+        for s in &shows {
+            let id = ShowId::new(&s.id)?;
+            let cur = self.get_show(&id).await?;
+            if cur.status != Open {
+                if !cur.status.can_become(Open) {
+                    self.update_show_status(&id, Draft, actor, None).await?;
+                }
+                self.update_show_status(&id, Open, actor, None).await?;
+            }
+        }
+        Ok(shows)
+    }
+
     pub async fn list_shows(&self) -> Result<Vec<Show>> {
         let all: BTreeMap<String, String> = self.redis().query(redis::cmd("HGETALL").arg(keys::CATALOG)).await?;
         all.into_values().map(|j| decode_show(&j)).collect()
