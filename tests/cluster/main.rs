@@ -23,7 +23,7 @@ async fn the_whole_lifecycle_runs_on_a_three_master_cluster() {
     assert!(e.redis().is_cluster());
     let id = ShowId::new("gala").unwrap();
     // 12 schedules: their hash tags spread over the three masters.
-    open_show(e, &show("gala", 12, 1, 0.5, 120.0)).await;
+    open_show(e, &show("gala", 12, 1, 1.5, 120.0)).await;
     let scopes: Vec<_> = (1..=12).map(|i| scope("gala", &format!("d{i}"))).collect();
     for sc in &scopes {
         let a = Ticket::parse(&e.join(sc, &buyer("a")).await.unwrap().ticket).unwrap();
@@ -38,8 +38,8 @@ async fn the_whole_lifecycle_runs_on_a_three_master_cluster() {
         e.set_capacity(sc, 3).await.unwrap();
         e.announce(sc, "hello").await.unwrap();
     }
-    // Sessions of 0.5 s expire; the stats pass ends them.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    // Sessions of 1.5 s expire; the stats pass ends them.
+    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
     e.all_open_queue_status().await.unwrap();
     let before = e.redis().round_trips();
     let all = e.all_open_queue_status().await.unwrap();

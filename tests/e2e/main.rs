@@ -128,6 +128,21 @@ async fn click(c: &Client, sel: &str) {
     panic!("click {sel}: the element kept being replaced");
 }
 
+/// Types into `sel`, retrying while the page is not ready for input yet (the window may still be taking
+/// focus, or the view re-rendering).
+async fn type_into(c: &Client, sel: &str, text: &str) {
+    for _ in 0..50 {
+        match css(c, sel).await.send_keys(text).await {
+            Ok(()) => return,
+            Err(e) if format!("{e:?}").contains("NotInteractable") || format!("{e:?}").contains("StaleElement") => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("type into {sel}: {e}"),
+        }
+    }
+    panic!("type into {sel}: never became interactable");
+}
+
 /// Picks a status in a show's row and applies it, until the UI reacts with `expect` in `reaction_sel`
 /// (a re-render of the table between the two steps resets the picker, so the pair is retried).
 async fn apply_status(c: &Client, show: &str, status: &str, reaction_sel: &str, expect: &str) -> String {
@@ -223,11 +238,11 @@ async fn the_console_end_to_end_in_the_real_window() {
     };
 
     // 1. Setup: create a profile and save the credentials.
-    css(&c, "#pf-name").await.send_keys("production").await.unwrap();
-    css(&c, "#pf-url").await.send_keys(&redis_url).await.unwrap();
-    css(&c, "#pf-ably").await.send_keys(&ably_key).await.unwrap();
+    type_into(&c, "#pf-name", "production").await;
+    type_into(&c, "#pf-url", &redis_url).await;
+    type_into(&c, "#pf-ably", &ably_key).await;
     click(&c, "details summary").await;
-    css(&c, "#pf-ably-endpoint").await.send_keys(&ably.url()).await.unwrap();
+    type_into(&c, "#pf-ably-endpoint", &ably.url()).await;
     click(&c, "#profile-save").await;
     wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved production")).await;
     screenshot(&c, "setup.png").await;
@@ -315,9 +330,9 @@ async fn the_console_end_to_end_in_the_real_window() {
     click(&c, "#nav-setup").await;
     click(&c, "#profile-new").await;
     css(&c, "#pf-kind").await.select_by_value("upstash").await.unwrap();
-    css(&c, "#pf-name").await.send_keys("upstash").await.unwrap();
-    css(&c, "#pf-rest-url").await.send_keys(&rest.url()).await.unwrap();
-    css(&c, "#pf-rest-token").await.send_keys(&rest_token).await.unwrap();
+    type_into(&c, "#pf-name", "upstash").await;
+    type_into(&c, "#pf-rest-url", &rest.url()).await;
+    type_into(&c, "#pf-rest-token", &rest_token).await;
     click(&c, "#profile-save").await;
     wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved upstash")).await;
     let found =

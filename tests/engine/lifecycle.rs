@@ -134,13 +134,13 @@ async fn tickets_cannot_be_forged_or_mistyped() {
 async fn abandoned_buyers_are_dropped_and_stop_counting() {
     let t = start().await;
     let e = &t.engine;
-    open_show(e, &show("s1", 1, 1, 60.0, 0.4)).await;
+    open_show(e, &show("s1", 1, 1, 60.0, 1.0)).await;
     let sc = scope("s1", "d1");
     e.join(&sc, &buyer("admitted")).await.unwrap();
     let gone = tk(&e.join(&sc, &buyer("gone")).await.unwrap().ticket);
     let stays = tk(&e.join(&sc, &buyer("stays")).await.unwrap().ticket);
-    for _ in 0..6 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
+    for _ in 0..8 {
+        tokio::time::sleep(Duration::from_millis(200)).await;
         e.status(&sc, &stays).await.unwrap();
     }
     let s = queue_stats(e, &sc).await;
@@ -154,13 +154,13 @@ async fn abandoned_buyers_are_dropped_and_stop_counting() {
 async fn admission_skips_an_abandoned_head_instead_of_getting_stuck() {
     let t = start().await;
     let e = &t.engine;
-    open_show(e, &show("s1", 1, 1, 60.0, 0.3)).await;
+    open_show(e, &show("s1", 1, 1, 60.0, 1.0)).await;
     let sc = scope("s1", "d1");
     let first = tk(&e.join(&sc, &buyer("first")).await.unwrap().ticket);
     for i in 0..5 {
         e.join(&sc, &buyer(&format!("ghost{i}"))).await.unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let live = tk(&e.join(&sc, &buyer("live")).await.unwrap().ticket);
     // The slot frees: the five ghosts at the head lapsed, so the live buyer behind them is admitted.
     e.leave(&sc, &first).await.unwrap();
@@ -173,12 +173,12 @@ async fn admission_skips_an_abandoned_head_instead_of_getting_stuck() {
 async fn an_expired_session_releases_its_holds_and_admits_the_next() {
     let t = start().await;
     let e = &t.engine;
-    open_show(e, &show("s1", 1, 1, 0.3, 120.0)).await;
+    open_show(e, &show("s1", 1, 1, 1.0, 120.0)).await;
     let sc = scope("s1", "d1");
     let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
     let b = tk(&e.join(&sc, &buyer("b")).await.unwrap().ticket);
     e.hold(&sc, &a, &seats(&["C1", "C2"])).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     assert!(matches!(e.complete(&sc, &a).await.unwrap_err(), Error::NoSession(_)), "an expired session cannot book");
     let sb = e.status(&sc, &b).await.unwrap();
     assert_eq!(sb.state, TicketState::Admitted);
