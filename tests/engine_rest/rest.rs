@@ -45,3 +45,34 @@ async fn monitoring_every_open_queue_takes_two_http_requests() {
     assert_eq!(all.iter().map(|s| s.queue_statuses.len()).sum::<usize>(), 100);
     let _ = ShowId::new("big").unwrap();
 }
+
+/// The stand-in itself follows Upstash's documented API: bearer auth, base64 answers ("OK" included),
+/// `/multi-exec` atomic, no blocking commands.
+#[tokio::test]
+async fn the_rest_standin_follows_upstash() {
+    use base64::Engine as _;
+    let t = start().await;
+    let url = t.rest.as_ref().unwrap().url();
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value, token: &str, b64: bool| {
+        let mut r = http.post(format!("{url}{path}")).bearer_auth(token).json(&body);
+        if b64 {
+            r = r.header("Upstash-Encoding", "base64");
+        }
+        r.send()
+    };
+    let r = post("", serde_json::json!(["SET", "k", "v"]), "wrong", false).await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let r = post("/multi-exec", serde_json::json!([["SET", "k", "v"], ["GET", "k"]]), REST_TOKEN, true).await.unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    assert_eq!(body, serde_json::json!([{"result": b64("OK")}, {"result": b64("v")}]));
+    let r = post("", serde_json::json!(["BLPOP", "q", "1"]), REST_TOKEN, false).await.unwrap();
+    assert_eq!(r.status().as_u16(), 400);
+    let e: serde_json::Value = r.json().await.unwrap();
+    assert!(e["error"].as_str().unwrap().contains("not available"), "{e}");
+    let r = post("/pipeline", serde_json::json!([["GET", "k"], ["NOPE"]]), REST_TOKEN, false).await.unwrap();
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body[0], serde_json::json!({"result": "v"}));
+    assert!(body[1]["error"].as_str().unwrap().starts_with("ERR"), "{body}");
+}
