@@ -321,7 +321,7 @@ async fn an_upstash_rest_profile_runs_the_console_over_rest() {
             ..Default::default()
         })
         .unwrap_err();
-    assert!(bad.message.contains("upstash.io"), "{bad}");
+    assert!(bad.message.contains("Upstash console"), "{bad}");
     let p = st
         .save_profile(ProfileInput {
             name: name.clone(),

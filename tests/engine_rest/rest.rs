@@ -28,7 +28,7 @@ async fn an_unreachable_endpoint_and_a_bad_url_are_clear() {
     let err = Redis::connect(&ConnectOptions::new(Target::Rest { url: "redis://x".into(), token: "t".into() }))
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("upstash.io"), "{err}");
+    assert!(err.to_string().contains("Upstash console"), "{err}");
 }
 
 #[tokio::test]

@@ -45,7 +45,7 @@ struct ConnArgs {
     /// Redis Cluster seed nodes, comma-separated redis:// URLs (instead of --redis-url).
     #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, value_delimiter = ',', hide_env_values = true)]
     cluster: Vec<String>,
-    /// Upstash REST URL (https://<name>.upstash.io), for a Redis reached over HTTPS only. The token is
+    /// Upstash REST URL (https://..., as the Upstash console shows it), for a Redis reached over HTTPS only. The token is
     /// read from SEATWISE_UPSTASH_TOKEN.
     #[arg(long, env = "SEATWISE_UPSTASH_URL", global = true)]
     upstash_url: Option<String>,

@@ -48,7 +48,7 @@ impl Target {
                     return Err(Error::invalid(
                         "REST URL",
                         &redact(url),
-                        "use the database's REST URL, https://<name>.upstash.io (no credentials in it)",
+                        "use the database's REST URL as the Upstash console shows it: https://... (no credentials in it)",
                     ));
                 }
                 if token.trim().is_empty() || token.chars().any(char::is_whitespace) {
