@@ -15,8 +15,8 @@ for _, s in ipairs(sessions) do redis.call('SETBIT', K_WAIT, s, 1) end
 local told = m.waiting + #sessions
 if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[12]) end
 redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_HOLD, K_SSEAT)
-redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_ms', int(now), 'waiting', 0,
+redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_ms', int(now), 'departed', int(m.tail),
            'last_admit_ms', 0)
 emit('queue_closed', '', {reason = ARGV[1], gen = m.gen, buyers = told, drain = KEYS[12],
-                          head = m.head, tail = tail_seq(), secret = m.secret}, now)
+                          head = m.head, tail = m.tail, secret = m.secret}, now)
 return {OK, m.gen, told}

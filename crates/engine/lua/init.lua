@@ -17,8 +17,9 @@ redis.call('UNLINK', K_WAIT, K_TICK, K_BUY, K_SESS, K_HOLD, K_SSEAT)
 redis.call('DEL', K_META)
 redis.call('SET', K_SEQ, 0)
 redis.call('SET', K_AVG, 60000)
-redis.call('HSET', K_META, 'state', 'open', 'gen', gen, 'secret', ARGV[1], 'capacity', ARGV[2],
+-- The fields join reads come first: the hash is a small listpack, scanned from its start.
+redis.call('HSET', K_META, 'state', 'open', 'gen', gen, 'secret', ARGV[1], 'capacity', ARGV[2], 'departed', 0,
            'session_ms', ARGV[3], 'abandon_ms', ARGV[4], 'max_seats', ARGV[5], 'head', 1, 'sweep', 1,
-           'waiting', 0, 'last_admit_ms', 0, 'opened_ms', int(now))
+           'last_admit_ms', 0, 'opened_ms', int(now))
 emit('queue_opened', '', {gen = gen}, now)
 return {OK, 'opened', gen}

@@ -5,7 +5,7 @@
 -- admitted by the queue's housekeeping (the next status call, or any stats call).
 -- ARGV[1] buyer id (validated by the caller)
 -- Returns {0, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_NO_QUEUE} | {E_CLOSED}
-local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'waiting', 'session_ms')
+local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms')
 if not v[1] then return {E_NO_QUEUE} end
 if v[1] == 'closed' then return {E_CLOSED} end
 local buyer = ARGV[1]
@@ -24,18 +24,20 @@ end
 local now = now_ms()
 local m = {gen = v[2], secret = v[3]}
 local id = ticket_id(m, seq)
-if v[1] == 'open' and tonumber(v[5]) == 0 and redis.call('ZCARD', K_SESS) < tonumber(v[4]) then
+-- Every ticket issued so far, this one included, either waits or has departed.
+local waiting = seq - tonumber(v[5] or '0')
+if v[1] == 'open' and waiting == 1 and redis.call('ZCARD', K_SESS) < tonumber(v[4]) then
   -- Nobody waits and a session is free: admitted at once (the admission clock stays stopped, as the
   -- queue was idle; see record_admissions).
   local expires = now + tonumber(v[6])
   slot_set(seq, ST_ADMITTED, now)
   redis.call('ZADD', K_SESS, int(expires), seq)
   redis.call('HINCRBY', K_META, 'admitted_total', 1)
+  redis.call('HINCRBY', K_META, 'departed', 1) -- it never waited
   emit('your_turn', id, {expires_at = expires, session_ms = tonumber(v[6])}, now)
   return {OK, id, ST_ADMITTED, 0, 0, expires, 0}
 end
 redis.call('SETBIT', K_WAIT, seq, 1)
 slot_set(seq, ST_WAITING, now)
-local waiting = redis.call('HINCRBY', K_META, 'waiting', 1)
 -- The newest ticket is last in line: its rank is the queue size, no count needed.
 return {OK, id, ST_WAITING, waiting, waiting * avg_ms(), 0, (v[1] == 'paused') and 1 or 0}

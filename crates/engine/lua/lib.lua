@@ -3,7 +3,8 @@
 -- because Redis runs a script's whole body on every call and defining unused functions costs time.
 --
 -- Every queue script receives the same KEYS, all carrying the schedule's hash tag {<showId>:<schedId>}:
---   KEYS[1]  seatwise:queue:{S}                   HASH   queue meta (state, gen, secret, settings, counters)
+--   KEYS[1]  seatwise:queue:{S}                   HASH   queue meta (state, gen, secret, settings, counters);
+--                                                        the queue size is derived: seq - departed
 --   KEYS[2]  seatwise:seq:{S}                     STRING last issued ticket sequence (starts at 0)
 --   KEYS[3]  seatwise:metrics:avg_service_ms:{S}  STRING moving mean time between admissions (starts at 60000)
 --   KEYS[4]  seatwise:waiting:{S}                 STRING bitmap: bit <seq> is 1 while that ticket waits
@@ -43,25 +44,25 @@ end
 -- Returns the queue meta as a table, or nil when the queue was never opened.
 local function load_meta()
   local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
-                       'head', 'sweep', 'waiting', 'last_admit_ms'}
+                       'head', 'sweep', 'departed', 'last_admit_ms'}
   local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
   if not v[1] then return nil end
   local m = {}
   for i, f in ipairs(META_FIELDS) do m[f] = v[i] end
   for _, f in ipairs({'gen', 'capacity', 'session_ms', 'abandon_ms', 'max_seats', 'head', 'sweep',
-                      'waiting', 'last_admit_ms'}) do
+                      'departed', 'last_admit_ms'}) do
     m[f] = tonumber(m[f] or '0')
   end
+  -- The queue size is not stored: every ticket issued (seq) either waits or has departed. So join, the
+  -- hottest script, never writes the meta hash.
+  m.tail = tonumber(redis.call('GET', K_SEQ) or '0')
+  m.waiting = m.tail - m.departed
   return m
 end
 
 local function save_cursor(m)
-  redis.call('HSET', K_META, 'head', int(m.head), 'sweep', int(m.sweep), 'waiting', int(m.waiting),
+  redis.call('HSET', K_META, 'head', int(m.head), 'sweep', int(m.sweep), 'departed', int(m.tail - m.waiting),
              'last_admit_ms', int(m.last_admit_ms))
-end
-
-local function tail_seq()
-  return tonumber(redis.call('GET', K_SEQ) or '0')
 end
 
 local function ticket_tag(m, seq)
@@ -135,7 +136,7 @@ end
 -- Checks up to `budget` waiting tickets from the sweep cursor and drops the ones whose last heartbeat is
 -- older than the abandonment window, so that abandoned buyers stop counting in the queue size.
 local function sweep(m, now, budget)
-  local tail = tail_seq()
+  local tail = m.tail
   local cur = math.max(m.sweep, m.head)
   local dropped = 0
   for _ = 1, budget do
@@ -157,7 +158,7 @@ end
 -- Admits one buyer from the head: skips (and counts as abandoned) tickets whose heartbeat lapsed.
 -- Returns the admitted seq, or nil when nobody is waiting or the skip budget ran out.
 local function admit_head(m, now, budget)
-  local tail = tail_seq()
+  local tail = m.tail
   local abandoned = 0
   local admitted = nil
   while budget.n > 0 and m.waiting > 0 do
@@ -230,7 +231,7 @@ end
 local function check_ticket(m, gen, seq, tag)
   if not m or m.state == 'closed' or tonumber(gen) ~= m.gen then return E_CLOSED end
   seq = tonumber(seq)
-  if not seq or seq < 1 or seq > tail_seq() or ticket_tag(m, seq) ~= tag then return E_UNKNOWN_TICKET end
+  if not seq or seq < 1 or seq > m.tail or ticket_tag(m, seq) ~= tag then return E_UNKNOWN_TICKET end
   return seq
 end
 

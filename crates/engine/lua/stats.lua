@@ -13,5 +13,5 @@ local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'comp
                      'left_total', 'removed_total', 'opened_ms', 'closed_reason')
 local function n(x) return tonumber(x or '0') end
 return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
-        n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, tail_seq(), n(c[7]),
+        n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
         c[8] or '', m.max_seats}
