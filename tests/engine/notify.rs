@@ -243,3 +243,28 @@ async fn buyer_tokens_only_for_their_own_live_ticket() {
     let err = e.buyer_token_request(&client, &sc, &at, &buyer("ann"), None, None, None).await.unwrap_err();
     assert!(matches!(err, Error::TicketNotLive { .. }), "{err}");
 }
+
+#[tokio::test]
+async fn a_running_worker_keeps_queues_moving_when_nobody_calls() {
+    let t = start().await;
+    let e = &t.engine;
+    let s = StandIn::start(Config::default()).await;
+    open_show(e, &show("s1", 1, 1, 1.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    let a = e.join(&sc, &buyer("a")).await.unwrap();
+    let b = e.join(&sc, &buyer("b")).await.unwrap();
+    let w = Worker::start(e.clone(), Some(ably(&s)), "ticker", Duration::from_millis(100));
+    // Nobody calls: a's 1 s session ends, b is admitted, and both are told, by the worker alone.
+    let mut told = false;
+    for _ in 0..100 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let turned = s.messages(&ticket_channel(&sc, &b.ticket)).iter().any(|m| m.name == "ticket.your_turn");
+        let expired = s.messages(&ticket_channel(&sc, &a.ticket)).iter().any(|m| m.name == "ticket.session_expired");
+        if turned && expired {
+            told = true;
+            break;
+        }
+    }
+    w.stop().await;
+    assert!(told, "the worker's housekeeping ended a's session and admitted b");
+}

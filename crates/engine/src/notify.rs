@@ -31,6 +31,8 @@ pub const SCHEMA: u32 = 1;
 pub const ADMIN_CHANNEL: &str = "seatwise:admin";
 /// A pending event idle this long belongs to a dead worker and is claimed by another.
 pub const CLAIM_IDLE: Duration = Duration::from_secs(30);
+/// How often a running worker does every queue's housekeeping.
+const TICK: Duration = Duration::from_secs(5);
 /// Longest buyer token.
 pub const MAX_TOKEN_TTL_MS: u64 = 2 * 3600 * 1000;
 pub const DEFAULT_TOKEN_TTL_MS: u64 = 3600 * 1000;
@@ -692,8 +694,9 @@ impl Worker {
                 rep.lock().expect("not poisoned").state = "stopped".into();
                 return;
             };
-            let n = Notifier::new(engine, ably, &consumer);
+            let n = Notifier::new(engine.clone(), ably, &consumer);
             let mut backoff = idle;
+            let mut last_tick: Option<std::time::Instant> = None;
             loop {
                 let r2 = rep.clone();
                 let progress = move |p: DrainProgress| {
@@ -704,7 +707,16 @@ impl Worker {
                     }
                 };
                 let result = match n.all_scopes().await {
-                    Ok(scopes) => n.cycle(&scopes, &progress).await,
+                    Ok(scopes) => {
+                        // Every few seconds, the queues' bounded housekeeping (the stats script): sessions
+                        // that ended while nobody called are closed and their buyers told, free sessions
+                        // are filled, even when no buyer and no console is calling.
+                        if last_tick.is_none_or(|t| t.elapsed() >= TICK) {
+                            last_tick = Some(std::time::Instant::now());
+                            let _ = engine.queue_stats(&scopes).await;
+                        }
+                        n.cycle(&scopes, &progress).await
+                    }
                     Err(e) => Err(e),
                 };
                 let wait = {
