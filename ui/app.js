@@ -22,11 +22,14 @@ function setResult(node, text, ok) {
   node.className = 'result ' + (ok === true ? 'ok' : ok === false ? 'bad' : '');
 }
 
-function banner(text, kind = 'error') {
+// One banner; `source` says who set it, so a good refresh clears only its own connectivity warning.
+function banner(text, kind = 'error', source = 'action') {
   const b = $('#banner');
+  if (!text && source === 'monitor' && ui.bannerSource !== 'monitor') return;
   b.hidden = !text;
   b.textContent = text || '';
   b.className = 'banner' + (kind === 'info' ? ' info' : '');
+  ui.bannerSource = text ? source : null;
 }
 
 function modal({ title, text, input = null, yes = 'OK', danger = false }) {
@@ -81,6 +84,7 @@ async function show(view) {
 
 function renderConnection() {
   const c = ui.connected;
+  $('#disconnect').hidden = !c;
   const chip = $('#conn');
   chip.textContent = c ? `${c.profile} · ${c.label}${c.ably ? '' : ' · Ably not configured'}` : 'Not connected';
   chip.className = 'chip' + (c ? '' : ' off');
@@ -169,21 +173,44 @@ async function deleteProfile(name) {
 }
 
 async function forgetAbly(name) {
-  if (!await modal({ title: `Forget the Ably key of ${name}?`, text: 'It is removed from the OS keyring; notifications then wait in the outbox.', yes: 'Forget', danger: true })) return;
+  if (!await modal({ title: `Forget the Ably key of ${name}?`, text: 'It is removed from the OS keyring. A console connected with this profile keeps sending until it reconnects; after that, notifications wait in the outbox.', yes: 'Forget', danger: true })) return;
   try { await api.forgetAblyKey(name); await renderProfiles(); } catch (e) { banner(errorText(e)); }
 }
 
+async function replaceConnection(next) {
+  if (!ui.connected || ui.connected.profile === next) return true;
+  return modal({
+    title: `Leave ${ui.connected.profile}?`,
+    text: `This console is connected to ${ui.connected.profile} (${ui.connected.label}). Connecting to ${next} stops watching it and stops this console's notification worker there.`,
+    yes: `Switch to ${next}`,
+  });
+}
+
+async function disconnect() {
+  if (!ui.connected) return;
+  if (!await modal({ title: `Disconnect from ${ui.connected.profile}?`, text: 'The monitor stops, and so does this console\'s notification worker.', yes: 'Disconnect' })) return;
+  try { await api.disconnect(); } catch (e) { banner(errorText(e)); }
+  ui.connected = null;
+  renderConnection();
+}
+
 async function connect(name, out) {
+  if (!await replaceConnection(name)) return;
   setResult(out, 'Connecting…');
   try {
     ui.connected = await api.connect(name);
     renderConnection();
     startRefresh();
     await show('shows');
-  } catch (e) { setResult(out, errorText(e), false); }
+  } catch (e) {
+    setResult(out, errorText(e), false);
+    ui.connected = await api.connection().catch(() => null);
+    renderConnection();
+  }
 }
 
 async function startSandbox() {
+  if (!await replaceConnection('Local sandbox')) return;
   const btn = $('#sandbox-start');
   btn.disabled = true;
   btn.textContent = 'Starting…';
@@ -193,7 +220,11 @@ async function startSandbox() {
     renderConnection();
     startRefresh();
     await show('monitor');
-  } catch (e) { banner(errorText(e)); }
+  } catch (e) {
+    banner(errorText(e));
+    ui.connected = await api.connection().catch(() => null); // whatever the backend is connected to now
+    renderConnection();
+  }
   btn.disabled = false;
   btn.textContent = 'Start local sandbox';
 }
@@ -213,7 +244,8 @@ async function renderShows() {
     monitorSel.append(el('option', { value: s.id }, s.name));
     const select = el('select', { class: 'status-select', dataset: { show: s.id } },
       el('option', { value: '' }, 'Choose…'),
-      row.allowed.map((o) => el('option', { value: o.status }, o.label)));
+      row.allowed.map((o) => el('option', { value: o.status }, o.label)),
+      el('option', { value: s.status }, `Re-apply ${row.statusLabel} (retries failed schedules)`));
     body.append(el('tr', { dataset: { show: s.id } },
       el('td', {}, el('b', {}, s.name), el('div', { class: 'muted' }, s.id)),
       el('td', {}, s.venue),
@@ -221,27 +253,33 @@ async function renderShows() {
       el('td', {}, el('span', { class: `badge ${s.status}`, dataset: { field: 'status' } }, row.statusLabel)),
       el('td', { class: 'num' }, s.version),
       el('td', {}, el('div', { class: 'row' }, select,
-        el('button', { class: 'small primary', dataset: { action: 'apply-status', show: s.id }, onclick: () => applyStatus(s, select.value) }, 'Apply'))),
+        el('button', { class: 'small primary', dataset: { action: 'apply-status', show: s.id }, onclick: (ev) => applyStatus(s, select.value, ev.target) }, 'Apply'))),
       el('td', {}, el('button', { class: 'small', onclick: () => editShow(s) }, 'Edit'),
         el('button', { class: 'small', onclick: () => { $('#monitor-show').value = s.id; show('monitor'); } }, 'Queues'))));
   }
   monitorSel.value = keep;
 }
 
-async function applyStatus(s, status) {
+async function applyStatus(s, status, button) {
   if (!status) return;
   const box = $('#status-result');
-  if (status === 'CLOSED' || status === 'CANCELLED') {
-    let n = 0;
-    try { n = await api.buyersToTell(s.id); } catch { /* the close itself will report */ }
+  if ((status === 'CLOSED' || status === 'CANCELLED') && s.status !== status) {
+    let who;
+    try {
+      const n = await api.buyersToTell(s.id);
+      who = `${n} buyer${n === 1 ? '' : 's'} waiting or choosing seats will be told`;
+    } catch (e) {
+      who = `Every buyer waiting or choosing seats will be told (how many could not be counted: ${errorText(e)})`;
+    }
     const verb = status === 'CLOSED' ? 'Close' : 'Cancel';
     const ok = await modal({
       title: `${verb} ${s.name}?`,
-      text: `Every queue of this show closes. ${n} waiting buyer${n === 1 ? '' : 's'} will be told the show is ${status.toLowerCase()}. This cannot be undone for them.`,
+      text: `Every queue of this show closes. ${who} that the show is ${status.toLowerCase()}. This cannot be undone for them.`,
       yes: `${verb} show`, danger: true,
     });
     if (!ok) return;
   }
+  if (button) button.disabled = true;
   try {
     const r = await api.changeStatus(s.id, status, s.version);
     box.hidden = false;
@@ -253,6 +291,7 @@ async function applyStatus(s, status) {
     box.className = 'result-box bad';
     box.replaceChildren(el('b', {}, e && e.code === 'conflict' ? 'Another console changed this show first. ' : 'Not changed. '), errorText(e));
   }
+  if (button) button.disabled = false;
   await renderShows();
 }
 
@@ -296,8 +335,11 @@ async function importShows() {
 // ---------- monitor ----------
 function startRefresh() {
   clearTimeout(ui.timer);
+  const loop = (ui.loop = (ui.loop ?? 0) + 1); // a newer loop ends this one, even mid-request
   const tick = async () => {
+    if (loop !== ui.loop) return;
     if (ui.connected) await refreshMonitor();
+    if (loop !== ui.loop) return;
     ui.timer = setTimeout(tick, ui.refreshSeconds * 1000); // the next refresh starts after this one ends
   };
   ui.timer = setTimeout(tick, 0);
@@ -310,11 +352,18 @@ async function refreshMonitor() {
   try {
     const data = await api.monitor();
     ui.lastGood = data.atMs;
-    banner(null);
+    banner(null, 'error', 'monitor');
     renderMonitor(data);
   } catch (e) {
-    if (e && e.code === 'not_connected') { ui.connected = null; renderConnection(); }
-    banner(`Redis unavailable: ${errorText(e)} — last update ${ui.lastGood ? time(ui.lastGood) : 'never'}; retrying every ${ui.refreshSeconds}s.`);
+    if (e && e.code === 'not_connected') {
+      ui.connected = null;
+      renderConnection();
+      banner('Not connected: pick a profile on the Setup screen, or start the local sandbox.', 'info', 'monitor');
+    } else {
+      const down = ['unreachable', 'auth', 'tls', 'cluster'].includes(e && e.code);
+      const last = ui.lastGood ? time(ui.lastGood) : 'never';
+      banner(`${down ? 'Redis unavailable' : 'Refresh failed'}: ${errorText(e)} — last update ${last}; retrying every ${ui.refreshSeconds}s.`, 'error', 'monitor');
+    }
   } finally {
     refreshing = false;
   }
@@ -419,6 +468,7 @@ async function start() {
   $('#profile-new').addEventListener('click', clearProfileForm);
   $('#pf-kind').addEventListener('change', kindChanged);
   $('#sandbox-start').addEventListener('click', startSandbox);
+  $('#disconnect').addEventListener('click', disconnect);
   $('#show-save').addEventListener('click', saveShow);
   $('#show-new').addEventListener('click', newShow);
   $('#import-run').addEventListener('click', importShows);

@@ -49,7 +49,7 @@ pub struct Profile {
 }
 
 /// What the setup screen sends. Empty secret fields on an existing profile keep the saved secret.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileInput {
     pub name: String,
@@ -66,6 +66,13 @@ pub struct ProfileInput {
     pub ably_key: String,
     #[serde(default)]
     pub ably_endpoint: String,
+}
+
+impl std::fmt::Debug for ProfileInput {
+    // The secrets it carries are never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileInput").field("name", &self.name).field("kind", &self.kind).finish_non_exhaustive()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -405,6 +412,9 @@ impl AppState {
 
     /// The local sandbox: a redis-server in the app's data dir, the demo shows opened, simulated buyers.
     pub async fn start_sandbox(&self) -> UiResult<ConnectionInfo> {
+        if let Some(s) = self.session.lock().await.as_ref().filter(|s| s.info.sandbox) {
+            return Ok(s.info.clone()); // one sandbox at a time: its redis-server owns the data folder
+        }
         let dir = self.data_dir.join("sandbox");
         let server = tokio::task::spawn_blocking(move || {
             RedisServer::start(&ServerOptions { data_dir: Some(dir), ..Default::default() })
@@ -605,18 +615,21 @@ impl AppState {
         Ok(msg)
     }
 
-    /// Starts or stops simulated buyers on every open queue of the current connection.
+    /// Starts or stops simulated buyers on every open queue of the current connection. The session lock
+    /// is never held across a Redis call, so a slow Redis cannot block the monitor.
     pub async fn simulate(&self, on: bool) -> UiResult<Option<SimSnapshot>> {
-        let mut s = self.session.lock().await;
-        let s = s.as_mut().ok_or_else(|| UiError::new("not_connected", "Not connected."))?;
-        if let Some(sim) = s.sim.take() {
+        let (engine, old) = {
+            let mut s = self.session.lock().await;
+            let s = s.as_mut().ok_or_else(|| UiError::new("not_connected", "Not connected."))?;
+            (s.engine.clone(), s.sim.take())
+        };
+        if let Some(sim) = old {
             sim.stop().await;
         }
         if !on {
             return Ok(None);
         }
-        let scopes: Vec<Scope> = s
-            .engine
+        let scopes: Vec<Scope> = engine
             .list_shows()
             .await?
             .iter()
@@ -634,9 +647,20 @@ impl AppState {
             think: (Duration::from_secs(3), Duration::from_secs(10)),
             ..Default::default()
         };
-        let sim = Simulator::start(s.engine.clone(), cfg);
+        let sim = Simulator::start(engine, cfg);
         let snap = sim.snapshot();
-        s.sim = Some(sim);
+        let mut s = self.session.lock().await;
+        match s.as_mut() {
+            Some(session) => {
+                if let Some(other) = session.sim.replace(sim) {
+                    other.stop().await;
+                }
+            }
+            None => {
+                sim.stop().await;
+                return Err(UiError::new("not_connected", "Disconnected meanwhile."));
+            }
+        }
         Ok(Some(snap))
     }
 }

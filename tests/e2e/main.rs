@@ -306,7 +306,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     // 6. Close the show, with a confirmation that says how many buyers will be told.
     click(&c, "#nav-shows").await;
     let question = apply_status(&c, "e2e-gala", "CLOSED", "#modal-text", "will be told").await;
-    assert!(question.contains("waiting buyer"), "{question}");
+    assert!(question.contains("waiting or choosing seats"), "{question}");
     screenshot(&c, "confirm-close.png").await;
     click(&c, "#modal-yes").await;
     let r = wait_text(&c, "#status-result", 10, |t| t.contains("OPEN → CLOSED")).await;
@@ -341,6 +341,9 @@ async fn the_console_end_to_end_in_the_real_window() {
     assert!(files_containing(home.path(), &rest_token).is_empty(), "the REST token was written to a file");
     assert!(!c.source().await.unwrap().contains(&rest_token), "the REST token is in the page after saving");
     click(&c, "li[data-profile='upstash'] button.primary").await;
+    // Switching away from a live connection is confirmed first.
+    wait_text(&c, "#modal-title", 10, |t| t.contains("Leave production")).await;
+    click(&c, "#modal-yes").await;
     wait_text(&c, "#conn", 15, |t| t.starts_with("upstash")).await;
     click(&c, "#nav-shows").await;
     let rest_show = r#"{"shows":[{"id":"rest-gala","name":"REST Gala","venue":"Hall","schedules":[

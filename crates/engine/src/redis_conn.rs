@@ -43,12 +43,12 @@ impl Target {
             Target::Rest { url, token } => {
                 let ok_url = (url.starts_with("https://") || url.starts_with("http://"))
                     && !redact(url).ends_with("://")
-                    && !url.contains('@');
+                    && !url.contains(['@', '?', '#']);
                 if !ok_url {
                     return Err(Error::invalid(
                         "REST URL",
                         &redact(url),
-                        "use the database's REST URL as the Upstash console shows it: https://... (no credentials in it)",
+                        "use the database's REST URL as the Upstash console shows it: https://... (no credentials, query or fragment in it)",
                     ));
                 }
                 if token.trim().is_empty() || token.chars().any(char::is_whitespace) {
@@ -98,16 +98,16 @@ impl ConnectOptions {
 /// `scheme://host:port` of a Redis URL: what error messages and logs may show.
 pub fn redact(url: &str) -> String {
     let (scheme, rest) = url.split_once("://").unwrap_or(("redis", url));
-    let authority = rest.split(['/', '?']).next().unwrap_or("");
-    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // Everything up to the last '@' is credentials, even when an unencoded password holds '/' or '?'.
+    let after = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = after.split(['/', '?', '#']).next().unwrap_or("");
     format!("{scheme}://{host}")
 }
 
 /// The password of a Redis URL, if any, so that it can be scrubbed from any message that might echo it.
 fn password_of(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?']).next()?;
-    let userinfo = authority.rsplit_once('@')?.0;
+    let userinfo = rest.rsplit_once('@')?.0;
     let pw = userinfo.split_once(':').map_or(userinfo, |(_, p)| p);
     (!pw.is_empty()).then(|| pw.to_string())
 }
@@ -459,6 +459,10 @@ mod tests {
     fn redaction_hides_credentials() {
         assert_eq!(redact("redis://:s3cret@db.example:6380/2"), "redis://db.example:6380");
         assert_eq!(redact("rediss://user:pa@ss@h:1"), "rediss://h:1");
+        // An unencoded password with '/' or '?' in it is still hidden whole.
+        assert_eq!(redact("redis://default:Ab3xQ/9z+k=@host:6380"), "redis://host:6380");
+        assert_eq!(redact("redis://:a?b@host:1/0"), "redis://host:1");
+        assert_eq!(password_of("redis://default:Ab3xQ/9z+k=@host:6380").as_deref(), Some("Ab3xQ/9z+k="));
         assert_eq!(password_of("redis://user:s3cret@h:1").as_deref(), Some("s3cret"));
         assert_eq!(password_of("redis://h:1"), None);
         let t = Target::Url("redis://:s3cret@h:1".into());
