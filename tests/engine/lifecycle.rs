@@ -321,3 +321,77 @@ async fn bad_input_is_rejected_with_what_is_allowed() {
     let err = e.announce(&sc, &"x".repeat(1001)).await.unwrap_err();
     assert!(err.to_string().contains("1 to 1000 characters"), "{err}");
 }
+
+#[tokio::test]
+async fn a_long_pause_keeps_every_place_even_without_heartbeats() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 600.0, 1.0)).await;
+    let sc = scope("s1", "d1");
+    let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
+    let b = tk(&e.join(&sc, &buyer("b")).await.unwrap().ticket);
+    e.join(&sc, &buyer("c")).await.unwrap();
+    e.pause_queue(&sc).await.unwrap();
+    // Longer than the abandonment window, with nobody polling, and the monitor's housekeeping running.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let s = queue_stats(e, &sc).await;
+    assert_eq!((s.queue_size, s.abandoned_total), (2, 0), "{s:?}");
+    let r = e.resume_queue(&sc).await.unwrap();
+    assert_eq!(r, seatwise_engine::queue::QueueEffect::Resumed { generation: 1 });
+    // After the resume the buyers get a full window to come back: b is admitted, not skipped.
+    e.leave(&sc, &a).await.unwrap();
+    assert_eq!(e.status(&sc, &b).await.unwrap().state, TicketState::Admitted);
+    assert_eq!(queue_stats(e, &sc).await.abandoned_total, 0);
+}
+
+#[tokio::test]
+async fn admitting_goes_on_past_a_long_run_of_abandoned_tickets() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 600.0, 1.0)).await;
+    let sc = scope("s1", "d1");
+    e.join(&sc, &buyer("first")).await.unwrap();
+    for i in 0..600 {
+        e.join(&sc, &buyer(&format!("ghost{i}"))).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let live = tk(&e.join(&sc, &buyer("live")).await.unwrap().ticket);
+    // More abandoned tickets at the head than one call may skip: admit still reaches the live buyer.
+    assert_eq!(e.admit(&sc, 1).await.unwrap(), 1);
+    assert_eq!(e.status(&sc, &live).await.unwrap().state, TicketState::Admitted);
+}
+
+#[tokio::test]
+async fn seats_of_a_session_that_ended_unnoticed_are_free_to_hold() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 2, 2.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
+    e.hold(&sc, &a, &seats(&["X1"])).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let b = tk(&e.join(&sc, &buyer("b")).await.unwrap().ticket);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // a's session ended 0.3 s ago and nobody called since: b's hold finds X1 free.
+    assert_eq!(e.hold(&sc, &b, &seats(&["X1"])).await.unwrap().seats, vec!["X1"]);
+}
+
+#[tokio::test]
+async fn an_older_status_change_never_undoes_a_newer_one() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 600.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    let settings = seatwise_engine::QueueSettings::default();
+    // The close of version 9 reached the queue first; the open of version 8 arrives late.
+    let closed = e.close_queue_as(&sc, seatwise_engine::queue::CloseReason::Closed, Some(9)).await.unwrap();
+    assert!(matches!(closed, seatwise_engine::queue::QueueEffect::Closed { .. }));
+    let late = e.open_queue_as(&sc, &settings, Some(8)).await.unwrap();
+    assert_eq!(late, seatwise_engine::queue::QueueEffect::Superseded);
+    assert_eq!(queue_stats(e, &sc).await.state, "closed");
+    // A newer change does apply.
+    assert!(matches!(
+        e.open_queue_as(&sc, &settings, Some(10)).await.unwrap(),
+        seatwise_engine::queue::QueueEffect::Opened { .. }
+    ));
+}

@@ -215,3 +215,28 @@ async fn shows_create_update_import_export() {
     .unwrap_err();
     assert!(err.to_string().contains("1 to 64 characters"), "{err}");
 }
+
+#[tokio::test]
+async fn schedules_added_on_sale_open_and_removed_ones_wait_for_their_notices() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let mut s = e.get_show(&id("s1")).await.unwrap();
+    let mut extra = s.schedules[0].clone();
+    extra.id = "d9".into();
+    s.schedules.push(extra);
+    let s = e.update_show(&s, s.version, &actor()).await.unwrap();
+    assert_eq!(
+        queue_stats(e, &scope("s1", "d9")).await.state,
+        "open",
+        "a schedule added to an OPEN show gets its queue"
+    );
+    e.join(&scope("s1", "d9"), &crate::lifecycle::buyer("b")).await.unwrap();
+    e.update_show_status(&id("s1"), Closed, &actor(), None).await.unwrap();
+    let mut fewer = e.get_show(&id("s1")).await.unwrap();
+    let v = fewer.version;
+    fewer.schedules.retain(|x| x.id != "d9");
+    let err = e.update_show(&fewer, v, &actor()).await.unwrap_err();
+    assert!(err.to_string().contains("notifications to send"), "{err}");
+    let _ = s;
+}

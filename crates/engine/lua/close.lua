@@ -3,12 +3,18 @@
 -- told stay recorded until the outbox worker has told each one; everything else is UNLINKed (freed in the
 -- background). Sold seats are kept.
 -- KEYS[12] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
--- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[12])
--- Returns {0, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen}
+-- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[12]),
+-- ARGV[3] the show's version of this change ('' = not ordered)
+-- Returns {0, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen} | {E_SUPERSEDED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end
-if m.state == 'closed' then return {E_ALREADY} end
+if superseded(ARGV[3]) then return {E_SUPERSEDED} end
+if m.state == 'closed' then
+  mark_version(ARGV[3])
+  return {E_ALREADY}
+end
 if tonumber(ARGV[2]) ~= m.gen then return {E_STALE, m.gen} end
+mark_version(ARGV[3])
 local now = now_ms()
 local sessions = redis.call('ZRANGE', K_SESS, 0, -1)
 for _, s in ipairs(sessions) do redis.call('SETBIT', K_WAIT, s, 1) end

@@ -9,6 +9,8 @@ if seq < 0 then return {seq} end
 local now = now_ms()
 local expires = live_session(seq, now)
 if not expires then return {E_NO_SESSION} end
+-- Sessions that ended but were not cleaned up yet must not keep their seats from this buyer.
+if expire_sessions(m, now, 100) > 0 then maintain(m, now, 0, 0) end
 local held = held_seats(seq)
 local have = {}
 for _, seat in ipairs(held) do have[seat] = true end

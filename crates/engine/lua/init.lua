@@ -1,15 +1,21 @@
 -- init: the OPEN effect on one schedule. Idempotent: an open queue is left alone, a paused one resumes
 -- (nobody loses a place, the sequence is kept), a closed or never-opened one gets a fresh generation.
 -- ARGV[1] secret (random, for ticket tags), ARGV[2] capacity, ARGV[3] session_ms, ARGV[4] abandon_ms,
--- ARGV[5] max_seats
--- Returns {0, 'opened' | 'resumed', gen} | {E_ALREADY, 'open', gen}
+-- ARGV[5] max_seats, ARGV[6] the show's version of this change ('' = not ordered)
+-- Returns {0, 'opened' | 'resumed', gen} | {E_ALREADY, 'open', gen} | {E_SUPERSEDED}
 local m = load_meta()
 local now = now_ms()
-if m and m.state == 'open' then return {E_ALREADY, 'open', m.gen} end
+if superseded(ARGV[6]) then return {E_SUPERSEDED} end
+if m and m.state == 'open' then
+  mark_version(ARGV[6])
+  return {E_ALREADY, 'open', m.gen}
+end
 if m and m.state == 'paused' then
   resume(m, now)
+  mark_version(ARGV[6])
   return {OK, 'resumed', m.gen}
 end
+local prev_version = redis.call('HGET', K_META, 'show_version')
 local gen = (m and m.gen or 0) + 1
 -- A close already removed these; a queue that crashed half-way through nothing can leave them behind, but
 -- be sure a fresh generation starts empty. UNLINK frees in the background, so this never blocks.
@@ -20,6 +26,8 @@ redis.call('SET', K_AVG, 60000)
 -- The fields join reads come first: the hash is a small listpack, scanned from its start.
 redis.call('HSET', K_META, 'state', 'open', 'gen', gen, 'secret', ARGV[1], 'capacity', ARGV[2], 'departed', 0,
            'session_ms', ARGV[3], 'abandon_ms', ARGV[4], 'max_seats', ARGV[5], 'head', 1, 'sweep', 1,
-           'last_admit_ms', 0, 'opened_ms', int(now))
+           'last_admit_ms', 0, 'resumed_ms', 0, 'opened_ms', int(now))
+if prev_version then redis.call('HSET', K_META, 'show_version', prev_version) end
+mark_version(ARGV[6])
 emit('queue_opened', '', {gen = gen}, now)
 return {OK, 'opened', gen}

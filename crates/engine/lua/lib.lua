@@ -23,6 +23,9 @@ local K_META, K_SEQ, K_AVG, K_WAIT, K_TICK = KEYS[1], KEYS[2], KEYS[3], KEYS[4],
 local K_BUY, K_SESS, K_OUT, K_HOLD, K_SSEAT, K_SOLD = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
 local OK, E_NO_QUEUE, E_CLOSED, E_PAUSED, E_UNKNOWN_TICKET = 0, -1, -2, -3, -4
+local E_QUEUE_FULL, E_SUPERSEDED = -17, -18
+-- Ticket slots live at bit seq*64 of a string, which Redis caps at 512 MB: 2^26 tickets per generation.
+local MAX_SEQ = 67108863
 local E_NO_SESSION, E_SEATS_TAKEN, E_TOO_MANY_SEATS, E_NO_SEATS, E_STALE, E_NOT_HELD = -5, -6, -7, -8, -9, -10
 local E_ALREADY = -11
 
@@ -44,13 +47,13 @@ end
 -- Returns the queue meta as a table, or nil when the queue was never opened.
 local function load_meta()
   local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
-                       'head', 'sweep', 'departed', 'last_admit_ms'}
+                       'head', 'sweep', 'departed', 'last_admit_ms', 'resumed_ms'}
   local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
   if not v[1] then return nil end
   local m = {}
   for i, f in ipairs(META_FIELDS) do m[f] = v[i] end
   for _, f in ipairs({'gen', 'capacity', 'session_ms', 'abandon_ms', 'max_seats', 'head', 'sweep',
-                      'departed', 'last_admit_ms'}) do
+                      'departed', 'last_admit_ms', 'resumed_ms'}) do
     m[f] = tonumber(m[f] or '0')
   end
   -- The queue size is not stored: every ticket issued (seq) either waits or has departed. So join, the
@@ -144,7 +147,7 @@ local function sweep(m, now, budget)
     local pos = redis.call('BITPOS', K_WAIT, 1, int(cur), int(tail), 'BIT')
     if pos < 0 then cur = m.head; break end
     local _, seen = slot_get(pos)
-    if now - seen > m.abandon_ms then
+    if now - math.max(seen, m.resumed_ms) > m.abandon_ms then
       drop_waiting(m, pos, ST_ABANDONED)
       dropped = dropped + 1
     end
@@ -170,7 +173,7 @@ local function admit_head(m, now, budget)
     end
     m.head = pos + 1
     local _, seen = slot_get(pos)
-    if now - seen > m.abandon_ms then
+    if now - math.max(seen, m.resumed_ms) > m.abandon_ms then
       drop_waiting(m, pos, ST_ABANDONED)
       abandoned = abandoned + 1
     else
@@ -220,7 +223,8 @@ end
 -- The bounded housekeeping every call does: end due sessions, sweep abandoned buyers, fill free slots.
 local function maintain(m, now, expire_budget, sweep_budget)
   expire_sessions(m, now, expire_budget)
-  sweep(m, now, sweep_budget)
+  -- A paused queue keeps everyone's place: nobody is swept as abandoned while it is paused.
+  if m.state == 'open' then sweep(m, now, sweep_budget) end
   local n = promote(m, now, nil)
   save_cursor(m)
   return n
@@ -257,6 +261,18 @@ local function ticket_reply(m, seq)
   return {OK, id, st, 0, 0, 0, paused}
 end
 
+-- Status changes carry the show's version: an effect older than the last one applied to this queue (two
+-- consoles' changes racing) is refused, so the queue always ends in the state of the newest change.
+-- `v` is '' for staff actions on the queue itself (pause/resume buttons), which are not ordered by version.
+local function superseded(v)
+  if v == nil or v == '' then return false end
+  return tonumber(v) < tonumber(redis.call('HGET', K_META, 'show_version') or '0')
+end
+
+local function mark_version(v)
+  if v ~= nil and v ~= '' then redis.call('HSET', K_META, 'show_version', v) end
+end
+
 -- Session expiry of an admitted ticket, or nil when it has no live session at `now`.
 local function live_session(seq, now)
   if slot_get(seq) ~= ST_ADMITTED then return nil end
@@ -265,10 +281,13 @@ local function live_session(seq, now)
   return exp
 end
 
+-- Reopens a paused queue. Buyers who stopped polling while it was paused get a full abandonment window
+-- from now to come back (their heartbeats count as if made at the resume).
 local function resume(m, now)
   m.state = 'open'
   m.last_admit_ms = 0
-  redis.call('HSET', K_META, 'state', 'open')
+  m.resumed_ms = now
+  redis.call('HSET', K_META, 'state', 'open', 'resumed_ms', int(now))
   emit('queue_resumed', '', {}, now)
   maintain(m, now, 100, 0)
 end

@@ -1,8 +1,11 @@
 -- pause: the POSTPONED effect. Buyers keep their places and may still join; nobody is admitted.
 -- Sessions already running go on until they end.
--- Returns {0} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED}
+-- ARGV[1] the show's version of this change ('' = a staff action on the queue itself)
+-- Returns {0} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED} | {E_SUPERSEDED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end
+if superseded(ARGV[1]) then return {E_SUPERSEDED} end
+mark_version(ARGV[1])
 if m.state == 'closed' then return {E_CLOSED} end
 if m.state == 'paused' then return {E_ALREADY} end
 local now = now_ms()

@@ -1,8 +1,8 @@
 -- resume: a paused queue opens again and fills its free sessions from the head.
--- Returns {0} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED}
+-- Returns {0, gen} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end
 if m.state == 'closed' then return {E_CLOSED} end
 if m.state == 'open' then return {E_ALREADY} end
 resume(m, now_ms())
-return {OK}
+return {OK, m.gen}

@@ -5,6 +5,7 @@
 -- ARGV[1] show id, ARGV[2] expected version (0 = the show must not exist yet), ARGV[3] new show JSON,
 -- ARGV[4..] audit entry as field, value pairs
 -- Returns {0} | {-12, current_version, current_status} (conflict) | {-13} (exists) | {-14} (not found)
+if #ARGV > 3 and (#ARGV - 3) % 2 ~= 0 then error('seatwise: audit fields must come in field/value pairs') end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 local expected = tonumber(ARGV[2])
 if expected == 0 then

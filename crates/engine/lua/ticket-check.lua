@@ -7,5 +7,6 @@ local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
 if seq < 0 then return {seq} end
 if tonumber(redis.call('HGET', K_BUY, ARGV[4]) or '0') ~= seq then return {-15} end
 local st = slot_get(seq)
+if st == ST_ADMITTED and not live_session(seq, now_ms()) then return {-16, ST_EXPIRED} end
 if st ~= ST_WAITING and st ~= ST_ADMITTED then return {-16, st} end
 return {OK, st}

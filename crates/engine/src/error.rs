@@ -40,6 +40,8 @@ pub enum Error {
     NoQueue(String),
     #[error("the queue for {0} is closed")]
     QueueClosed(String),
+    #[error("the queue for {0} is full: a generation holds at most 67108863 tickets")]
+    QueueFull(String),
     #[error("the queue for {0} is paused: resume it first")]
     QueuePaused(String),
     #[error("ticket {ticket} is not a ticket of the current queue for {scope}")]
@@ -83,6 +85,7 @@ impl Error {
             Error::ShowRejected { .. } => "rejected",
             Error::NoQueue(_) => "no_queue",
             Error::QueueClosed(_) => "closed",
+            Error::QueueFull(_) => "queue_full",
             Error::QueuePaused(_) => "paused",
             Error::UnknownTicket { .. } => "unknown_ticket",
             Error::NoSession(_) => "no_session",

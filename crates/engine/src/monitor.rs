@@ -118,7 +118,11 @@ impl Engine {
         for show in shows {
             let mut rows = Vec::new();
             for (scope, sched) in show.scopes() {
-                let st = stats.next().expect("one result per scope")?;
+                // One broken queue shows as a failed row; the others still show.
+                let st = match stats.next().expect("one result per scope") {
+                    Ok(st) => st,
+                    Err(e) => QueueStats { state: "error".into(), closed_reason: e.to_string(), ..Default::default() },
+                };
                 rows.push(ScheduleQueueStatus {
                     sched_id: sched.id.clone(),
                     sched_date: sched.date().to_string(),

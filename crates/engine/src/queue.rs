@@ -113,15 +113,26 @@ pub struct TicketStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum QueueEffect {
-    Opened { generation: u64 },
-    Resumed { generation: u64 },
-    AlreadyOpen { generation: u64 },
+    Opened {
+        generation: u64,
+    },
+    Resumed {
+        generation: u64,
+    },
+    AlreadyOpen {
+        generation: u64,
+    },
     Paused,
     AlreadyPaused,
-    Closed { generation: u64, buyers_to_tell: u64 },
+    Closed {
+        generation: u64,
+        buyers_to_tell: u64,
+    },
     AlreadyClosed,
     NoQueue,
     Unchanged,
+    /// A newer status change has already been applied to this queue (two consoles raced).
+    Superseded,
 }
 
 impl QueueEffect {
@@ -142,6 +153,7 @@ impl QueueEffect {
             QueueEffect::AlreadyClosed => "queue already closed".into(),
             QueueEffect::NoQueue => "no queue to change (it was never opened)".into(),
             QueueEffect::Unchanged => "queue left as it is".into(),
+            QueueEffect::Superseded => "left alone: a newer status change was already applied to this queue".into(),
         }
     }
 }
@@ -205,7 +217,8 @@ impl Engine {
 
     /// A buyer joins the queue (or gets their live ticket back).
     pub async fn join(&self, scope: &Scope, buyer: &BuyerId) -> Result<TicketStatus> {
-        let r = self.run(&SCRIPTS.join, scope, vec![buyer.to_string()]).await?;
+        let keys = keys::queue_keys(scope);
+        let r = self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string()]).await?;
         ticket_status(scope, &r.into_result(&scope.to_string(), "")?)
     }
 
@@ -273,6 +286,12 @@ impl Engine {
 
     /// The OPEN effect: initialise (or resume) the queue. Idempotent.
     pub async fn open_queue(&self, scope: &Scope, s: &QueueSettings) -> Result<QueueEffect> {
+        self.open_queue_as(scope, s, None).await
+    }
+
+    /// The OPEN effect of the show's status change `version`: refused if a newer change already reached
+    /// this queue.
+    pub async fn open_queue_as(&self, scope: &Scope, s: &QueueSettings, version: Option<u64>) -> Result<QueueEffect> {
         let mut secret = [0u8; 16];
         rand::rng().fill_bytes(&mut secret);
         let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
@@ -282,10 +301,12 @@ impl Engine {
             s.session_ms.to_string(),
             s.abandon_ms.to_string(),
             s.max_seats.to_string(),
+            version.map(|v| v.to_string()).unwrap_or_default(),
         ];
         let r = self.run(&SCRIPTS.init, scope, args).await?;
         let generation = r.uint(2);
         Ok(match (r.code(), r.str(1).as_str()) {
+            (scripts::E_SUPERSEDED, _) => QueueEffect::Superseded,
             (scripts::E_ALREADY, _) => QueueEffect::AlreadyOpen { generation },
             (scripts::OK, "resumed") => QueueEffect::Resumed { generation },
             (scripts::OK, _) => QueueEffect::Opened { generation },
@@ -293,10 +314,15 @@ impl Engine {
         })
     }
 
-    /// The POSTPONED effect: pause the queue.
+    /// Pauses the queue (a staff action, or the POSTPONED effect).
     pub async fn pause_queue(&self, scope: &Scope) -> Result<QueueEffect> {
-        let r = self.run(&SCRIPTS.pause, scope, vec![]).await?;
+        self.pause_queue_as(scope, None).await
+    }
+
+    pub async fn pause_queue_as(&self, scope: &Scope, version: Option<u64>) -> Result<QueueEffect> {
+        let r = self.run(&SCRIPTS.pause, scope, vec![version.map(|v| v.to_string()).unwrap_or_default()]).await?;
         Ok(match r.code() {
+            scripts::E_SUPERSEDED => QueueEffect::Superseded,
             scripts::E_ALREADY => QueueEffect::AlreadyPaused,
             scripts::E_NO_QUEUE => QueueEffect::NoQueue,
             scripts::E_CLOSED => QueueEffect::AlreadyClosed,
@@ -317,13 +343,22 @@ impl Engine {
                 "the queue is open already; only a paused queue can be resumed",
             ));
         }
-        r.into_result(&scope.to_string(), "")?;
-        Ok(QueueEffect::Resumed { generation: 0 })
+        let r = r.into_result(&scope.to_string(), "")?;
+        Ok(QueueEffect::Resumed { generation: r.uint(1) })
     }
 
     /// The CLOSED / CANCELLED effect. Never blocks Redis, whatever the queue's size; the buyers to be told
     /// stay recorded (a drain key) until the outbox worker has told them.
     pub async fn close_queue(&self, scope: &Scope, reason: CloseReason) -> Result<QueueEffect> {
+        self.close_queue_as(scope, reason, None).await
+    }
+
+    pub async fn close_queue_as(
+        &self,
+        scope: &Scope,
+        reason: CloseReason,
+        version: Option<u64>,
+    ) -> Result<QueueEffect> {
         let meta = &keys::queue_keys(scope)[0];
         for _ in 0..3 {
             let generation: Option<u64> = self.redis.query(redis::cmd("HGET").arg(meta).arg("gen")).await?;
@@ -332,9 +367,14 @@ impl Engine {
             };
             let mut ks = keys::queue_keys(scope).to_vec();
             ks.push(keys::closing(scope, generation));
-            let r =
-                self.redis.eval(&SCRIPTS.close, &ks, &[reason.as_str().to_string(), generation.to_string()]).await?;
+            let args = [
+                reason.as_str().to_string(),
+                generation.to_string(),
+                version.map(|v| v.to_string()).unwrap_or_default(),
+            ];
+            let r = self.redis.eval(&SCRIPTS.close, &ks, &args).await?;
             match r.code() {
+                scripts::E_SUPERSEDED => return Ok(QueueEffect::Superseded),
                 scripts::E_STALE => continue,
                 scripts::E_ALREADY => return Ok(QueueEffect::AlreadyClosed),
                 scripts::E_NO_QUEUE => return Ok(QueueEffect::NoQueue),
@@ -354,14 +394,18 @@ impl Engine {
             return Err(Error::invalid("admit count", &n.to_string(), "admit between 1 and 10000 buyers at a time"));
         }
         let mut done = 0u64;
-        while done < n as u64 {
-            let want = (n as u64 - done).to_string();
-            let r = self.run(&SCRIPTS.admit, scope, vec![want]).await?;
-            let k = r.into_result(&scope.to_string(), "")?.uint(1);
-            if k == 0 {
+        // Each call is bounded (it may also skip abandoned tickets at the head); go on while it says more
+        // buyers are waiting, within a bound of calls.
+        for _ in 0..1000 {
+            if done >= n as u64 {
                 break;
             }
-            done += k;
+            let want = (n as u64 - done).to_string();
+            let r = self.run(&SCRIPTS.admit, scope, vec![want]).await?.into_result(&scope.to_string(), "")?;
+            done += r.uint(1);
+            if r.uint(1) == 0 && r.int(2) == 0 {
+                break;
+            }
         }
         Ok(done)
     }

@@ -135,6 +135,8 @@ pub(crate) const E_EXISTS: i64 = -13;
 pub(crate) const E_NOT_FOUND: i64 = -14;
 pub(crate) const E_NOT_OWNER: i64 = -15;
 pub(crate) const E_NOT_LIVE: i64 = -16;
+pub(crate) const E_QUEUE_FULL: i64 = -17;
+pub(crate) const E_SUPERSEDED: i64 = -18;
 
 /// A script's reply: a flat array whose first element is the result code.
 #[derive(Debug, Clone)]
@@ -191,6 +193,7 @@ impl Reply {
             E_TOO_MANY_SEATS => Error::TooManySeats(self.uint(1)),
             E_NO_SEATS => Error::NoSeats,
             E_NOT_HELD => Error::NotHeld(self.strings_from(1)),
+            E_QUEUE_FULL => Error::QueueFull(scope.to_string()),
             code => Error::Redis(format!("unexpected result code {code} for {scope}")),
         })
     }
@@ -251,6 +254,7 @@ impl Redis {
             let mut cmds = Vec::new();
             let mut keys: Vec<&str> = Vec::new();
             let mut loaded: Vec<&str> = Vec::new();
+            let mut positions = Vec::with_capacity(retry.len());
             for &i in &retry {
                 let c = &calls[i];
                 if self.is_cluster() || !loaded.contains(&c.script.name) {
@@ -260,16 +264,16 @@ impl Redis {
                     keys.push(slot_keys[i]);
                     loaded.push(c.script.name);
                 }
+                positions.push(cmds.len());
                 cmds.push(eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args));
                 keys.push(slot_keys[i]);
             }
             let values = self.pipeline(cmds, &keys).await.map_err(|e| self.error(e))?;
-            // Keep the EVALSHA answers (every SCRIPT LOAD answers a 40-hex-digit sha).
-            let mut answers = values.into_iter().filter(|v| !matches!(v, Value::BulkString(b) if b.len() == 40));
-            for &i in &retry {
-                out[i] = Some(match answers.next() {
-                    Some(Value::ServerError(e)) => Err(self.error(e.into())),
-                    Some(v) => Reply::from_value(v, calls[i].script.name),
+            // Read each EVALSHA answer at its own position (a failed SCRIPT LOAD must not shift them).
+            for (&i, &at) in retry.iter().zip(&positions) {
+                out[i] = Some(match values.get(at) {
+                    Some(Value::ServerError(e)) => Err(self.error(e.clone().into())),
+                    Some(v) => Reply::from_value(v.clone(), calls[i].script.name),
                     None => Err(Error::Redis("a retried script call got no answer".into())),
                 });
             }

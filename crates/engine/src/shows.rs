@@ -407,14 +407,28 @@ impl Engine {
         if cur.version != expected {
             return Err(Error::Conflict { show: cur.id, current: cur.status, version: cur.version });
         }
-        if cur.status.has_live_queues() {
-            let kept: HashSet<&str> = show.schedules.iter().map(|s| s.id.as_str()).collect();
-            if let Some(gone) = cur.schedules.iter().find(|s| !kept.contains(s.id.as_str())) {
+        let kept: HashSet<&str> = show.schedules.iter().map(|s| s.id.as_str()).collect();
+        let removed: Vec<(Scope, &Schedule)> =
+            cur.scopes().into_iter().filter(|(_, s)| !kept.contains(s.id.as_str())).collect();
+        if let Some((_, gone)) = removed.first().filter(|_| cur.status.has_live_queues()) {
+            return Err(Error::ShowRejected {
+                show: cur.id.clone(),
+                reason: format!(
+                    "schedule {} has a live queue while the show is {}: close the show before removing it",
+                    gone.id, cur.status
+                ),
+            });
+        }
+        // A closed schedule keeps its outbox until every buyer was told (the worker reads the outboxes of
+        // the show's schedules): it cannot go before that.
+        for (scope, sched) in &removed {
+            let pending: u64 = self.redis().query(redis::cmd("XLEN").arg(keys::outbox(scope))).await?;
+            if pending > 0 {
                 return Err(Error::ShowRejected {
                     show: cur.id.clone(),
                     reason: format!(
-                        "schedule {} has a live queue while the show is {}: close the show before removing it",
-                        gone.id, cur.status
+                        "schedule {} still has {pending} notifications to send to its buyers: remove it once they went out (a running worker sends them)",
+                        sched.id
                     ),
                 });
             }
@@ -425,6 +439,13 @@ impl Engine {
         s.updated_at = now_text();
         s.updated_by = format!("{}@{}", actor.user, actor.host);
         self.cas(&s, expected, &audit_fields("update", &s, actor, cur.status, cur.status)).await?;
+        // A schedule added while the show is on sale gets its queue at once.
+        if matches!(cur.status, Open | OnGoing) {
+            let before: HashSet<&str> = cur.schedules.iter().map(|x| x.id.as_str()).collect();
+            for (scope, sched) in s.scopes().into_iter().filter(|(_, x)| !before.contains(x.id.as_str())) {
+                self.open_queue_as(&scope, &sched.settings(), Some(s.version)).await?;
+            }
+        }
         Ok(s)
     }
 
@@ -498,12 +519,13 @@ impl Engine {
         next.updated_by = format!("{}@{}", actor.user, actor.host);
         self.cas(&next, cur.version, &audit_fields("status", &next, actor, from, to)).await?;
 
+        let version = next.version;
         let effects = next.scopes().into_iter().map(|(scope, sched)| async move {
             let r = match to {
-                Open => self.open_queue(&scope, &sched.settings()).await,
-                Postponed => self.pause_queue(&scope).await,
-                Closed => self.close_queue(&scope, CloseReason::Closed).await,
-                Cancelled => self.close_queue(&scope, CloseReason::Cancelled).await,
+                Open => self.open_queue_as(&scope, &sched.settings(), Some(version)).await,
+                Postponed => self.pause_queue_as(&scope, Some(version)).await,
+                Closed => self.close_queue_as(&scope, CloseReason::Closed, Some(version)).await,
+                Cancelled => self.close_queue_as(&scope, CloseReason::Cancelled, Some(version)).await,
                 Draft | Upcoming | OnGoing => Ok(QueueEffect::Unchanged),
             };
             match r {
