@@ -13,7 +13,7 @@ if [ "${1:-}" = "--cli" ] || { [ -z "${DISPLAY:-}" ] && [ -z "${WAYLAND_DISPLAY:
   else
     shift
   fi
-  if [ -n "${SEATWISE_REDIS_URL:-}" ] || [ -n "${SEATWISE_REDIS_CLUSTER:-}" ]; then
+  if [ -n "${SEATWISE_REDIS_URL:-}" ] || [ -n "${SEATWISE_REDIS_CLUSTER:-}" ] || [ -n "${SEATWISE_UPSTASH_URL:-}" ]; then
     exec target/release/seatwise monitor "$@"
   fi
   exec target/release/seatwise demo "$@"
