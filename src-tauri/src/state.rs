@@ -281,27 +281,49 @@ impl AppState {
         if !endpoint.is_empty() {
             Endpoint::parse(endpoint)?;
         }
-        if let Some((s, _)) = &redis_secret {
-            secrets::save(&name, Kind::Redis, s)?;
+        // Write the secrets, remembering what they replace, so a failure further on puts the keyring back
+        // as it was: a profile and its secrets change together or not at all.
+        let mut written: Vec<(Kind, Option<Secret>)> = Vec::new();
+        let result = (|| -> UiResult<Profile> {
+            for (kind, secret) in
+                [(Kind::Redis, redis_secret.as_ref().map(|(s, _)| s)), (Kind::Ably, ably.as_ref().map(|(s, _)| s))]
+            {
+                if let Some(secret) = secret {
+                    let before = secrets::load(&name, kind)?;
+                    secrets::save(&name, kind, secret)?;
+                    written.push((kind, before));
+                }
+            }
+            let profile = Profile {
+                name: name.clone(),
+                kind,
+                redis_hint: match (&redis_secret, &rest_url) {
+                    (_, Some(u)) => format!("REST {}", seatwise_engine::redis_conn::redact(u)),
+                    (Some((_, h)), None) => h.clone(),
+                    (None, None) => existing.as_ref().map(|p| p.redis_hint.clone()).unwrap_or_default(),
+                },
+                ably_hint: ably
+                    .as_ref()
+                    .map(|(_, h)| h.clone())
+                    .or(existing.as_ref().and_then(|p| p.ably_hint.clone())),
+                ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
+                rest_url: rest_url.clone(),
+            };
+            list.retain(|p| p.name != name);
+            list.push(profile.clone());
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+            self.put_profiles(&list)?;
+            Ok(profile)
+        })();
+        if result.is_err() {
+            for (kind, before) in written {
+                let _ = match before {
+                    Some(old) => secrets::save(&name, kind, &old),
+                    None => secrets::delete(&name, kind),
+                };
+            }
         }
-        if let Some((s, _)) = &ably {
-            secrets::save(&name, Kind::Ably, s)?;
-        }
-        let profile = Profile {
-            name: name.clone(),
-            kind,
-            redis_hint: redis_secret
-                .map(|(_, h)| h)
-                .or(existing.as_ref().map(|p| p.redis_hint.clone()))
-                .unwrap_or_default(),
-            ably_hint: ably.map(|(_, h)| h).or(existing.as_ref().and_then(|p| p.ably_hint.clone())),
-            ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
-            rest_url,
-        };
-        list.retain(|p| p.name != name);
-        list.push(profile.clone());
-        list.sort_by(|a, b| a.name.cmp(&b.name));
-        self.put_profiles(&list)?;
+        let profile = result?;
         Ok(profile)
     }
 

@@ -344,3 +344,39 @@ async fn an_upstash_rest_profile_runs_the_console_over_rest() {
     st.disconnect().await;
     st.delete_profile(&name).unwrap();
 }
+
+/// When the preferences cannot be written, the keyring is put back as it was: a profile and its secrets
+/// change together or not at all.
+#[tokio::test]
+async fn a_failed_save_leaves_the_keyring_as_it_was() {
+    keyring_required();
+    struct Failing;
+    impl PrefsStore for Failing {
+        fn get(&self, _: &str) -> Option<serde_json::Value> {
+            None
+        }
+        fn set(&self, _: &str, _: serde_json::Value) -> Result<(), String> {
+            Err("disk full".into())
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let st = AppState::new(Box::new(Failing), dir.path().into(), Actor::new("t", "h"));
+    let name = pname("rollback");
+    secrets::save(&name, Kind::Ably, &secrets::Secret::new("app.key:old-secret".into())).unwrap();
+    let err = st
+        .save_profile(ProfileInput {
+            name: name.clone(),
+            redis_url: "redis://h:1".into(),
+            ably_key: "app.key:new-secret".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.message.contains("disk full"), "{err}");
+    assert!(secrets::load(&name, Kind::Redis).unwrap().is_none(), "the new Redis secret was removed again");
+    assert_eq!(
+        secrets::load(&name, Kind::Ably).unwrap().unwrap().expose(),
+        "app.key:old-secret",
+        "the old key is back"
+    );
+    secrets::delete(&name, Kind::Ably).unwrap();
+}
