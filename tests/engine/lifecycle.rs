@@ -395,3 +395,18 @@ async fn an_older_status_change_never_undoes_a_newer_one() {
         seatwise_engine::queue::QueueEffect::Opened { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_buyer_whose_session_ended_unnoticed_gets_a_new_ticket() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 1.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    let first = e.join(&sc, &buyer("a")).await.unwrap();
+    assert_eq!(first.state, TicketState::Admitted);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    // Nobody called while the session ran out: joining again is a fresh place, not a dead session.
+    let again = e.join(&sc, &buyer("a")).await.unwrap();
+    assert_ne!(again.ticket, first.ticket);
+    assert_eq!(e.status(&sc, &tk(&first.ticket)).await.unwrap().state, TicketState::Expired);
+}

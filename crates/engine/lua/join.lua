@@ -18,6 +18,8 @@ if redis.call('HSETNX', K_BUY, buyer, seq) == 0 then
   -- A buyer we know: a live ticket is theirs again (with a heartbeat); otherwise a new one at the back.
   local prev = tonumber(redis.call('HGET', K_BUY, buyer))
   local st = slot_get(prev)
+  -- An admitted ticket whose session already ended (not yet cleaned up) is not live: a new ticket.
+  if st == ST_ADMITTED and not live_session(prev, now_ms()) then st = ST_EXPIRED end
   if st == ST_WAITING or st == ST_ADMITTED then
     redis.call('DECR', K_SEQ) -- nobody saw the number: give it back, the sequence stays dense
     if st == ST_WAITING then slot_set(prev, ST_WAITING, now_ms()) end
