@@ -153,6 +153,7 @@ async function saveProfile(ev) {
     // The secrets were handed to the keyring: clear them from the page at once.
     $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = $('#pf-rest-token').value = '';
     setResult($('#profile-result'), `Saved ${p.name} (${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}). Secrets are in the OS keyring.`, true);
+    banner(null); // "no profile yet" no longer holds
     await renderProfiles();
   } catch (e) { setResult($('#profile-result'), errorText(e), false); }
 }
@@ -245,7 +246,7 @@ async function renderShows() {
     const select = el('select', { class: 'status-select', dataset: { show: s.id } },
       el('option', { value: '' }, 'Choose…'),
       row.allowed.map((o) => el('option', { value: o.status }, o.label)),
-      el('option', { value: s.status }, `Re-apply ${row.statusLabel} (retries failed schedules)`));
+      el('option', { value: s.status }, `Re-apply ${row.statusLabel}`));
     body.append(el('tr', { dataset: { show: s.id } },
       el('td', {}, el('b', {}, s.name), el('div', { class: 'muted' }, s.id)),
       el('td', {}, s.venue),
