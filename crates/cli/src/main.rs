@@ -400,21 +400,18 @@ async fn worker(engine: &Engine, conn: &ConnArgs, once: bool, idle_ms: u64) -> O
     }
     let w = Worker::start(engine.clone(), ably, &consumer_name(), Duration::from_millis(idle_ms.max(10)));
     eprintln!("worker {} running; Ctrl-C to stop", consumer_name());
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-        }
+    report_every_5s(None, || {
         let r = w.report();
-        eprintln!(
+        format!(
             "{}: delivered {} failed {} cycles {}{}",
             r.state,
             r.delivered,
             r.failed,
             r.cycles,
             r.last_error.map(|e| format!(" — last error: {e}")).unwrap_or_default()
-        );
-    }
+        )
+    })
+    .await;
     print_json(&w.stop().await);
     Ok(())
 }
@@ -708,26 +705,34 @@ fn sim_config(scopes: Vec<Scope>, a: &SimArgs) -> Result<SimConfig, Fail> {
     })
 }
 
+/// Prints `line()` to stderr every 5 seconds until Ctrl-C (or until `duration` has passed).
+async fn report_every_5s(duration: Option<Duration>, line: impl Fn() -> String) {
+    let deadline = duration.map(|d| tokio::time::Instant::now() + d);
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        eprintln!("{}", line());
+        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
+            return;
+        }
+    }
+}
+
 async fn simulate(engine: &Engine, a: SimArgs) -> Out {
     let scopes = sim_scopes(engine, &a.show).await?;
     let n = scopes.len();
     let sim = Simulator::start(engine.clone(), sim_config(scopes, &a)?);
     eprintln!("simulating {} buyers/s over {n} queues; Ctrl-C to stop", a.rate);
-    let deadline = a.duration.map(|d| tokio::time::Instant::now() + Duration::from_secs(d));
-    loop {
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => break,
-            _ = tokio::time::sleep(Duration::from_secs(5)) => {}
-        }
+    report_every_5s(a.duration.map(Duration::from_secs), || {
         let s = sim.snapshot();
-        eprintln!(
+        format!(
             "joined {} admitted {} booked {} abandoned {} left {} seat conflicts {} errors {}",
             s.joined, s.admitted, s.completed, s.abandoned, s.left, s.seat_conflicts, s.errors
-        );
-        if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            break;
-        }
-    }
+        )
+    })
+    .await;
     let s = sim.stop().await;
     print_json(&s);
     Ok(())
