@@ -452,7 +452,7 @@ async function renderAudit() {
   try { entries = await api.audit($('#audit-show').value || null, 200); } catch (e) { banner(errorText(e)); return; }
   body.replaceChildren();
   for (const a of entries) {
-    const f = a.fields;
+    const f = a; // an audit record: {id, user, host, at, kind, show, ...} (docs/PROTOCOL.md)
     let what = `${f.kind} ${f.show ?? ''}`;
     let details = '';
     if (f.kind === 'status' || f.kind === 'result') { what = `${f.show}: ${f.from} → ${f.to}`; details = f.kind === 'result' ? f.message : 'status changed (version ' + f.version + ')'; }

@@ -1,12 +1,15 @@
-//! The commands the UI calls: each is a one-line delegation to [`AppState`]. Every command listed here
-//! is named in build.rs and allowed in src-tauri/capabilities/main.json, and nothing else is.
+//! The commands the UI calls: each is a one-line delegation to [`AppState`]. Every command here is named
+//! in `command_names.rs` and allowed in src-tauri/capabilities/main.json, and nothing else is.
 
-use tauri::{AppHandle, Manager, State};
+use tauri::{AppHandle, Manager, Runtime, State};
 
 use crate::error::{UiError, UiResult};
-use crate::state::{AppState, ConnectionInfo, MonitorData, Profile, ProfileInput, ShowRow, TestResult};
-use seatwise_engine::shows::{AuditEntry, ImportOutcome, Show, StatusChange};
+use crate::profiles::{Profile, ProfileInput};
+use crate::state::{AppState, ConnectionInfo, MonitorData, ShowRow};
+use seatwise_engine::connect::ConnectionCheck;
+use seatwise_engine::shows::{ImportOutcome, Show, StatusChange};
 use seatwise_engine::sim::SimSnapshot;
+use seatwise_engine::{AuditRecord, ErrorCode};
 
 type S<'a> = State<'a, AppState>;
 
@@ -41,7 +44,7 @@ pub fn profile_forget_ably(state: S<'_>, name: String) -> UiResult<Profile> {
 }
 
 #[tauri::command]
-pub async fn profile_test(state: S<'_>, name: String) -> UiResult<TestResult> {
+pub async fn profile_test(state: S<'_>, name: String) -> UiResult<ConnectionCheck> {
     state.test_profile(&name).await
 }
 
@@ -97,7 +100,7 @@ pub async fn status_change(
 }
 
 #[tauri::command]
-pub async fn audit_list(state: S<'_>, show: Option<String>, limit: Option<usize>) -> UiResult<Vec<AuditEntry>> {
+pub async fn audit_list(state: S<'_>, show: Option<String>, limit: Option<usize>) -> UiResult<Vec<AuditRecord>> {
     state.audit(show, limit.unwrap_or(100)).await
 }
 
@@ -107,13 +110,13 @@ pub async fn monitor(state: S<'_>) -> UiResult<MonitorData> {
 }
 
 #[tauri::command]
-pub async fn monitor_export_csv(app: AppHandle, state: S<'_>) -> UiResult<String> {
+pub async fn monitor_export_csv<R: Runtime>(app: AppHandle<R>, state: S<'_>) -> UiResult<String> {
     let dir = app
         .path()
         .download_dir()
         .or_else(|_| app.path().document_dir())
         .or_else(|_| app.path().home_dir())
-        .map_err(|e| UiError::new("file", format!("no folder to save the CSV in: {e}")))?;
+        .map_err(|e| UiError::new(ErrorCode::File, format!("no folder to save the CSV in: {e}")))?;
     state.export_csv(dir).await
 }
 

@@ -1,17 +1,19 @@
-//! Errors as the UI receives them: `{code, message}`, so the UI can branch on a code. Messages never
-//! carry a secret (the engine and the Ably client guarantee it for theirs; ours name no secret).
+//! Errors as the UI receives them: `{code, message}`, the code one of the engine's [`ErrorCode`]s, so the
+//! UI branches on a code and never on text. Messages never carry a secret (the engine and the Ably client
+//! guarantee it for theirs; ours name no secret).
 
+use seatwise_engine::ErrorCode;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct UiError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl UiError {
-    pub fn new(code: &str, message: impl Into<String>) -> UiError {
-        UiError { code: code.to_string(), message: message.into() }
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> UiError {
+        UiError { code, message: message.into() }
     }
 }
 
@@ -31,7 +33,7 @@ impl From<seatwise_engine::Error> for UiError {
 
 impl From<seatwise_ably::Error> for UiError {
     fn from(e: seatwise_ably::Error) -> UiError {
-        UiError::new("ably", e.to_string())
+        UiError::new(ErrorCode::Ably, e.to_string())
     }
 }
 

@@ -1,18 +1,25 @@
 //! Seatwise Queue Console: the desktop console (Tauri 2) for box-office staff and show managers.
 //!
 //! # Layout
-//! - [`state`]: the one managed state and everything the commands do (tested directly).
-//! - [`commands`]: the commands the UI may call, one-line delegations to [`state::AppState`].
+//! - [`state`]: the one managed state, the session and what the commands do with it; [`profiles`]:
+//!   connection profiles and their secrets (the same `impl AppState`, by concern).
+//! - [`commands`]: the commands the UI may call, one-line delegations to [`state::AppState`]; their names
+//!   are listed once, in `command_names.rs` (build.rs reads the same file).
+//! - [`app`]: the builder, generic over the Tauri runtime, so tests drive the commands through IPC with
+//!   tauri's mock runtime.
 //! - [`secrets`]: the OS keyring; [`prefs`]: non-secret preferences (tauri-plugin-store).
 //! - `ui/`: the web UI (plain HTML/CSS/JS); `ui/api.js` is the one module that talks to the backend.
 
+mod command_names;
 pub mod commands;
+pub use command_names::COMMANDS;
 pub mod error;
 pub mod prefs;
+pub mod profiles;
 pub mod secrets;
 pub mod state;
 
-use tauri::Manager;
+use tauri::{Manager, Runtime};
 use tauri_plugin_store::StoreExt;
 
 /// Whether a graphical display is available (on Linux: DISPLAY or WAYLAND_DISPLAY set).
@@ -24,6 +31,35 @@ pub fn display_available() -> bool {
         || std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty())
 }
 
+/// The app's commands on a builder of any runtime: the real window uses Wry, the command tests tauri's
+/// mock runtime (`tauri::test::mock_builder`). The list here is the one in `command_names.rs` (a test
+/// checks that they, build.rs and the capability file agree).
+pub fn app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder.invoke_handler(tauri::generate_handler![
+        commands::prefs_get,
+        commands::prefs_set,
+        commands::profiles_list,
+        commands::profile_save,
+        commands::profile_delete,
+        commands::profile_forget_ably,
+        commands::profile_test,
+        commands::connect,
+        commands::sandbox_start,
+        commands::disconnect,
+        commands::connection,
+        commands::shows_list,
+        commands::show_save,
+        commands::shows_import,
+        commands::buyers_to_tell,
+        commands::status_change,
+        commands::audit_list,
+        commands::monitor,
+        commands::monitor_export_csv,
+        commands::queue_action,
+        commands::simulate,
+    ])
+}
+
 pub fn run() {
     if !display_available() {
         eprintln!(
@@ -33,7 +69,7 @@ pub fn run() {
         );
         std::process::exit(3);
     }
-    let app = tauri::Builder::default()
+    let app = app(tauri::Builder::default())
         .plugin(tauri_plugin_store::Builder::new().build())
         .setup(|app| {
             let store = app.store("settings.json")?;
@@ -45,29 +81,6 @@ pub fn run() {
             ));
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            commands::prefs_get,
-            commands::prefs_set,
-            commands::profiles_list,
-            commands::profile_save,
-            commands::profile_delete,
-            commands::profile_forget_ably,
-            commands::profile_test,
-            commands::connect,
-            commands::sandbox_start,
-            commands::disconnect,
-            commands::connection,
-            commands::shows_list,
-            commands::show_save,
-            commands::shows_import,
-            commands::buyers_to_tell,
-            commands::status_change,
-            commands::audit_list,
-            commands::monitor,
-            commands::monitor_export_csv,
-            commands::queue_action,
-            commands::simulate,
-        ])
         .build(tauri::generate_context!())
         .expect("the console's window could not be created");
     app.run(|handle, event| {

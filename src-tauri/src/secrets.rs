@@ -3,6 +3,7 @@
 //! written to a file by the app, and never appears in a log or an error message.
 
 use crate::error::{UiError, UiResult};
+use seatwise_engine::ErrorCode;
 
 const SERVICE: &str = "seatwise-console";
 
@@ -49,9 +50,10 @@ fn map(e: keyring::Error) -> UiError {
     };
     let lower = detail.to_lowercase();
     match e {
-        K::NoStorageAccess(_) if lower.contains("locked") || lower.contains("prompt") => {
-            UiError::new("keyring_locked", "The OS keyring is locked: unlock it (your login keyring) and try again.")
-        }
+        K::NoStorageAccess(_) if lower.contains("locked") || lower.contains("prompt") => UiError::new(
+            ErrorCode::KeyringLocked,
+            "The OS keyring is locked: unlock it (your login keyring) and try again.",
+        ),
         K::NoStorageAccess(_) | K::PlatformFailure(_)
             if lower.contains("serviceunknown")
                 || lower.contains("org.freedesktop.secrets")
@@ -60,14 +62,14 @@ fn map(e: keyring::Error) -> UiError {
                 || lower.contains("d-bus") =>
         {
             UiError::new(
-                "keyring_unavailable",
+                ErrorCode::KeyringUnavailable,
                 "No OS keyring is available: on Linux install and start a Secret Service provider (gnome-keyring or KeePassXC) in your desktop session, then try again. Credentials are never kept anywhere else.",
             )
         }
         K::NoStorageAccess(_) => {
-            UiError::new("keyring_denied", "The OS keyring refused access to Seatwise's credentials.")
+            UiError::new(ErrorCode::KeyringDenied, "The OS keyring refused access to Seatwise's credentials.")
         }
-        other => UiError::new("keyring", format!("The OS keyring failed: {}", kind_of(&other))),
+        other => UiError::new(ErrorCode::Keyring, format!("The OS keyring failed: {}", kind_of(&other))),
     }
 }
 

@@ -1,93 +1,26 @@
-//! The console's one piece of managed state, and everything the commands do. Commands are thin: each
-//! delegates to a method here, and these delegate to the engine; tests call these methods directly.
+//! The console's one piece of managed state: the current session (engine, outbox worker, optional sandbox
+//! and simulated buyers) and what the commands do with it. Commands are thin: each delegates to a method
+//! of [`AppState`] (here, or in `profiles.rs` for connection profiles), and these delegate to the engine.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use seatwise_ably::{AblyConfig, AblyRest, ApiKey, Endpoint, TokenParams};
-use seatwise_engine::local::{RedisServer, ServerOptions};
+use seatwise_ably::AblyRest;
 use seatwise_engine::notify::{Worker, WorkerReport};
-use seatwise_engine::shows::{AuditEntry, ImportOutcome, Show, ShowStatus, StatusChange, parse_shows_file};
+use seatwise_engine::sandbox::{SANDBOX_RATE, Sandbox, simulate_live};
+use seatwise_engine::shows::{ImportOutcome, Show, StatusChange, parse_shows_file};
 use seatwise_engine::sim::{SimConfig, SimSnapshot, Simulator};
-use seatwise_engine::{Actor, ConnectOptions, Engine, Redis, Scope, ShowId, ShowQueueStatus, Target, Ticket};
-use serde::{Deserialize, Serialize};
+use seatwise_engine::{Actor, AuditRecord, Engine, ErrorCode, Scope, ShowId, ShowQueueStatus, ShowStatus, StaffAction};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::error::{UiError, UiResult};
 use crate::prefs::PrefsStore;
-use crate::secrets::{self, Kind, Secret};
 
 /// How much history the sparklines keep.
 const HISTORY: Duration = Duration::from_secs(3600);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ProfileKind {
-    /// One Redis server: redis:// or rediss://.
-    Redis,
-    /// A Redis Cluster: seed nodes.
-    Cluster,
-    /// Upstash over its REST API: the REST URL, and the REST token (kept in the keyring).
-    Upstash,
-}
-
-/// A connection profile as the UI sees it: hints only, never a secret.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Profile {
-    pub name: String,
-    pub kind: ProfileKind,
-    /// `scheme://host:port` of each node: no password.
-    pub redis_hint: String,
-    pub ably_hint: Option<String>,
-    pub ably_endpoint: Option<String>,
-    /// The REST URL of an Upstash profile (not a secret: the token is).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rest_url: Option<String>,
-}
-
-/// What the setup screen sends. Empty secret fields on an existing profile keep the saved secret.
-#[derive(Clone, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ProfileInput {
-    pub name: String,
-    pub kind: Option<ProfileKind>,
-    #[serde(default)]
-    pub redis_url: String,
-    #[serde(default)]
-    pub cluster_nodes: String,
-    #[serde(default)]
-    pub rest_url: String,
-    #[serde(default)]
-    pub rest_token: String,
-    #[serde(default)]
-    pub ably_key: String,
-    #[serde(default)]
-    pub ably_endpoint: String,
-}
-
-impl std::fmt::Debug for ProfileInput {
-    // The secrets it carries are never shown.
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProfileInput").field("name", &self.name).field("kind", &self.kind).finish_non_exhaustive()
-    }
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Check {
-    pub ok: bool,
-    pub message: String,
-}
-
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct TestResult {
-    pub redis: Check,
-    pub ably: Option<Check>,
-}
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -131,47 +64,15 @@ struct Session {
     worker: Worker,
     sim: Option<Simulator>,
     // Kept for its lifetime: the sandbox's redis-server stops when the session ends.
-    sandbox: Option<RedisServer>,
+    sandbox: Option<Sandbox>,
 }
 
 pub struct AppState {
-    prefs: Box<dyn PrefsStore>,
+    pub(crate) prefs: Box<dyn PrefsStore>,
     data_dir: PathBuf,
     actor: Actor,
     session: tokio::sync::Mutex<Option<Session>>,
     history: std::sync::Mutex<HashMap<String, VecDeque<(i64, u64)>>>,
-}
-
-fn check_name(name: &str) -> UiResult<()> {
-    let ok = !name.trim().is_empty()
-        && name.len() <= 40
-        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ' ');
-    if ok {
-        Ok(())
-    } else {
-        Err(UiError::new("invalid", "A profile name is 1 to 40 letters, digits, spaces, '-' or '_'."))
-    }
-}
-
-fn cluster_list(text: &str) -> Vec<String> {
-    text.split([',', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
-}
-
-/// The target of a profile from its secret (and, for Upstash, its REST URL).
-fn target_of(kind: ProfileKind, secret: &str, rest_url: Option<&str>) -> Target {
-    match kind {
-        ProfileKind::Redis => Target::Url(secret.to_string()),
-        ProfileKind::Cluster => Target::Cluster(cluster_list(secret)),
-        ProfileKind::Upstash => Target::Rest { url: rest_url.unwrap_or("").to_string(), token: secret.to_string() },
-    }
-}
-
-fn hint_of(target: &Target) -> String {
-    match target {
-        Target::Url(u) => seatwise_engine::redis_conn::redact(u),
-        Target::Cluster(n) => n.iter().map(|u| seatwise_engine::redis_conn::redact(u)).collect::<Vec<_>>().join(", "),
-        Target::Rest { url, .. } => format!("REST {}", seatwise_engine::redis_conn::redact(url)),
-    }
 }
 
 fn now_ms() -> i64 {
@@ -196,208 +97,17 @@ impl AppState {
     pub fn prefs_set(&self, refresh_seconds: Option<u64>, last_view: Option<String>) -> UiResult<Value> {
         if let Some(r) = refresh_seconds {
             if !(2..=300).contains(&r) {
-                return Err(UiError::new("invalid", "The refresh interval is 2 to 300 seconds."));
+                return Err(UiError::new(ErrorCode::Invalid, "The refresh interval is 2 to 300 seconds."));
             }
-            self.prefs.set("refreshSeconds", json!(r)).map_err(|e| UiError::new("prefs", e))?;
+            self.prefs.set("refreshSeconds", json!(r)).map_err(|e| UiError::new(ErrorCode::Prefs, e))?;
         }
         if let Some(v) = last_view {
             if !["setup", "shows", "monitor", "audit"].contains(&v.as_str()) {
-                return Err(UiError::new("invalid", "The view is one of setup, shows, monitor, audit."));
+                return Err(UiError::new(ErrorCode::Invalid, "The view is one of setup, shows, monitor, audit."));
             }
-            self.prefs.set("lastView", json!(v)).map_err(|e| UiError::new("prefs", e))?;
+            self.prefs.set("lastView", json!(v)).map_err(|e| UiError::new(ErrorCode::Prefs, e))?;
         }
         Ok(self.prefs_get())
-    }
-
-    // ---- profiles ----
-
-    pub fn profiles(&self) -> Vec<Profile> {
-        self.prefs.get("profiles").and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
-    }
-
-    fn put_profiles(&self, list: &[Profile]) -> UiResult<()> {
-        self.prefs.set("profiles", json!(list)).map_err(|e| UiError::new("prefs", e))
-    }
-
-    /// Checks the profile offline (URL format, key format) and stores its secrets in the OS keyring.
-    /// Needs no network.
-    pub fn save_profile(&self, input: ProfileInput) -> UiResult<Profile> {
-        check_name(&input.name)?;
-        let name = input.name.trim().to_string();
-        let mut list = self.profiles();
-        let existing = list.iter().find(|p| p.name == name).cloned();
-        let kind = input.kind.or(existing.as_ref().map(|p| p.kind)).unwrap_or(ProfileKind::Redis);
-        let redis_text = match kind {
-            ProfileKind::Redis => input.redis_url.trim().to_string(),
-            ProfileKind::Cluster => cluster_list(&input.cluster_nodes).join(","),
-            ProfileKind::Upstash => input.rest_token.trim().to_string(),
-        };
-        let rest_url = match kind {
-            ProfileKind::Upstash => {
-                let typed = input.rest_url.trim();
-                let url = if typed.is_empty() {
-                    existing.as_ref().and_then(|p| p.rest_url.clone()).unwrap_or_default()
-                } else {
-                    typed.to_string()
-                };
-                // The URL is checked even when the saved token is kept.
-                Target::Rest { url: url.clone(), token: "placeholder".into() }.validate()?;
-                Some(url)
-            }
-            _ => None,
-        };
-        // Validate everything before writing anything.
-        let redis_secret = if redis_text.is_empty() {
-            match &existing {
-                Some(p) if p.kind == kind => None,
-                _ => {
-                    return Err(UiError::new(
-                        "invalid",
-                        match kind {
-                            ProfileKind::Redis => {
-                                "Enter the Redis URL: redis://[user:password@]host[:port] or rediss:// for TLS."
-                            }
-                            ProfileKind::Cluster => {
-                                "Enter the cluster's seed nodes: redis://host:port, separated by commas."
-                            }
-                            ProfileKind::Upstash => "Enter the database's REST token (with its REST URL).",
-                        },
-                    ));
-                }
-            }
-        } else {
-            let target = target_of(kind, &redis_text, rest_url.as_deref());
-            target.validate()?;
-            Some((Secret::new(redis_text), hint_of(&target)))
-        };
-        let ably_key = input.ably_key.trim();
-        let ably = if ably_key.is_empty() {
-            None
-        } else {
-            let key = ApiKey::parse(ably_key)?;
-            Some((Secret::new(ably_key.to_string()), key.hint()))
-        };
-        let endpoint = input.ably_endpoint.trim();
-        if !endpoint.is_empty() {
-            Endpoint::parse(endpoint)?;
-        }
-        // Write the secrets, remembering what they replace, so a failure further on puts the keyring back
-        // as it was: a profile and its secrets change together or not at all.
-        let mut written: Vec<(Kind, Option<Secret>)> = Vec::new();
-        let result = (|| -> UiResult<Profile> {
-            for (kind, secret) in
-                [(Kind::Redis, redis_secret.as_ref().map(|(s, _)| s)), (Kind::Ably, ably.as_ref().map(|(s, _)| s))]
-            {
-                if let Some(secret) = secret {
-                    let before = secrets::load(&name, kind)?;
-                    secrets::save(&name, kind, secret)?;
-                    written.push((kind, before));
-                }
-            }
-            let profile = Profile {
-                name: name.clone(),
-                kind,
-                redis_hint: match (&redis_secret, &rest_url) {
-                    (_, Some(u)) => format!("REST {}", seatwise_engine::redis_conn::redact(u)),
-                    (Some((_, h)), None) => h.clone(),
-                    (None, None) => existing.as_ref().map(|p| p.redis_hint.clone()).unwrap_or_default(),
-                },
-                ably_hint: ably
-                    .as_ref()
-                    .map(|(_, h)| h.clone())
-                    .or(existing.as_ref().and_then(|p| p.ably_hint.clone())),
-                ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
-                rest_url: rest_url.clone(),
-            };
-            list.retain(|p| p.name != name);
-            list.push(profile.clone());
-            list.sort_by(|a, b| a.name.cmp(&b.name));
-            self.put_profiles(&list)?;
-            Ok(profile)
-        })();
-        if result.is_err() {
-            for (kind, before) in written {
-                let _ = match before {
-                    Some(old) => secrets::save(&name, kind, &old),
-                    None => secrets::delete(&name, kind),
-                };
-            }
-        }
-        let profile = result?;
-        Ok(profile)
-    }
-
-    /// Removes the profile's Ably key only (the profile stays).
-    pub fn forget_ably_key(&self, name: &str) -> UiResult<Profile> {
-        let mut list = self.profiles();
-        let p = list
-            .iter_mut()
-            .find(|p| p.name == name)
-            .ok_or_else(|| UiError::new("not_found", format!("No profile named {name}.")))?;
-        secrets::delete(name, Kind::Ably)?;
-        p.ably_hint = None;
-        let out = p.clone();
-        self.put_profiles(&list)?;
-        Ok(out)
-    }
-
-    pub fn delete_profile(&self, name: &str) -> UiResult<()> {
-        secrets::delete(name, Kind::Redis)?;
-        secrets::delete(name, Kind::Ably)?;
-        let mut list = self.profiles();
-        list.retain(|p| p.name != name);
-        self.put_profiles(&list)
-    }
-
-    fn profile(&self, name: &str) -> UiResult<Profile> {
-        self.profiles().into_iter().find(|p| p.name == name).ok_or_else(|| {
-            UiError::new("not_found", format!("No profile named {name}: create it on the setup screen."))
-        })
-    }
-
-    fn ably_for(&self, p: &Profile) -> UiResult<Option<Arc<AblyRest>>> {
-        let Some(key) = secrets::load(&p.name, Kind::Ably)? else { return Ok(None) };
-        let mut cfg = AblyConfig::new(ApiKey::parse(key.expose())?);
-        if let Some(e) = &p.ably_endpoint {
-            cfg.endpoint = Some(Endpoint::parse(e)?);
-        }
-        cfg.agent = format!("seatwise-console/{}", env!("CARGO_PKG_VERSION"));
-        Ok(Some(Arc::new(AblyRest::new(cfg)?)))
-    }
-
-    async fn redis_for(&self, p: &Profile) -> UiResult<Redis> {
-        let secret = secrets::load(&p.name, Kind::Redis)?.ok_or_else(|| {
-            UiError::new("not_found", format!("Profile {} has no Redis credentials saved: edit it.", p.name))
-        })?;
-        Ok(Redis::connect(&ConnectOptions::new(target_of(p.kind, secret.expose(), p.rest_url.as_deref()))).await?)
-    }
-
-    /// Redis PING, and (with an Ably key) a token request exchanged for a token.
-    pub async fn test_profile(&self, name: &str) -> UiResult<TestResult> {
-        let p = self.profile(name)?;
-        let redis = match self.redis_for(&p).await {
-            Ok(r) => Check { ok: true, message: format!("Redis answered PING at {}", r.label()) },
-            Err(e) => Check { ok: false, message: e.message },
-        };
-        let ably = match self.ably_for(&p) {
-            Err(e) => Some(Check { ok: false, message: e.message }),
-            Ok(None) => None,
-            Ok(Some(a)) => Some(match a.time().await {
-                Err(e) => Check { ok: false, message: format!("Ably could not be reached: {e}") },
-                Ok(t) => {
-                    let req = a.create_token_request(TokenParams {
-                        ttl_ms: Some(60_000),
-                        timestamp: Some(t),
-                        ..Default::default()
-                    });
-                    match a.request_token(&req).await {
-                        Ok(_) => Check { ok: true, message: format!("Ably issued a token for key {}", a.key().hint()) },
-                        Err(e) => Check { ok: false, message: format!("Ably refused the key: {e}") },
-                    }
-                }
-            }),
-        };
-        Ok(TestResult { redis, ably })
     }
 
     async fn start_session(
@@ -405,7 +115,7 @@ impl AppState {
         info: ConnectionInfo,
         engine: Engine,
         ably: Option<Arc<AblyRest>>,
-        sandbox: Option<RedisServer>,
+        sandbox: Option<Sandbox>,
     ) -> ConnectionInfo {
         let consumer = format!("console-{}-{}", self.actor.host, std::process::id());
         let worker = Worker::start(engine.clone(), ably, &consumer, Duration::from_millis(500));
@@ -437,16 +147,10 @@ impl AppState {
         if let Some(s) = self.session.lock().await.as_ref().filter(|s| s.info.sandbox) {
             return Ok(s.info.clone()); // one sandbox at a time: its redis-server owns the data folder
         }
-        let dir = self.data_dir.join("sandbox");
-        let server = tokio::task::spawn_blocking(move || {
-            RedisServer::start(&ServerOptions { data_dir: Some(dir), ..Default::default() })
-        })
-        .await
-        .map_err(|e| UiError::new("sandbox", e.to_string()))??;
-        let engine = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await?);
-        engine.open_demo_shows(&self.actor).await?;
-        let info = ConnectionInfo { profile: "Local sandbox".into(), label: server.url(), sandbox: true, ably: false };
-        let info = self.start_session(info, engine, None, Some(server)).await;
+        let sandbox = Sandbox::start(self.data_dir.join("sandbox"), &self.actor).await?;
+        let engine = sandbox.engine().clone();
+        let info = ConnectionInfo { profile: "Local sandbox".into(), label: sandbox.url(), sandbox: true, ably: false };
+        let info = self.start_session(info, engine, None, Some(sandbox)).await;
         self.simulate(true).await?;
         Ok(info)
     }
@@ -462,12 +166,9 @@ impl AppState {
     }
 
     async fn engine(&self) -> UiResult<Engine> {
-        self.session
-            .lock()
-            .await
-            .as_ref()
-            .map(|s| s.engine.clone())
-            .ok_or_else(|| UiError::new("not_connected", "Not connected: pick a profile or start the local sandbox."))
+        self.session.lock().await.as_ref().map(|s| s.engine.clone()).ok_or_else(|| {
+            UiError::new(ErrorCode::NotConnected, "Not connected: pick a profile or start the local sandbox.")
+        })
     }
 
     // ---- shows ----
@@ -494,7 +195,7 @@ impl AppState {
     pub async fn save_show(&self, json_text: &str, expected_version: Option<u64>) -> UiResult<Show> {
         let e = self.engine().await?;
         let show: Show = serde_json::from_str(json_text).map_err(|err| {
-            UiError::new("invalid", format!("The show is not valid: {err}. Expected id, name, venue and schedules (id, startsAt, timeZone, capacity)."))
+            UiError::new(ErrorCode::Invalid, format!("The show is not valid: {err}. Expected id, name, venue and schedules (id, startsAt, timeZone, capacity)."))
         })?;
         Ok(match expected_version {
             None => e.create_show(&show, &self.actor).await?,
@@ -525,7 +226,7 @@ impl AppState {
         Ok(e.update_show_status(&ShowId::new(show)?, ShowStatus::parse(status)?, &self.actor, expected_version).await?)
     }
 
-    pub async fn audit(&self, show: Option<String>, limit: usize) -> UiResult<Vec<AuditEntry>> {
+    pub async fn audit(&self, show: Option<String>, limit: usize) -> UiResult<Vec<AuditRecord>> {
         let e = self.engine().await?;
         let id = show.as_deref().filter(|s| !s.is_empty()).map(ShowId::new).transpose()?;
         Ok(e.audit_log(limit.clamp(1, 1000), id.as_ref()).await?)
@@ -536,7 +237,7 @@ impl AppState {
     pub async fn monitor(&self) -> UiResult<MonitorData> {
         let (engine, worker, sim) = {
             let s = self.session.lock().await;
-            let s = s.as_ref().ok_or_else(|| UiError::new("not_connected", "Not connected."))?;
+            let s = s.as_ref().ok_or_else(|| UiError::new(ErrorCode::NotConnected, "Not connected."))?;
             (s.engine.clone(), s.worker.report(), s.sim.as_ref().map(|x| x.snapshot()))
         };
         let shows = engine.all_open_queue_status().await?;
@@ -582,9 +283,9 @@ impl AppState {
                 ));
             }
         }
-        std::fs::create_dir_all(&dir).map_err(|e| UiError::new("file", format!("{}: {e}", dir.display())))?;
+        std::fs::create_dir_all(&dir).map_err(|e| UiError::new(ErrorCode::File, format!("{}: {e}", dir.display())))?;
         let path = dir.join(format!("seatwise-queues-{}.csv", chrono::Local::now().format("%Y%m%d-%H%M%S")));
-        std::fs::write(&path, csv).map_err(|e| UiError::new("file", format!("{}: {e}", path.display())))?;
+        std::fs::write(&path, csv).map_err(|e| UiError::new(ErrorCode::File, format!("{}: {e}", path.display())))?;
         Ok(path.display().to_string())
     }
 
@@ -592,49 +293,8 @@ impl AppState {
 
     pub async fn queue_action(&self, scope: &str, action: &str, arg: Option<String>) -> UiResult<String> {
         let e = self.engine().await?;
-        let sc = Scope::parse(scope)?;
-        let num = |what: &str| -> UiResult<u32> {
-            arg.as_deref()
-                .unwrap_or("")
-                .trim()
-                .parse()
-                .map_err(|_| UiError::new("invalid", format!("Enter the {what} as a whole number.")))
-        };
-        let (msg, detail) = match action {
-            "pause" => (e.pause_queue(&sc).await?.message(), String::new()),
-            "resume" => {
-                e.resume_queue(&sc).await?;
-                ("queue resumed".to_string(), String::new())
-            }
-            "admit" => {
-                let n = num("number of buyers to admit")?;
-                let k = e.admit(&sc, n).await?;
-                (format!("admitted {k} buyers"), format!("asked {n}, admitted {k}"))
-            }
-            "capacity" => {
-                let n = num("capacity")?;
-                let k = e.set_capacity(&sc, n).await?;
-                (format!("capacity set to {n}; {k} buyers admitted"), n.to_string())
-            }
-            "announce" => {
-                let text = arg.clone().unwrap_or_default();
-                e.announce(&sc, &text).await?;
-                ("message queued for everyone waiting".to_string(), text)
-            }
-            "remove" => {
-                let t = Ticket::parse(arg.as_deref().unwrap_or("").trim())?;
-                let prev = e.remove_ticket(&sc, &t).await?;
-                (format!("ticket removed (it was {})", prev.as_str()), t.to_string())
-            }
-            other => {
-                return Err(UiError::new(
-                    "invalid",
-                    format!("Unknown action {other}: use pause, resume, admit, capacity, announce or remove."),
-                ));
-            }
-        };
-        e.record_action(&self.actor, action, &sc, &detail).await?;
-        Ok(msg)
+        let action = StaffAction::parse(action, arg.as_deref())?;
+        Ok(e.perform(&self.actor, &Scope::parse(scope)?, &action).await?.message)
     }
 
     /// Starts or stops simulated buyers on every open queue of the current connection. The session lock
@@ -642,7 +302,7 @@ impl AppState {
     pub async fn simulate(&self, on: bool) -> UiResult<Option<SimSnapshot>> {
         let (engine, old) = {
             let mut s = self.session.lock().await;
-            let s = s.as_mut().ok_or_else(|| UiError::new("not_connected", "Not connected."))?;
+            let s = s.as_mut().ok_or_else(|| UiError::new(ErrorCode::NotConnected, "Not connected."))?;
             (s.engine.clone(), s.sim.take())
         };
         if let Some(sim) = old {
@@ -651,25 +311,15 @@ impl AppState {
         if !on {
             return Ok(None);
         }
-        let scopes: Vec<Scope> = engine
-            .list_shows()
-            .await?
-            .iter()
-            .filter(|x| x.status.has_live_queues())
-            .flat_map(|x| x.scopes().into_iter().map(|(sc, _)| sc))
-            .collect();
-        if scopes.is_empty() {
-            return Err(UiError::new("no_queue", "No show is open: set a show to Open (Queue Active) first."));
-        }
-        let cfg = SimConfig {
-            scopes,
-            join_rate: 6.0,
-            abandon_ratio: 0.15,
-            poll_interval: Duration::from_secs(2),
-            think: (Duration::from_secs(3), Duration::from_secs(10)),
-            ..Default::default()
+        let sim = match simulate_live(&engine, SimConfig::sandbox(&engine, SANDBOX_RATE).await?).await {
+            Err(seatwise_engine::Error::NoQueue(_)) => {
+                return Err(UiError::new(
+                    ErrorCode::NoQueue,
+                    "No show is open: set a show to Open (Queue Active) first.",
+                ));
+            }
+            other => other?,
         };
-        let sim = Simulator::start(engine, cfg);
         let snap = sim.snapshot();
         let mut s = self.session.lock().await;
         match s.as_mut() {
@@ -680,7 +330,7 @@ impl AppState {
             }
             None => {
                 sim.stop().await;
-                return Err(UiError::new("not_connected", "Disconnected meanwhile."));
+                return Err(UiError::new(ErrorCode::NotConnected, "Disconnected meanwhile."));
             }
         }
         Ok(Some(snap))
@@ -692,7 +342,7 @@ async fn stop_session(s: Session) {
         sim.stop().await;
     }
     s.worker.stop().await;
-    if let Some(server) = s.sandbox {
-        let _ = tokio::task::spawn_blocking(move || server.shutdown()).await;
+    if let Some(sandbox) = s.sandbox {
+        sandbox.stop().await;
     }
 }

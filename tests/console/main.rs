@@ -2,14 +2,17 @@
 //! OS keyring (run through scripts/test.sh: a private D-Bus session with gnome-keyring) and the Ably
 //! stand-in.
 
+mod ipc;
+
 use std::path::PathBuf;
 
 use seatwise_ably_standin::{Config, StandIn};
 use seatwise_console::prefs::{MemoryPrefs, PrefsStore};
+use seatwise_console::profiles::{ProfileInput, ProfileKind};
 use seatwise_console::secrets::{self, Kind};
-use seatwise_console::state::{AppState, ProfileInput, ProfileKind};
+use seatwise_console::state::AppState;
 use seatwise_engine::local::{RedisServer, ServerOptions};
-use seatwise_engine::{Actor, ConnectOptions, Redis, Target};
+use seatwise_engine::{Actor, ConnectOptions, ErrorCode, Redis, Target};
 
 fn keyring_required() {
     assert!(
@@ -137,7 +140,7 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     assert!(r.success && r.queue_results.len() == 2);
     // Another console's change in between: a plain conflict with the current status.
     let err = st.change_status("gala", "CLOSED", Some(1)).await.unwrap_err();
-    assert_eq!(err.code, "conflict");
+    assert_eq!(err.code, ErrorCode::Conflict);
     assert!(err.message.contains("it is now OPEN"), "{err}");
     // Buyers arrive; the monitor sees them; staff act.
     let e = seatwise_engine::Engine::new(
@@ -168,8 +171,9 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     let r = st.change_status("gala", "CANCELLED", None).await.unwrap();
     assert_eq!(r.queue_results[0].message, "queue closed; 4 buyers will be told");
     let audit = st.audit(Some("gala".into()), 50).await.unwrap();
-    assert!(audit.iter().any(|a| a.fields.get("action").map(String::as_str) == Some("admit")));
-    assert!(audit.iter().any(|a| a.fields.get("to").map(String::as_str) == Some("CANCELLED")));
+    let audit: Vec<serde_json::Value> = audit.iter().map(|a| serde_json::to_value(a).unwrap()).collect();
+    assert!(audit.iter().any(|a| a["action"] == "admit"), "{audit:?}");
+    assert!(audit.iter().any(|a| a["kind"] == "status" && a["to"] == "CANCELLED"), "{audit:?}");
     // The console's own worker delivers to Ably (here the stand-in).
     for _ in 0..100 {
         if ably.messages("seatwise:queue:gala:d1").iter().any(|m| m.name == "queue.closed") {
@@ -179,7 +183,7 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     }
     assert!(ably.messages("seatwise:queue:gala:d1").iter().any(|m| m.name == "queue.closed"));
     st.disconnect().await;
-    assert!(st.monitor().await.unwrap_err().code == "not_connected");
+    assert!(st.monitor().await.unwrap_err().code == ErrorCode::NotConnected);
     st.delete_profile(&name).unwrap();
 }
 
@@ -205,7 +209,7 @@ async fn wrong_credentials_fail_the_test_without_revealing_them() {
     assert!(all.contains("refused the credentials"), "{all}");
     assert!(!all.contains("wrong-pass-zebra") && !all.contains("wrong-ably-zebra"), "{all}");
     let err = st.connect(&name).await.unwrap_err();
-    assert_eq!(err.code, "auth");
+    assert_eq!(err.code, ErrorCode::Auth);
     st.delete_profile(&name).unwrap();
 }
 
@@ -287,7 +291,7 @@ async fn the_monitor_recovers_by_itself_when_redis_comes_back() {
     st.monitor().await.unwrap();
     server.shutdown();
     let err = st.monitor().await.unwrap_err();
-    assert!(["unreachable", "redis"].contains(&err.code.as_str()), "{err}");
+    assert!([ErrorCode::Unreachable, ErrorCode::Redis].contains(&err.code), "{err}");
     let _back = RedisServer::start(&ServerOptions { port: Some(port), ..opts }).unwrap();
     let mut ok = false;
     for _ in 0..40 {

@@ -2,13 +2,12 @@
 
 use std::collections::HashMap;
 
-use seatwise_engine::shows::{ShowStatus, parse_shows_file};
+use seatwise_engine::ShowStatus::{self, *};
+use seatwise_engine::shows::parse_shows_file;
 use seatwise_engine::{Error, ShowId, Ticket, TicketState};
 
 use crate::lifecycle::buyer;
 use crate::support::*;
-
-use ShowStatus::*;
 
 fn id(s: &str) -> ShowId {
     ShowId::new(s).unwrap()
@@ -151,24 +150,41 @@ async fn every_change_is_audited_with_who_and_results() {
     open_show(e, &show("s1", 2, 5, 60.0, 120.0)).await;
     e.update_show_status(&id("s1"), Closed, &actor(), None).await.unwrap();
     let log = e.audit_log(10, Some(&id("s1"))).await.unwrap();
-    let kinds: Vec<(String, String, String)> =
-        log.iter().map(|a| (a.fields["kind"].clone(), a.fields["from"].clone(), a.fields["to"].clone())).collect();
+    use seatwise_engine::AuditEvent;
+    let kinds: Vec<(&str, ShowStatus, ShowStatus)> = log
+        .iter()
+        .map(|a| match &a.event {
+            AuditEvent::Result { from, to, .. } => ("result", *from, *to),
+            AuditEvent::Status { from, to, .. } => ("status", *from, *to),
+            AuditEvent::Create { status, .. } => ("create", *status, *status),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect();
     assert_eq!(
         kinds,
         vec![
-            ("result".into(), "OPEN".into(), "CLOSED".into()),
-            ("status".into(), "OPEN".into(), "CLOSED".into()),
-            ("result".into(), "DRAFT".into(), "OPEN".into()),
-            ("status".into(), "DRAFT".into(), "OPEN".into()),
-            ("create".into(), "DRAFT".into(), "DRAFT".into()),
+            ("result", Open, Closed),
+            ("status", Open, Closed),
+            ("result", Draft, Open),
+            ("status", Draft, Open),
+            ("create", Draft, Draft),
         ]
     );
-    let latest = &log[0].fields;
-    assert_eq!((latest["user"].as_str(), latest["host"].as_str()), ("tester", "test-host"));
-    let results: serde_json::Value = serde_json::from_str(&latest["results"]).unwrap();
-    assert_eq!(results.as_array().unwrap().len(), 2);
-    assert_eq!(results[0]["showScopeId"], "s1:d1");
-    assert!(!latest["at"].is_empty());
+    let latest = &log[0];
+    assert_eq!((latest.user.as_str(), latest.host.as_str()), ("tester", "test-host"));
+    let AuditEvent::Result { results, success, .. } = &latest.event else { panic!("{latest:?}") };
+    assert!(success);
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[0].show_scope_id, "s1:d1");
+    // The effect is stored as data, not only as prose.
+    assert!(matches!(results[0].effect, Some(seatwise_engine::queue::QueueEffect::Closed { .. })), "{results:?}");
+    assert!(!latest.at.is_empty());
+    // The UI and `--json` receive the record flat, tagged by its kind.
+    let j = serde_json::to_value(latest).unwrap();
+    assert_eq!(
+        (j["kind"].as_str(), j["show"].as_str(), j["to"].as_str()),
+        (Some("result"), Some("s1"), Some("CLOSED"))
+    );
 }
 
 #[tokio::test]
@@ -203,7 +219,7 @@ async fn shows_create_update_import_export() {
     let again = t2.engine.import_shows(&parsed, &actor()).await.unwrap();
     assert_eq!(again[0].action, "unchanged");
     let names: HashMap<String, String> =
-        t2.engine.list_shows().await.unwrap().into_iter().map(|s| (s.id, s.name)).collect();
+        t2.engine.list_shows().await.unwrap().into_iter().map(|s| (s.id.to_string(), s.name)).collect();
     assert_eq!(names["s1"], "Renamed");
     // A broken file says what was expected.
     let err = parse_shows_file("bad.json", "{\"shows\": [{\"id\": \"x\"}]}").unwrap_err();
@@ -223,7 +239,7 @@ async fn schedules_added_on_sale_open_and_removed_ones_wait_for_their_notices() 
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
     let mut s = e.get_show(&id("s1")).await.unwrap();
     let mut extra = s.schedules[0].clone();
-    extra.id = "d9".into();
+    extra.id = seatwise_engine::SchedId::new("d9").unwrap();
     s.schedules.push(extra);
     let s = e.update_show(&s, s.version, &actor()).await.unwrap();
     assert_eq!(
@@ -235,7 +251,7 @@ async fn schedules_added_on_sale_open_and_removed_ones_wait_for_their_notices() 
     e.update_show_status(&id("s1"), Closed, &actor(), None).await.unwrap();
     let mut fewer = e.get_show(&id("s1")).await.unwrap();
     let v = fewer.version;
-    fewer.schedules.retain(|x| x.id != "d9");
+    fewer.schedules.retain(|x| x.id != *"d9");
     let err = e.update_show(&fewer, v, &actor()).await.unwrap_err();
     assert!(err.to_string().contains("notifications to send"), "{err}");
     let _ = s;

@@ -3,8 +3,8 @@
 #![allow(dead_code)]
 
 use seatwise_engine::local::{RedisCluster, RedisServer, ServerOptions};
-use seatwise_engine::shows::{Schedule, Show, ShowStatus};
 use seatwise_engine::{Actor, ConnectOptions, Engine, QueueStats, Redis, SchedId, Scope, ShowId, Target};
+use seatwise_engine::{Schedule, Show, ShowStatus};
 
 /// Which transport a suite runs the engine over (each test binary sets `crate::TRANSPORT`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,7 +82,7 @@ pub fn actor() -> Actor {
 /// A show with `n` schedules d1..dn, each with the given capacity and windows (seconds).
 pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -> Show {
     Show {
-        id: id.into(),
+        id: ShowId::new(id).unwrap(),
         name: format!("Show {id}"),
         venue: "Globe".into(),
         status: ShowStatus::Draft,
@@ -91,7 +91,7 @@ pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -
         updated_by: String::new(),
         schedules: (1..=n)
             .map(|i| Schedule {
-                id: format!("d{i}"),
+                id: SchedId::new(&format!("d{i}")).unwrap(),
                 starts_at: format!("2026-03-{:02}T19:30", (i % 28) + 1),
                 time_zone: "Europe/London".into(),
                 capacity,
@@ -110,10 +110,7 @@ pub fn scope(show: &str, sched: &str) -> Scope {
 /// Creates `show` and sets it OPEN; returns the engine-side show.
 pub async fn open_show(engine: &Engine, show: &Show) {
     engine.create_show(show, &actor()).await.expect("create show");
-    let r = engine
-        .update_show_status(&ShowId::new(&show.id).unwrap(), ShowStatus::Open, &actor(), None)
-        .await
-        .expect("open show");
+    let r = engine.update_show_status(&show.id, ShowStatus::Open, &actor(), None).await.expect("open show");
     assert!(r.success, "{r:?}");
 }
 

@@ -16,8 +16,8 @@ use seatwise_ably::{AblyConfig, AblyRest, ApiKey, Endpoint, Message};
 use seatwise_ably_standin::{Config as StandInConfig, StandIn};
 use seatwise_engine::local::{RedisServer, ServerOptions};
 use seatwise_engine::notify::Notifier;
-use seatwise_engine::shows::{Schedule, Show, ShowStatus};
 use seatwise_engine::{Actor, BuyerId, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target, Ticket};
+use seatwise_engine::{Schedule, Show, ShowStatus};
 use seatwise_upstash_standin::UpstashStandIn;
 
 #[derive(Parser)]
@@ -48,7 +48,7 @@ struct Args {
 
 fn show(id: &str, n: usize, capacity: u32) -> Show {
     Show {
-        id: id.into(),
+        id: ShowId::new(id).unwrap(),
         name: id.into(),
         venue: "Bench Hall".into(),
         status: ShowStatus::Draft,
@@ -57,7 +57,7 @@ fn show(id: &str, n: usize, capacity: u32) -> Show {
         updated_by: String::new(),
         schedules: (0..n)
             .map(|i| Schedule {
-                id: format!("d{i}"),
+                id: SchedId::new(&format!("d{i}")).unwrap(),
                 starts_at: "2026-06-01T19:30".into(),
                 time_zone: "UTC".into(),
                 capacity,
@@ -72,7 +72,7 @@ fn show(id: &str, n: usize, capacity: u32) -> Show {
 async fn open(e: &Engine, s: &Show) {
     let actor = Actor::new("bench", "bench");
     e.create_show(s, &actor).await.expect("create");
-    e.update_show_status(&ShowId::new(&s.id).unwrap(), ShowStatus::Open, &actor, None).await.expect("open");
+    e.update_show_status(&s.id, ShowStatus::Open, &actor, None).await.expect("open");
 }
 
 async fn info_int(r: &Redis, section: &str, field: &str) -> u64 {

@@ -4,268 +4,34 @@
 //! Exit codes: 0 done; 1 other failure; 2 invalid input or usage; 3 conflict or illegal transition;
 //! 4 not found (show, queue, ticket); 5 Redis unreachable, timed out, or refused the credentials.
 
+mod args;
 mod monitor;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use std::sync::Arc;
-
-use seatwise_ably::{AblyConfig, AblyRest, ApiKey, Endpoint};
-use seatwise_engine::local::{RedisServer, ServerOptions};
-use seatwise_engine::notify::{CycleReport, DrainProgress, Notifier, Worker};
-use seatwise_engine::shows::{ShowStatus, parse_shows_file};
+use clap::Parser;
+use seatwise_ably::AblyRest;
+use seatwise_engine::connect::{AblyOptions, check_ably};
+use seatwise_engine::notify::{DrainProgress, Notifier, Worker};
+use seatwise_engine::sandbox::{Sandbox, simulate_live};
+use seatwise_engine::shows::parse_shows_file;
 use seatwise_engine::sim::{SimConfig, Simulator};
-use seatwise_engine::{Actor, BuyerId, ConnectOptions, Engine, Error, Redis, Scope, SeatId, ShowId, Target, Ticket};
+use seatwise_engine::{
+    Actor, BuyerId, ConnectOptions, Engine, Error, Redis, Scope, SeatId, ShowId, ShowStatus, StaffAction, Target,
+    Ticket,
+};
 
-#[derive(Parser)]
-#[command(
-    name = "seatwise",
-    version,
-    about = "Seatwise waiting-room queues on Redis: shows, status, buyers, monitoring"
-)]
-struct Cli {
-    #[command(flatten)]
-    conn: ConnArgs,
-    /// Print results as JSON.
-    #[arg(long, global = true)]
-    json: bool,
-    #[command(subcommand)]
-    cmd: Cmd,
-}
-
-#[derive(Args, Clone)]
-struct ConnArgs {
-    /// Redis URL: redis://[user:password@]host[:port][/db], or rediss:// for TLS. Prefer the environment
-    /// variable for URLs with a password, so it stays out of shell history.
-    #[arg(long, env = "SEATWISE_REDIS_URL", global = true, hide_env_values = true)]
-    redis_url: Option<String>,
-    /// Redis Cluster seed nodes, comma-separated redis:// URLs (instead of --redis-url).
-    #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, value_delimiter = ',', hide_env_values = true)]
-    cluster: Vec<String>,
-    /// Upstash REST URL (https://..., as the Upstash console shows it), for a Redis reached over HTTPS only. The token is
-    /// read from SEATWISE_UPSTASH_TOKEN.
-    #[arg(long, env = "SEATWISE_UPSTASH_URL", global = true)]
-    upstash_url: Option<String>,
-    /// Connect timeout in milliseconds.
-    #[arg(long, default_value_t = 5000, global = true)]
-    connect_timeout_ms: u64,
-    /// Command timeout in milliseconds.
-    #[arg(long, default_value_t = 5000, global = true)]
-    timeout_ms: u64,
-    /// Ably REST endpoint (default: Ably's production hosts, with fallbacks). The API key itself is read
-    /// only from SEATWISE_ABLY_KEY, never from a flag.
-    #[arg(long, env = "SEATWISE_ABLY_ENDPOINT", global = true)]
-    ably_endpoint: Option<String>,
-    /// Ceiling on Ably HTTP requests per second (your account's limit; 50 on the free plan).
-    #[arg(long, env = "SEATWISE_ABLY_MAX_RPS", default_value_t = 50.0, global = true)]
-    ably_max_rps: f64,
-}
-
-#[derive(Subcommand)]
-enum Cmd {
-    /// Shows: list, show, create, import, export.
-    #[command(subcommand)]
-    Shows(ShowsCmd),
-    /// Change a show's status (DRAFT, UPCOMING, OPEN, ON_GOING, CLOSED, CANCELLED, POSTPONED) and apply it
-    /// to every schedule's queue.
-    Status {
-        show: String,
-        status: String,
-        /// Fail with a conflict unless the show is still at this version.
-        #[arg(long)]
-        expect_version: Option<u64>,
-        /// On CLOSED / CANCELLED, do not tell the buyers now (a running worker will).
-        #[arg(long)]
-        no_notify: bool,
-    },
-    /// Queue figures of one show, or of every show with live queues.
-    Stats { show: Option<String> },
-    /// A live table of every open queue, refreshed every --interval seconds.
-    Monitor {
-        #[arg(long, default_value_t = 10)]
-        interval: u64,
-        /// Print the table once and exit.
-        #[arg(long)]
-        once: bool,
-    },
-    /// Staff actions on one queue (scope = <showId>:<schedId>).
-    #[command(subcommand)]
-    Queue(QueueCmd),
-    /// What a buyer's client does (scope = <showId>:<schedId>).
-    #[command(subcommand)]
-    Buyer(BuyerCmd),
-    /// The audit log of show changes and staff actions, newest first.
-    Audit {
-        #[arg(long)]
-        show: Option<String>,
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-    },
-    /// Simulated buyers against the queues of open shows (all, or --show).
-    Simulate(SimArgs),
-    /// Deliver the outbox to Ably (SEATWISE_ABLY_KEY), sharing the work with any other workers.
-    Worker {
-        /// Run until nothing is left to send, then print the report and exit.
-        #[arg(long)]
-        once: bool,
-        /// Pause between passes when there is nothing to send, in milliseconds.
-        #[arg(long, default_value_t = 250)]
-        idle_ms: u64,
-    },
-    /// Sign an Ably token request for a buyer's live ticket (JSON, for ably-js's authUrl).
-    TokenRequest {
-        scope: String,
-        ticket: String,
-        buyer: String,
-        /// Token lifetime in ms (at most 2 hours; default 1 hour).
-        #[arg(long)]
-        ttl_ms: Option<u64>,
-        /// Sign with this timestamp (ms) instead of now.
-        #[arg(long)]
-        timestamp: Option<u64>,
-        /// Sign with this nonce (16+ letters and digits) instead of a random one.
-        #[arg(long)]
-        nonce: Option<String>,
-    },
-    /// Test the Ably credentials: read Ably's clock and exchange a token request for a token.
-    AblyCheck,
-    /// The embedded default: a local redis-server, demo shows opened, simulated buyers and the monitor.
-    Demo {
-        /// Where the local Redis keeps its data (default: the user data dir, seatwise/sandbox).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Stop after this many seconds (default: run until Ctrl-C).
-        #[arg(long)]
-        duration: Option<u64>,
-        #[arg(long, default_value_t = 10)]
-        interval: u64,
-        #[arg(long, default_value_t = 8.0)]
-        rate: f64,
-    },
-}
-
-#[derive(Subcommand)]
-enum ShowsCmd {
-    List,
-    Show {
-        id: String,
-    },
-    /// Create shows from a shows file (they start as DRAFT or UPCOMING).
-    Create {
-        file: PathBuf,
-    },
-    /// Create or update shows from a shows file (statuses are never changed by an import).
-    Import {
-        file: PathBuf,
-    },
-    /// Write every show to a shows file (or to standard output).
-    Export {
-        file: Option<PathBuf>,
-    },
-}
-
-#[derive(Subcommand)]
-enum QueueCmd {
-    Pause {
-        scope: String,
-    },
-    Resume {
-        scope: String,
-    },
-    /// Admit up to N buyers now, even beyond capacity.
-    Admit {
-        scope: String,
-        n: u32,
-    },
-    /// Set the number of concurrent sessions.
-    Capacity {
-        scope: String,
-        capacity: u32,
-    },
-    /// Send a message to everyone waiting.
-    Announce {
-        scope: String,
-        message: String,
-    },
-    /// Remove a ticket (the buyer is told).
-    Remove {
-        scope: String,
-        ticket: String,
-    },
-}
-
-#[derive(Subcommand)]
-enum BuyerCmd {
-    Join {
-        scope: String,
-        buyer: String,
-    },
-    Status {
-        scope: String,
-        ticket: String,
-    },
-    Leave {
-        scope: String,
-        ticket: String,
-    },
-    Hold {
-        scope: String,
-        ticket: String,
-        #[arg(required = true)]
-        seats: Vec<String>,
-    },
-    /// Release the named seats, or all when none are named.
-    Release {
-        scope: String,
-        ticket: String,
-        seats: Vec<String>,
-    },
-    Complete {
-        scope: String,
-        ticket: String,
-    },
-}
-
-#[derive(Args, Clone)]
-struct SimArgs {
-    /// Only these shows (default: every show with live queues).
-    #[arg(long)]
-    show: Vec<String>,
-    /// New buyers per second.
-    #[arg(long, default_value_t = 20.0)]
-    rate: f64,
-    /// Share of buyers who abandon while waiting (0 to 1).
-    #[arg(long, default_value_t = 0.1)]
-    abandon: f64,
-    /// How often waiting buyers poll, in milliseconds.
-    #[arg(long, default_value_t = 2000)]
-    poll_ms: u64,
-    /// Stop after this many seconds (default: until Ctrl-C).
-    #[arg(long)]
-    duration: Option<u64>,
-    /// Stop creating buyers after this many.
-    #[arg(long)]
-    buyers: Option<u64>,
-}
+use args::{BuyerCmd, Cli, Cmd, ConnArgs, QueueCmd, ShowsCmd, SimArgs};
 
 /// A failure with its exit code.
 struct Fail(u8, String);
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
-        let code = match e.code() {
-            "invalid" | "file" | "rejected" => 2,
-            "conflict" | "illegal_transition" | "exists" | "seats_taken" | "too_many_seats" | "not_held"
-            | "no_seats" => 3,
-            "not_found" | "no_queue" | "unknown_ticket" | "no_session" | "closed" | "paused" => 4,
-            "unreachable" | "auth" | "tls" | "cluster" | "ably" => 5,
-            "not_owner" | "not_live" => 4,
-            _ => 1,
-        };
-        Fail(code, e.to_string())
+        Fail(e.code().exit_code(), e.to_string())
     }
 }
 
@@ -320,17 +86,11 @@ fn no_ably() -> Fail {
 
 /// The Ably client from SEATWISE_ABLY_KEY (None when it is not set).
 fn ably_client(c: &ConnArgs) -> Result<Option<Arc<AblyRest>>, Fail> {
-    let Ok(text) = std::env::var("SEATWISE_ABLY_KEY") else { return Ok(None) };
-    let key = ApiKey::parse(&text).map_err(|e| Fail(2, format!("SEATWISE_ABLY_KEY: {e}")))?;
-    let mut cfg = AblyConfig::new(key);
-    if let Some(ep) = &c.ably_endpoint {
-        cfg.endpoint = Some(Endpoint::parse(ep).map_err(|e| Fail(2, e.to_string()))?);
-    }
-    if !(c.ably_max_rps >= 0.0 && c.ably_max_rps.is_finite()) {
-        return Err(Fail(2, format!("--ably-max-rps {} must be 0 (no ceiling) or more", c.ably_max_rps)));
-    }
-    cfg.max_requests_per_second = c.ably_max_rps;
-    Ok(Some(Arc::new(AblyRest::new(cfg).map_err(|e| Fail(2, e.to_string()))?)))
+    let Ok(key) = std::env::var("SEATWISE_ABLY_KEY") else { return Ok(None) };
+    let mut o = AblyOptions::new(&key, &format!("seatwise-cli/{}", env!("CARGO_PKG_VERSION")));
+    o.endpoint = c.ably_endpoint.clone();
+    o.max_rps = c.ably_max_rps;
+    Ok(Some(o.build().map_err(|e| Fail(2, format!("SEATWISE_ABLY_KEY / --ably-endpoint / --ably-max-rps: {e}")))?))
 }
 
 fn consumer_name() -> String {
@@ -353,23 +113,17 @@ async fn tell_closed(engine: &Engine, ably: Arc<AblyRest>, scopes: &[Scope]) -> 
             p.total
         );
     };
-    for _ in 0..50 {
-        let r = n.cycle(scopes, &bar).await?;
-        if r.read == 0 {
-            break;
-        }
-        if r.failed > 0 {
-            eprintln!();
-            return Err(Fail(
-                1,
-                format!(
-                    "some buyers could not be told yet ({}); they stay recorded and `seatwise worker` will retry",
-                    r.errors.first().cloned().unwrap_or_default()
-                ),
-            ));
-        }
-    }
+    let r = n.deliver_until_idle(Some(scopes), 50, &bar).await?;
     eprintln!();
+    if r.failed > 0 {
+        return Err(Fail(
+            1,
+            format!(
+                "some buyers could not be told yet ({}); they stay recorded and `seatwise worker` will retry",
+                r.errors.first().cloned().unwrap_or_default()
+            ),
+        ));
+    }
     Ok(())
 }
 
@@ -377,21 +131,8 @@ async fn worker(engine: &Engine, conn: &ConnArgs, once: bool, idle_ms: u64) -> O
     let ably = ably_client(conn)?;
     if once {
         let n = Notifier::new(engine.clone(), ably.ok_or_else(no_ably)?, &consumer_name());
-        let mut total = CycleReport::default();
-        loop {
-            let scopes = n.all_scopes().await?;
-            let r = n.cycle(&scopes, &|_| {}).await?;
-            total.read += r.read;
-            total.delivered += r.delivered;
-            total.failed += r.failed;
-            total.errors.extend(r.errors);
-            if r.read == 0 || r.failed > 0 {
-                break;
-            }
-        }
-        print_json(
-            &serde_json::json!({"read": total.read, "delivered": total.delivered, "failed": total.failed, "errors": total.errors}),
-        );
+        let total = n.deliver_until_idle(None, usize::MAX, &|_| {}).await?;
+        print_json(&total);
         return if total.failed == 0 {
             Ok(())
         } else {
@@ -418,20 +159,13 @@ async fn worker(engine: &Engine, conn: &ConnArgs, once: bool, idle_ms: u64) -> O
 
 async fn ably_check(conn: &ConnArgs, json: bool) -> Out {
     let ably = ably_client(conn)?.ok_or_else(no_ably)?;
-    let time = ably.time().await.map_err(|e| Fail(5, format!("Ably: {e}")))?;
-    let req = ably.create_token_request(seatwise_ably::TokenParams {
-        ttl_ms: Some(60_000),
-        timestamp: Some(time),
-        ..Default::default()
-    });
-    let tok = ably.request_token(&req).await.map_err(|e| Fail(5, format!("Ably refused the key: {e}")))?;
-    let skew = time as i64 - chrono::Utc::now().timestamp_millis();
+    let c = check_ably(&ably).await.map_err(|e| Fail(5, e.to_string()))?;
     if json {
         print_json(
-            &serde_json::json!({"ok": true, "key": ably.key().hint(), "ablyTime": time, "clockSkewMs": skew, "tokenExpires": tok.expires}),
+            &serde_json::json!({"ok": true, "key": c.key, "ablyTime": c.ably_time, "clockSkewMs": c.clock_skew_ms, "tokenExpires": c.token_expires}),
         );
     } else {
-        println!("Ably credentials work: key {} issued a token (clock skew {skew} ms)", ably.key().hint());
+        println!("Ably credentials work: key {} issued a token (clock skew {} ms)", c.key, c.clock_skew_ms);
     }
     Ok(())
 }
@@ -511,13 +245,7 @@ async fn run(cli: Cli) -> Out {
                 print_json(&entries);
             } else {
                 for e in entries {
-                    let f = |k: &str| e.fields.get(k).cloned().unwrap_or_default();
-                    let what = match f("kind").as_str() {
-                        "action" => format!("{} {} {}", f("action"), f("scope"), f("detail")),
-                        "result" => format!("result v{} {}", f("version"), f("message")),
-                        k => format!("{k} {} {} → {} (v{})", f("show"), f("from"), f("to"), f("version")),
-                    };
-                    println!("{}  {}@{}  {what}", f("at"), f("user"), f("host"));
+                    println!("{}  {}@{}  {}", e.at, e.user, e.host, e.summary());
                 }
             }
             Ok(())
@@ -592,44 +320,19 @@ async fn shows(engine: &Engine, actor: &Actor, c: ShowsCmd, json: bool) -> Out {
 }
 
 async fn queue(engine: &Engine, actor: &Actor, c: QueueCmd, json: bool) -> Out {
-    let (action, sc, detail, msg) = match c {
-        QueueCmd::Pause { scope: s } => {
-            let sc = scope(&s)?;
-            let e = engine.pause_queue(&sc).await?;
-            ("pause", sc, String::new(), e.message())
-        }
-        QueueCmd::Resume { scope: s } => {
-            let sc = scope(&s)?;
-            engine.resume_queue(&sc).await?;
-            ("resume", sc, String::new(), "queue resumed".to_string())
-        }
-        QueueCmd::Admit { scope: s, n } => {
-            let sc = scope(&s)?;
-            let k = engine.admit(&sc, n).await?;
-            ("admit", sc, format!("asked {n}, admitted {k}"), format!("admitted {k} buyers"))
-        }
-        QueueCmd::Capacity { scope: s, capacity } => {
-            let sc = scope(&s)?;
-            let k = engine.set_capacity(&sc, capacity).await?;
-            ("capacity", sc, capacity.to_string(), format!("capacity set to {capacity}; {k} buyers admitted"))
-        }
-        QueueCmd::Announce { scope: s, message } => {
-            let sc = scope(&s)?;
-            engine.announce(&sc, &message).await?;
-            ("announce", sc, message, "announcement queued for everyone waiting".to_string())
-        }
-        QueueCmd::Remove { scope: s, ticket: t } => {
-            let sc = scope(&s)?;
-            let t = ticket(&t)?;
-            let prev = engine.remove_ticket(&sc, &t).await?;
-            ("remove", sc, t.to_string(), format!("ticket {t} removed (it was {})", prev.as_str()))
-        }
+    let (s, action) = match c {
+        QueueCmd::Pause { scope } => (scope, StaffAction::Pause),
+        QueueCmd::Resume { scope } => (scope, StaffAction::Resume),
+        QueueCmd::Admit { scope, n } => (scope, StaffAction::Admit { n }),
+        QueueCmd::Capacity { scope, capacity } => (scope, StaffAction::Capacity { capacity }),
+        QueueCmd::Announce { scope, message } => (scope, StaffAction::Announce { message }),
+        QueueCmd::Remove { scope, ticket: t } => (scope, StaffAction::Remove { ticket: ticket(&t)? }),
     };
-    engine.record_action(actor, action, &sc, &detail).await?;
+    let out = engine.perform(actor, &scope(&s)?, &action).await?;
     if json {
-        print_json(&serde_json::json!({ "scope": sc.to_string(), "message": msg }))
+        print_json(&out)
     } else {
-        println!("{msg}")
+        println!("{}", out.message)
     }
     Ok(())
 }
@@ -673,12 +376,8 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
 }
 
 async fn sim_scopes(engine: &Engine, only: &[String]) -> Result<Vec<Scope>, Fail> {
-    let shows = engine.list_shows().await?;
-    let scopes: Vec<Scope> = shows
-        .iter()
-        .filter(|s| s.status.has_live_queues() && (only.is_empty() || only.contains(&s.id)))
-        .flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc))
-        .collect();
+    let only = only.iter().map(|s| ShowId::new(s)).collect::<Result<Vec<_>, _>>()?;
+    let scopes = engine.live_scopes(&only).await?;
     if scopes.is_empty() {
         return Err(Fail(4, "no open show to simulate buyers for: set a show to OPEN first".into()));
     }
@@ -749,37 +448,34 @@ fn default_data_dir() -> PathBuf {
 async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>, interval: u64, rate: f64) -> Out {
     // A configured Redis wins: the demo then only loads and opens the demo shows there.
     let configured = conn.redis_url.is_some() || !conn.cluster.is_empty() || conn.upstash_url.is_some();
-    let server = if configured {
-        None
+    let actor = Actor::current();
+    let (sandbox, engine) = if configured {
+        let engine = connect(conn).await?;
+        engine.open_demo_shows(&actor).await?;
+        (None, engine)
     } else {
         let dir = data_dir.unwrap_or_else(default_data_dir);
         eprintln!("starting a local redis-server (data in {})", dir.display());
-        Some(RedisServer::start(&ServerOptions { data_dir: Some(dir), ..Default::default() })?)
-    };
-    let engine = match &server {
-        Some(s) => Engine::new(Redis::connect(&options(conn, Target::Url(s.url()))).await?),
-        None => connect(conn).await?,
-    };
-    let actor = Actor::current();
-    let shows = engine.open_demo_shows(&actor).await?;
-    let sim_args = SimArgs { show: Vec::new(), rate, abandon: 0.15, poll_ms: 2000, duration: None, buyers: None };
-    let scopes = sim_scopes(&engine, &shows.iter().map(|s| s.id.clone()).collect::<Vec<_>>()).await?;
-    let sim = Simulator::start(engine.clone(), sim_config(scopes, &sim_args)?);
-    if let Some(s) = &server {
+        let s = Sandbox::start(dir, &actor).await?;
         eprintln!(
             "sandbox Redis at {} — in another terminal: SEATWISE_REDIS_URL={} seatwise monitor",
             s.url(),
             s.url()
         );
-    }
+        let e = s.engine().clone();
+        (Some(s), e)
+    };
+    let mut cfg = SimConfig::sandbox(&engine, rate).await?;
+    cfg.poll_interval = Duration::from_millis(2000);
+    let sim = simulate_live(&engine, cfg).await?;
     let r = monitor::run(&engine, Duration::from_secs(interval.max(1)), false, duration.map(Duration::from_secs)).await;
     let snap = sim.stop().await;
     eprintln!(
         "simulated buyers: joined {} admitted {} booked {} abandoned {} left {}",
         snap.joined, snap.admitted, snap.completed, snap.abandoned, snap.left
     );
-    if let Some(s) = server {
-        s.shutdown();
+    if let Some(s) = sandbox {
+        s.stop().await;
     }
     r
 }

@@ -39,8 +39,8 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
             let _ = writeln!(
                 out,
                 "{:<16} {:<12} {:<10} {:<7} {:>7} {:>9} {:>8} {:>11} {:>8} {:>9} {:>7}",
-                truncate(&show.show_id, 16),
-                truncate(&q.sched_id, 12),
+                truncate(show.show_id.as_str(), 16),
+                truncate(q.sched_id.as_str(), 12),
                 q.sched_date,
                 s.state,
                 s.queue_size,

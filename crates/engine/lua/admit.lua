@@ -1,6 +1,6 @@
 -- admit: staff admit up to N buyers from the head now, even beyond the capacity (an explicit decision).
 -- ARGV[1] N (>= 1)
--- Returns {0, admitted, more} (more = 1 when the step budget ran out with buyers still waiting: call
+-- Returns {OK, admitted, more} (more = 1 when the step budget ran out with buyers still waiting: call
 -- again) | {E_NO_QUEUE} | {E_CLOSED} | {E_PAUSED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end

@@ -1,6 +1,6 @@
 -- capacity: sets the number of concurrent sessions and fills any slots that opens.
 -- ARGV[1] capacity (>= 0)
--- Returns {0, admitted} | {E_NO_QUEUE} | {E_CLOSED}
+-- Returns {OK, admitted} | {E_NO_QUEUE} | {E_CLOSED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end
 if m.state == 'closed' then return {E_CLOSED} end

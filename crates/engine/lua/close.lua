@@ -5,7 +5,7 @@
 -- KEYS[12] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
 -- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[12]),
 -- ARGV[3] the show's version of this change ('' = not ordered)
--- Returns {0, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen} | {E_SUPERSEDED}
+-- Returns {OK, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen} | {E_SUPERSEDED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end
 if superseded(ARGV[3]) then return {E_SUPERSEDED} end

@@ -1,7 +1,7 @@
 -- complete: an admitted buyer books the seats their session holds. The seats become sold (for good, across
 -- queue generations), the session ends and its slot goes to the head of the queue.
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag
--- Returns {0, seat...} (seats sold) | {E_NO_SEATS} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET}
+-- Returns {OK, seat...} (seats sold) | {E_NO_SEATS} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET}
 local m = load_meta()
 local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
 if seq < 0 then return {seq} end

@@ -1,7 +1,7 @@
 -- hold: an admitted buyer holds seats, all or nothing, against other sessions' holds and sold seats.
 -- Seats the session already holds are kept; the total may not exceed the queue's max_seats.
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4..] seat ids (validated by the caller)
--- Returns {0, expires_at_ms, seat...} (all seats now held) | {E_SEATS_TAKEN, seat...} |
+-- Returns {OK, expires_at_ms, seat...} (all seats now held) | {E_SEATS_TAKEN, seat...} |
 --         {E_TOO_MANY_SEATS, max_seats} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET}
 local m = load_meta()
 local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])

@@ -2,7 +2,7 @@
 -- (nobody loses a place, the sequence is kept), a closed or never-opened one gets a fresh generation.
 -- ARGV[1] secret (random, for ticket tags), ARGV[2] capacity, ARGV[3] session_ms, ARGV[4] abandon_ms,
 -- ARGV[5] max_seats, ARGV[6] the show's version of this change ('' = not ordered)
--- Returns {0, 'opened' | 'resumed', gen} | {E_ALREADY, 'open', gen} | {E_SUPERSEDED}
+-- Returns {OK, 'opened' | 'resumed', gen} | {E_ALREADY, 'open', gen} | {E_SUPERSEDED}
 local m = load_meta()
 local now = now_ms()
 if superseded(ARGV[6]) then return {E_SUPERSEDED} end

@@ -4,7 +4,7 @@
 -- admits the buyer at once only when nobody else waits and a session is free; otherwise the head is
 -- admitted by the queue's housekeeping (the next status call, or any stats call).
 -- ARGV[1] buyer id (validated by the caller)
--- Returns {0, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_NO_QUEUE} | {E_CLOSED} | {E_QUEUE_FULL}
+-- Returns {OK, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_NO_QUEUE} | {E_CLOSED} | {E_QUEUE_FULL}
 local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms')
 if not v[1] then return {E_NO_QUEUE} end
 if v[1] == 'closed' then return {E_CLOSED} end

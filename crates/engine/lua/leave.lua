@@ -1,7 +1,7 @@
 -- leave: a buyer leaves (or staff remove a ticket). A waiting ticket gives up its place; an admitted one ends
 -- its session, releases its holds and frees the slot for the head of the queue.
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] 'left' | 'removed'
--- Returns {0, previous_state} | {E_ALREADY, state} | {E_CLOSED} | {E_UNKNOWN_TICKET}
+-- Returns {OK, previous_state} | {E_ALREADY, state} | {E_CLOSED} | {E_UNKNOWN_TICKET}
 local m = load_meta()
 local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
 if seq < 0 then return {seq} end

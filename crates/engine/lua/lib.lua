@@ -16,18 +16,16 @@
 --   KEYS[10] seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
 --   KEYS[11] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
 -- join.lua, the hottest script, is given only KEYS[1..8] (the seat keys are nil there and unused).
--- Scripts return a flat array whose first element is a code: 0 = done, negative = an expected outcome that
--- scripts.rs maps to an error in one place. error() is kept for broken invariants only.
+-- Scripts return a flat array whose first element is a code: OK (0) = done, a negative E_* = an expected
+-- outcome that scripts.rs maps to an error in one place. The codes are defined once, in scripts.rs
+-- (RESULT_CODES), which puts a `local` line with the ones each script uses before it: never write a bare
+-- number for a code here. error() is kept for broken invariants only.
 
 local K_META, K_SEQ, K_AVG, K_WAIT, K_TICK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_BUY, K_SESS, K_OUT, K_HOLD, K_SSEAT, K_SOLD = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 
-local OK, E_NO_QUEUE, E_CLOSED, E_PAUSED, E_UNKNOWN_TICKET = 0, -1, -2, -3, -4
-local E_QUEUE_FULL, E_SUPERSEDED = -17, -18
 -- Ticket slots live at bit seq*64 of a string, which Redis caps at 512 MB: 2^26 tickets per generation.
 local MAX_SEQ = 67108863
-local E_NO_SESSION, E_SEATS_TAKEN, E_TOO_MANY_SEATS, E_NO_SEATS, E_STALE, E_NOT_HELD = -5, -6, -7, -8, -9, -10
-local E_ALREADY = -11
 
 -- Ticket states, stored in the low byte of each ticket slot.
 local ST_NONE, ST_WAITING, ST_ADMITTED, ST_COMPLETED = 0, 1, 2, 3

@@ -1,7 +1,7 @@
 -- pause: the POSTPONED effect. Buyers keep their places and may still join; nobody is admitted.
 -- Sessions already running go on until they end.
 -- ARGV[1] the show's version of this change ('' = a staff action on the queue itself)
--- Returns {0} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED} | {E_SUPERSEDED}
+-- Returns {OK} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED} | {E_SUPERSEDED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end
 if superseded(ARGV[1]) then return {E_SUPERSEDED} end

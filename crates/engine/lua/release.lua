@@ -1,6 +1,6 @@
 -- release: an admitted buyer releases some (or all) of the seats their session holds.
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4..] seat ids to release; none = release all
--- Returns {0, seat...} (seats still held) | {E_NOT_HELD, seat...} | {E_NO_SESSION} | {E_CLOSED} |
+-- Returns {OK, seat...} (seats still held) | {E_NOT_HELD, seat...} | {E_NO_SESSION} | {E_CLOSED} |
 --         {E_UNKNOWN_TICKET}
 local m = load_meta()
 local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])

@@ -1,5 +1,5 @@
 -- resume: a paused queue opens again and fills its free sessions from the head.
--- Returns {0, gen} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED}
+-- Returns {OK, gen} | {E_ALREADY} | {E_NO_QUEUE} | {E_CLOSED}
 local m = load_meta()
 if not m then return {E_NO_QUEUE} end
 if m.state == 'closed' then return {E_CLOSED} end

@@ -4,19 +4,19 @@
 -- KEYS[2] seatwise:{catalog}:audit  STREAM
 -- ARGV[1] show id, ARGV[2] expected version (0 = the show must not exist yet), ARGV[3] new show JSON,
 -- ARGV[4..] audit entry as field, value pairs
--- Returns {0} | {-12, current_version, current_status} (conflict) | {-13} (exists) | {-14} (not found)
+-- Returns {OK} | {E_CONFLICT, current_version, current_status} | {E_EXISTS} | {E_NOT_FOUND}
 if #ARGV > 3 and (#ARGV - 3) % 2 ~= 0 then error('seatwise: audit fields must come in field/value pairs') end
 local cur = redis.call('HGET', KEYS[1], ARGV[1])
 local expected = tonumber(ARGV[2])
 if expected == 0 then
-  if cur then return {-13} end
+  if cur then return {E_EXISTS} end
 else
-  if not cur then return {-14} end
+  if not cur then return {E_NOT_FOUND} end
   local show = cjson.decode(cur)
-  if tonumber(show.version) ~= expected then return {-12, show.version, show.status} end
+  if tonumber(show.version) ~= expected then return {E_CONFLICT, show.version, show.status} end
 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 if #ARGV > 3 then
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', unpack(ARGV, 4))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', 100000, '*', unpack(ARGV, 4)) -- audit.rs AUDIT_MAX_LEN
 end
-return {0}
+return {OK}

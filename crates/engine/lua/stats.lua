@@ -1,7 +1,7 @@
 -- stats: one schedule's monitoring figures, after the queue's bounded housekeeping (so the figures stay
 -- true even when no buyer is calling: due sessions end, abandoned buyers drop out, free slots fill).
 -- O(1) in the queue size. No ARGV.
--- Returns {0, state, gen, waiting, active, capacity, avg_service_ms, admitted_total, abandoned_total,
+-- Returns {OK, state, gen, waiting, active, capacity, avg_service_ms, admitted_total, abandoned_total,
 --          completed_total, expired_total, left_total, removed_total, outbox_len, session_ms, abandon_ms,
 --          last_seq, opened_ms, closed_reason, max_seats}
 --       | {E_NO_QUEUE, outbox_len}

@@ -1,7 +1,7 @@
 -- status: a buyer's heartbeat. Records the buyer as present, does the queue's bounded housekeeping (which
 -- may admit this very buyer), and answers the ticket's state, rank and estimated wait.
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag (the three parts of the ticket id, format-checked by the caller)
--- Returns {0, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_CLOSED} | {E_UNKNOWN_TICKET}
+-- Returns {OK, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_CLOSED} | {E_UNKNOWN_TICKET}
 local m = load_meta()
 local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
 if seq < 0 then return {seq} end

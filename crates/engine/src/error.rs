@@ -1,7 +1,7 @@
 //! One error type for the engine. Messages say what was wrong and what is allowed; none carries a secret
 //! (connection errors name the host and port only, never the URL with its password).
 
-use crate::shows::ShowStatus;
+use crate::status::ShowStatus;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -68,35 +68,140 @@ pub enum Error {
     Ably(String),
 }
 
-impl Error {
-    /// A stable, machine-readable code (for the CLI's exit codes and, later, the console's UI).
-    pub fn code(&self) -> &'static str {
+/// A stable, machine-readable error code: the CLI's exit code comes from it, the console's UI receives it
+/// as `{code, message}` and branches on it. Serialized in snake_case (`"not_found"`, `"conflict"`, ...).
+/// Faces add no codes of their own: the console's few (keyring, preferences, sandbox) are here too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    Invalid,
+    Unreachable,
+    Auth,
+    Tls,
+    Cluster,
+    Redis,
+    NotFound,
+    Exists,
+    Conflict,
+    IllegalTransition,
+    Rejected,
+    NoQueue,
+    Closed,
+    QueueFull,
+    Paused,
+    UnknownTicket,
+    NoSession,
+    SeatsTaken,
+    TooManySeats,
+    NoSeats,
+    NotHeld,
+    File,
+    NotOwner,
+    NotLive,
+    Ably,
+    /// The console: no connection is open.
+    NotConnected,
+    /// The console: the OS keyring is missing, locked, or refused access.
+    Keyring,
+    KeyringUnavailable,
+    KeyringLocked,
+    KeyringDenied,
+    /// The console: its preferences file could not be written.
+    Prefs,
+    /// The local sandbox (its redis-server) could not start.
+    Sandbox,
+}
+
+impl ErrorCode {
+    /// The code as text, exactly as serialized.
+    pub fn as_str(self) -> &'static str {
+        use ErrorCode::*;
         match self {
-            Error::Invalid { .. } => "invalid",
-            Error::Unreachable { .. } | Error::Timeout { .. } => "unreachable",
-            Error::Auth { .. } => "auth",
-            Error::Tls { .. } => "tls",
-            Error::Cluster(_) => "cluster",
-            Error::Redis(_) => "redis",
-            Error::ShowNotFound(_) => "not_found",
-            Error::ShowExists(_) => "exists",
-            Error::Conflict { .. } => "conflict",
-            Error::IllegalTransition { .. } => "illegal_transition",
-            Error::ShowRejected { .. } => "rejected",
-            Error::NoQueue(_) => "no_queue",
-            Error::QueueClosed(_) => "closed",
-            Error::QueueFull(_) => "queue_full",
-            Error::QueuePaused(_) => "paused",
-            Error::UnknownTicket { .. } => "unknown_ticket",
-            Error::NoSession(_) => "no_session",
-            Error::SeatsTaken(_) => "seats_taken",
-            Error::TooManySeats(_) => "too_many_seats",
-            Error::NoSeats => "no_seats",
-            Error::NotHeld(_) => "not_held",
-            Error::File { .. } => "file",
-            Error::NotOwner { .. } => "not_owner",
-            Error::TicketNotLive { .. } => "not_live",
-            Error::Ably(_) => "ably",
+            Invalid => "invalid",
+            Unreachable => "unreachable",
+            Auth => "auth",
+            Tls => "tls",
+            Cluster => "cluster",
+            Redis => "redis",
+            NotFound => "not_found",
+            Exists => "exists",
+            Conflict => "conflict",
+            IllegalTransition => "illegal_transition",
+            Rejected => "rejected",
+            NoQueue => "no_queue",
+            Closed => "closed",
+            QueueFull => "queue_full",
+            Paused => "paused",
+            UnknownTicket => "unknown_ticket",
+            NoSession => "no_session",
+            SeatsTaken => "seats_taken",
+            TooManySeats => "too_many_seats",
+            NoSeats => "no_seats",
+            NotHeld => "not_held",
+            File => "file",
+            NotOwner => "not_owner",
+            NotLive => "not_live",
+            Ably => "ably",
+            NotConnected => "not_connected",
+            Keyring => "keyring",
+            KeyringUnavailable => "keyring_unavailable",
+            KeyringLocked => "keyring_locked",
+            KeyringDenied => "keyring_denied",
+            Prefs => "prefs",
+            Sandbox => "sandbox",
+        }
+    }
+
+    /// The CLI's exit code (README): 2 invalid input, 3 conflict, 4 not found, 5 Redis or Ably unreachable
+    /// or refusing the credentials, 1 anything else.
+    pub fn exit_code(self) -> u8 {
+        use ErrorCode::*;
+        match self {
+            Invalid | File | Rejected => 2,
+            Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats => 3,
+            NotFound | NoQueue | UnknownTicket | NoSession | Closed | Paused | NotOwner | NotLive => 4,
+            Unreachable | Auth | Tls | Cluster | Ably => 5,
+            Redis | QueueFull | NotConnected | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs
+            | Sandbox => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Error {
+    /// The error's stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Invalid { .. } => ErrorCode::Invalid,
+            Error::Unreachable { .. } | Error::Timeout { .. } => ErrorCode::Unreachable,
+            Error::Auth { .. } => ErrorCode::Auth,
+            Error::Tls { .. } => ErrorCode::Tls,
+            Error::Cluster(_) => ErrorCode::Cluster,
+            Error::Redis(_) => ErrorCode::Redis,
+            Error::ShowNotFound(_) => ErrorCode::NotFound,
+            Error::ShowExists(_) => ErrorCode::Exists,
+            Error::Conflict { .. } => ErrorCode::Conflict,
+            Error::IllegalTransition { .. } => ErrorCode::IllegalTransition,
+            Error::ShowRejected { .. } => ErrorCode::Rejected,
+            Error::NoQueue(_) => ErrorCode::NoQueue,
+            Error::QueueClosed(_) => ErrorCode::Closed,
+            Error::QueueFull(_) => ErrorCode::QueueFull,
+            Error::QueuePaused(_) => ErrorCode::Paused,
+            Error::UnknownTicket { .. } => ErrorCode::UnknownTicket,
+            Error::NoSession(_) => ErrorCode::NoSession,
+            Error::SeatsTaken(_) => ErrorCode::SeatsTaken,
+            Error::TooManySeats(_) => ErrorCode::TooManySeats,
+            Error::NoSeats => ErrorCode::NoSeats,
+            Error::NotHeld(_) => ErrorCode::NotHeld,
+            Error::File { .. } => ErrorCode::File,
+            Error::NotOwner { .. } => ErrorCode::NotOwner,
+            Error::TicketNotLive { .. } => ErrorCode::NotLive,
+            Error::Ably(_) => ErrorCode::Ably,
         }
     }
 

@@ -19,8 +19,28 @@ fn check(what: &'static str, value: &str, max: usize, extra: &[char], rule: &str
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $what:literal, $max:expr, $extra:expr, $rule:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Deserialize)]
+        #[serde(try_from = "String")]
         pub struct $name(String);
+
+        impl TryFrom<String> for $name {
+            type Error = Error;
+            fn try_from(value: String) -> Result<Self> {
+                Self::new(&value)
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
 
         impl $name {
             pub fn new(value: &str) -> Result<Self> {
@@ -97,7 +117,8 @@ impl fmt::Display for Scope {
 
 /// A buyer's ticket id, `<generation>.<seq>.<tag>`: the queue generation, the ticket's sequence number, and 16
 /// hex digits of SHA-1 over the generation's secret, so tickets cannot be guessed from their neighbours.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Deserialize)]
+#[serde(try_from = "String")]
 pub struct Ticket {
     pub generation: u64,
     pub seq: u64,
@@ -129,6 +150,19 @@ impl Ticket {
 impl fmt::Display for Ticket {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}.{}", self.generation, self.seq, self.tag)
+    }
+}
+
+impl TryFrom<String> for Ticket {
+    type Error = Error;
+    fn try_from(value: String) -> Result<Self> {
+        Ticket::parse(&value)
+    }
+}
+
+impl serde::Serialize for Ticket {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

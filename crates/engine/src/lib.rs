@@ -19,6 +19,9 @@
 //!
 //! The engine knows nothing about Tauri, webviews or JSON IPC; the CLI and the console are thin faces on it.
 
+pub mod actions;
+pub mod audit;
+pub mod connect;
 pub mod error;
 pub mod ids;
 pub mod keys;
@@ -28,13 +31,19 @@ pub mod notify;
 pub mod queue;
 pub mod redis_conn;
 mod rest;
+pub mod sandbox;
 pub mod scripts;
 pub mod shows;
 pub mod sim;
+pub mod status;
+pub mod ticket_token;
 
-pub use error::{Error, Result};
+pub use actions::{ActionOutcome, StaffAction};
+pub use audit::{Actor, AuditEvent, AuditRecord};
+pub use error::{Error, ErrorCode, Result};
 pub use ids::{BuyerId, SchedId, Scope, SeatId, ShowId, Ticket};
 pub use monitor::{QueueStats, ScheduleQueueStatus, ShowQueueStatus};
 pub use queue::{Engine, QueueSettings, TicketState, TicketStatus};
 pub use redis_conn::{ConnectOptions, Redis, Target};
-pub use shows::{Actor, Schedule, Show, ShowStatus, StatusChange};
+pub use shows::{Schedule, Show, StatusChange};
+pub use status::ShowStatus;

@@ -5,11 +5,12 @@
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::ids::{Scope, ShowId};
+use crate::ids::{SchedId, Scope, ShowId};
 use crate::keys;
 use crate::queue::Engine;
 use crate::scripts::{self, Call, Reply, SCRIPTS};
-use crate::shows::{Show, ShowStatus};
+use crate::shows::Show;
+use crate::status::ShowStatus;
 
 /// One queue's figures.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -81,7 +82,7 @@ impl QueueStats {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleQueueStatus {
-    pub sched_id: String,
+    pub sched_id: SchedId,
     pub sched_date: String,
     pub starts_at: String,
     pub time_zone: String,
@@ -94,7 +95,7 @@ pub struct ScheduleQueueStatus {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShowQueueStatus {
-    pub show_id: String,
+    pub show_id: ShowId,
     pub name: String,
     pub venue: String,
     pub status: ShowStatus,

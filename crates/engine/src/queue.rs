@@ -65,7 +65,7 @@ pub enum TicketState {
 }
 
 impl TicketState {
-    fn from_code(code: i64) -> Result<TicketState> {
+    pub(crate) fn from_code(code: i64) -> Result<TicketState> {
         Ok(match code {
             1 => TicketState::Waiting,
             2 => TicketState::Admitted,
@@ -110,7 +110,7 @@ pub struct TicketStatus {
 }
 
 /// What a queue effect did to one schedule (the per-schedule result of a status change).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "effect", rename_all = "snake_case")]
 pub enum QueueEffect {
     Opened {

@@ -1,6 +1,6 @@
-//! The transport seam: everything the engine sends to Redis goes through [`Redis`]. Today it speaks the
-//! native protocol to one node (`redis://`, `rediss://`) or to a Redis Cluster; an Upstash REST transport
-//! slots in here as another variant. Connection errors become clear [`Error`]s that name the host and
+//! The transport seam: everything the engine sends to Redis goes through [`Redis`]. It speaks the native
+//! protocol to one node (`redis://`, `rediss://`) or to a Redis Cluster, and Upstash's REST API (`rest.rs`)
+//! as a third variant behind the same calls. Connection errors become clear [`Error`]s that name the host and
 //! port, never the URL with its password.
 
 use std::sync::Arc;

@@ -24,19 +24,12 @@ impl Lua {
 
 const LIB: &str = include_str!("../lua/lib.lua");
 
-/// Links a queue script: lib.lua's header (everything before its first `local function`), then only the
+/// Links a queue script: lib.lua's header (everything before its first `local function`), the result codes
+/// it uses, then only the
 /// lib functions the script uses, directly or through other lib functions, in lib order (which defines
 /// every function before its first use). Redis runs a script's whole body on each call, so defining
 /// functions a script never calls would cost every call time (measured: ~2.4 µs of a ~5.5 µs join).
 fn link(name: &str, body: &str) -> String {
-    fn uses(text: &str, name: &str) -> bool {
-        text.match_indices(name).any(|(i, _)| {
-            let before = text[..i].chars().next_back();
-            let after = text[i + name.len()..].chars().next();
-            let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
-            !ident(before) && !ident(after)
-        })
-    }
     let first = LIB.find("\nlocal function ").expect("lib.lua defines functions") + 1;
     let (header, rest) = LIB.split_at(first);
     // Blocks: each `local function NAME` up to the next one (comments above a function belong to it).
@@ -73,15 +66,15 @@ fn link(name: &str, body: &str) -> String {
             }
         }
     }
-    let mut out = String::from(header);
+    let mut code = String::new();
     for ((_, text), keep) in blocks.iter().zip(&needed) {
         if *keep {
-            out.push_str(text);
-            out.push('\n');
+            code.push_str(text);
+            code.push('\n');
         }
     }
-    out.push_str(&format!("-- {name}\n{body}"));
-    out
+    code.push_str(&format!("-- {name}\n{body}"));
+    format!("{header}{}{code}", code_prelude(&code))
 }
 
 macro_rules! queue_scripts {
@@ -89,7 +82,10 @@ macro_rules! queue_scripts {
         pub(crate) struct Scripts { $(pub $field: Lua,)* pub show_cas: Lua }
         pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
             $($field: Lua::new($file, link($file, include_str!(concat!("../lua/", $file)))),)*
-            show_cas: Lua::new("show-cas.lua", include_str!("../lua/show-cas.lua").to_string()),
+            show_cas: Lua::new("show-cas.lua", {
+                let body = include_str!("../lua/show-cas.lua");
+                format!("{}{body}", code_prelude(body))
+            }),
         });
         /// Every script's source, for tooling and tests (e.g. syntax checks, SCRIPT LOAD).
         pub fn all_sources() -> Vec<(&'static str, &'static str)> {
@@ -117,26 +113,57 @@ queue_scripts! {
     ticket_check => "ticket-check.lua",
 }
 
-// Result codes shared with lua/lib.lua and lua/show-cas.lua.
-pub(crate) const OK: i64 = 0;
-pub(crate) const E_NO_QUEUE: i64 = -1;
-pub(crate) const E_CLOSED: i64 = -2;
-pub(crate) const E_PAUSED: i64 = -3;
-pub(crate) const E_UNKNOWN_TICKET: i64 = -4;
-pub(crate) const E_NO_SESSION: i64 = -5;
-pub(crate) const E_SEATS_TAKEN: i64 = -6;
-pub(crate) const E_TOO_MANY_SEATS: i64 = -7;
-pub(crate) const E_NO_SEATS: i64 = -8;
-pub(crate) const E_STALE: i64 = -9;
-pub(crate) const E_NOT_HELD: i64 = -10;
-pub(crate) const E_ALREADY: i64 = -11;
-pub(crate) const E_CONFLICT: i64 = -12;
-pub(crate) const E_EXISTS: i64 = -13;
-pub(crate) const E_NOT_FOUND: i64 = -14;
-pub(crate) const E_NOT_OWNER: i64 = -15;
-pub(crate) const E_NOT_LIVE: i64 = -16;
-pub(crate) const E_QUEUE_FULL: i64 = -17;
-pub(crate) const E_SUPERSEDED: i64 = -18;
+macro_rules! result_codes {
+    ($($name:ident = $value:literal),* $(,)?) => {
+        $(pub(crate) const $name: i64 = $value;)*
+        /// Every script result code, by its Lua name: the one definition. [`link`] puts a `local` line with
+        /// the codes a script uses before its body, so Lua and Rust cannot disagree.
+        pub(crate) const RESULT_CODES: &[(&str, i64)] = &[$((stringify!($name), $value)),*];
+    };
+}
+
+result_codes! {
+    OK = 0,
+    E_NO_QUEUE = -1,
+    E_CLOSED = -2,
+    E_PAUSED = -3,
+    E_UNKNOWN_TICKET = -4,
+    E_NO_SESSION = -5,
+    E_SEATS_TAKEN = -6,
+    E_TOO_MANY_SEATS = -7,
+    E_NO_SEATS = -8,
+    E_STALE = -9,
+    E_NOT_HELD = -10,
+    E_ALREADY = -11,
+    E_CONFLICT = -12,
+    E_EXISTS = -13,
+    E_NOT_FOUND = -14,
+    E_NOT_OWNER = -15,
+    E_NOT_LIVE = -16,
+    E_QUEUE_FULL = -17,
+    E_SUPERSEDED = -18,
+}
+
+/// Whether `name` appears in `text` as a whole identifier.
+fn uses(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        let ident = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+        !ident(before) && !ident(after)
+    })
+}
+
+/// `local OK, E_CLOSED = 0, -2`: the result codes `code` uses (nothing when it uses none).
+fn code_prelude(code: &str) -> String {
+    let used: Vec<&(&str, i64)> = RESULT_CODES.iter().filter(|(n, _)| uses(code, n)).collect();
+    if used.is_empty() {
+        return String::new();
+    }
+    let names: Vec<&str> = used.iter().map(|(n, _)| *n).collect();
+    let values: Vec<String> = used.iter().map(|(_, v)| v.to_string()).collect();
+    format!("local {} = {}\n", names.join(", "), values.join(", "))
+}
 
 /// A script's reply: a flat array whose first element is the result code.
 #[derive(Debug, Clone)]
@@ -299,5 +326,46 @@ mod tests {
         }
         // The KEYS header is in every queue script.
         assert!(SCRIPTS.pause.source.contains("local K_META"));
+    }
+
+    #[test]
+    fn result_codes_are_defined_once_and_never_written_as_numbers() {
+        let mut names = std::collections::HashSet::new();
+        let mut values = std::collections::HashSet::new();
+        for (n, v) in RESULT_CODES {
+            assert!(names.insert(*n) && values.insert(*v), "{n} = {v} is defined twice");
+        }
+        let files: Vec<(&str, &str)> = vec![
+            ("lib.lua", LIB),
+            ("show-cas.lua", include_str!("../lua/show-cas.lua")),
+            ("ticket-check.lua", include_str!("../lua/ticket-check.lua")),
+        ];
+        for (name, source) in all_sources().into_iter().chain(files) {
+            let code: String =
+                source.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            // Every E_* name a script uses has a definition (a typo would be a nil global at run time).
+            for word in code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if word.starts_with("E_") {
+                    assert!(names.contains(word), "{name} uses {word}, which RESULT_CODES does not define");
+                }
+            }
+            // A reply's first element is a name, never a bare number: `{-13}` or `{0,` would drift.
+            let squeezed: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+            for (i, _) in squeezed.match_indices("return{") {
+                let first = squeezed[i + 7..].chars().next().unwrap_or(' ');
+                assert!(
+                    !(first == '-' || first.is_ascii_digit()),
+                    "{name} returns a bare numeric code: {}",
+                    &squeezed[i..(i + 20).min(squeezed.len())]
+                );
+            }
+        }
+        // The definitions reach the scripts: join defines the codes it returns, and no others.
+        let join = &SCRIPTS.join.source;
+        assert!(join.contains("local OK, E_NO_QUEUE, E_CLOSED"), "{}", &join[..join.len().min(2000)]);
+        assert!(!join.contains("E_NOT_HELD"));
+        assert!(
+            SCRIPTS.show_cas.source.starts_with("local OK, E_CONFLICT, E_EXISTS, E_NOT_FOUND = 0, -12, -13, -14\n")
+        );
     }
 }

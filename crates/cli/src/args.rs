@@ -1,0 +1,236 @@
+//! The command line's arguments (clap). Parsing only: what each command does is in main.rs, over the engine.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "seatwise",
+    version,
+    about = "Seatwise waiting-room queues on Redis: shows, status, buyers, monitoring"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub cmd: Cmd,
+}
+
+#[derive(Args, Clone)]
+pub struct ConnArgs {
+    /// Redis URL: redis://[user:password@]host[:port][/db], or rediss:// for TLS. Prefer the environment
+    /// variable for URLs with a password, so it stays out of shell history.
+    #[arg(long, env = "SEATWISE_REDIS_URL", global = true, hide_env_values = true)]
+    pub redis_url: Option<String>,
+    /// Redis Cluster seed nodes, comma-separated redis:// URLs (instead of --redis-url).
+    #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, value_delimiter = ',', hide_env_values = true)]
+    pub cluster: Vec<String>,
+    /// Upstash REST URL (https://..., as the Upstash console shows it), for a Redis reached over HTTPS only. The token is
+    /// read from SEATWISE_UPSTASH_TOKEN.
+    #[arg(long, env = "SEATWISE_UPSTASH_URL", global = true)]
+    pub upstash_url: Option<String>,
+    /// Connect timeout in milliseconds.
+    #[arg(long, default_value_t = 5000, global = true)]
+    pub connect_timeout_ms: u64,
+    /// Command timeout in milliseconds.
+    #[arg(long, default_value_t = 5000, global = true)]
+    pub timeout_ms: u64,
+    /// Ably REST endpoint (default: Ably's production hosts, with fallbacks). The API key itself is read
+    /// only from SEATWISE_ABLY_KEY, never from a flag.
+    #[arg(long, env = "SEATWISE_ABLY_ENDPOINT", global = true)]
+    pub ably_endpoint: Option<String>,
+    /// Ceiling on Ably HTTP requests per second (your account's limit; 50 on the free plan).
+    #[arg(long, env = "SEATWISE_ABLY_MAX_RPS", default_value_t = seatwise_engine::connect::DEFAULT_ABLY_MAX_RPS, global = true)]
+    pub ably_max_rps: f64,
+}
+
+#[derive(Subcommand)]
+pub enum Cmd {
+    /// Shows: list, show, create, import, export.
+    #[command(subcommand)]
+    Shows(ShowsCmd),
+    /// Change a show's status (DRAFT, UPCOMING, OPEN, ON_GOING, CLOSED, CANCELLED, POSTPONED) and apply it
+    /// to every schedule's queue.
+    Status {
+        show: String,
+        status: String,
+        /// Fail with a conflict unless the show is still at this version.
+        #[arg(long)]
+        expect_version: Option<u64>,
+        /// On CLOSED / CANCELLED, do not tell the buyers now (a running worker will).
+        #[arg(long)]
+        no_notify: bool,
+    },
+    /// Queue figures of one show, or of every show with live queues.
+    Stats { show: Option<String> },
+    /// A live table of every open queue, refreshed every --interval seconds.
+    Monitor {
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+        /// Print the table once and exit.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Staff actions on one queue (scope = <showId>:<schedId>).
+    #[command(subcommand)]
+    Queue(QueueCmd),
+    /// What a buyer's client does (scope = <showId>:<schedId>).
+    #[command(subcommand)]
+    Buyer(BuyerCmd),
+    /// The audit log of show changes and staff actions, newest first.
+    Audit {
+        #[arg(long)]
+        show: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Simulated buyers against the queues of open shows (all, or --show).
+    Simulate(SimArgs),
+    /// Deliver the outbox to Ably (SEATWISE_ABLY_KEY), sharing the work with any other workers.
+    Worker {
+        /// Run until nothing is left to send, then print the report and exit.
+        #[arg(long)]
+        once: bool,
+        /// Pause between passes when there is nothing to send, in milliseconds.
+        #[arg(long, default_value_t = 250)]
+        idle_ms: u64,
+    },
+    /// Sign an Ably token request for a buyer's live ticket (JSON, for ably-js's authUrl).
+    TokenRequest {
+        scope: String,
+        ticket: String,
+        buyer: String,
+        /// Token lifetime in ms (at most 2 hours; default 1 hour).
+        #[arg(long)]
+        ttl_ms: Option<u64>,
+        /// Sign with this timestamp (ms) instead of now.
+        #[arg(long)]
+        timestamp: Option<u64>,
+        /// Sign with this nonce (16+ letters and digits) instead of a random one.
+        #[arg(long)]
+        nonce: Option<String>,
+    },
+    /// Test the Ably credentials: read Ably's clock and exchange a token request for a token.
+    AblyCheck,
+    /// The embedded default: a local redis-server, demo shows opened, simulated buyers and the monitor.
+    Demo {
+        /// Where the local Redis keeps its data (default: the user data dir, seatwise/sandbox).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Stop after this many seconds (default: run until Ctrl-C).
+        #[arg(long)]
+        duration: Option<u64>,
+        #[arg(long, default_value_t = 10)]
+        interval: u64,
+        #[arg(long, default_value_t = 8.0)]
+        rate: f64,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ShowsCmd {
+    List,
+    Show {
+        id: String,
+    },
+    /// Create shows from a shows file (they start as DRAFT or UPCOMING).
+    Create {
+        file: PathBuf,
+    },
+    /// Create or update shows from a shows file (statuses are never changed by an import).
+    Import {
+        file: PathBuf,
+    },
+    /// Write every show to a shows file (or to standard output).
+    Export {
+        file: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum QueueCmd {
+    Pause {
+        scope: String,
+    },
+    Resume {
+        scope: String,
+    },
+    /// Admit up to N buyers now, even beyond capacity.
+    Admit {
+        scope: String,
+        n: u32,
+    },
+    /// Set the number of concurrent sessions.
+    Capacity {
+        scope: String,
+        capacity: u32,
+    },
+    /// Send a message to everyone waiting.
+    Announce {
+        scope: String,
+        message: String,
+    },
+    /// Remove a ticket (the buyer is told).
+    Remove {
+        scope: String,
+        ticket: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum BuyerCmd {
+    Join {
+        scope: String,
+        buyer: String,
+    },
+    Status {
+        scope: String,
+        ticket: String,
+    },
+    Leave {
+        scope: String,
+        ticket: String,
+    },
+    Hold {
+        scope: String,
+        ticket: String,
+        #[arg(required = true)]
+        seats: Vec<String>,
+    },
+    /// Release the named seats, or all when none are named.
+    Release {
+        scope: String,
+        ticket: String,
+        seats: Vec<String>,
+    },
+    Complete {
+        scope: String,
+        ticket: String,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct SimArgs {
+    /// Only these shows (default: every show with live queues).
+    #[arg(long)]
+    pub show: Vec<String>,
+    /// New buyers per second.
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Share of buyers who abandon while waiting (0 to 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub abandon: f64,
+    /// How often waiting buyers poll, in milliseconds.
+    #[arg(long, default_value_t = 2000)]
+    pub poll_ms: u64,
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// Stop creating buyers after this many.
+    #[arg(long)]
+    pub buyers: Option<u64>,
+}

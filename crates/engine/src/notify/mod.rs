@@ -1,0 +1,85 @@
+//! Notifications: the Ably channels and events (docs/PROTOCOL.md) and how they get there.
+//!
+//! - [`wire`]: outbox entries as read from Redis, and the Ably messages each becomes (the wire format).
+//! - [`delivery`]: [`Notifier`], one delivery pass over the outboxes and the audit stream.
+//! - [`drain`]: telling every buyer of a closed queue, resumable slice by slice.
+//! - [`worker`]: [`Worker`], passes in the background with a health report, and the housekeeping tick.
+//!
+//! Delivery: each queue's outbox is a Redis Stream read through the consumer group `seatwise-workers`, so
+//! several workers on several machines share the work. An event is acknowledged (XACK, then XDEL) only
+//! after Ably accepted it; a worker that dies leaves its events pending and another claims them after
+//! 30 s. Message ids are derived from the event's stream id, so a retried or re-claimed event gets the
+//! same id and Ably drops the repeat (within its 2-minute idempotency window). Buyer token requests are
+//! in `ticket_token.rs`, next to the ticket code.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::Serialize;
+
+use crate::ids::Scope;
+
+pub mod delivery;
+mod drain;
+mod wire;
+pub mod worker;
+
+pub use delivery::Notifier;
+pub use worker::Worker;
+
+/// The consumer group every worker joins.
+pub const GROUP: &str = "seatwise-workers";
+/// Schema version carried by every payload.
+pub const SCHEMA: u32 = 1;
+/// The admin channel: show status changes, for the Seatwise web app to sync its own database.
+pub const ADMIN_CHANNEL: &str = "seatwise:admin";
+/// A pending event idle this long belongs to a dead worker and is claimed by another.
+pub const CLAIM_IDLE: Duration = Duration::from_secs(30);
+
+/// The public channel of a schedule's queue.
+pub fn queue_channel(scope: &Scope) -> String {
+    format!("seatwise:queue:{}:{}", scope.show, scope.sched)
+}
+
+/// The private channel of one buyer's ticket.
+pub fn ticket_channel(scope: &Scope, ticket: &str) -> String {
+    format!("seatwise:ticket:{}:{}:{}", scope.show, scope.sched, ticket)
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// Progress of telling a closed queue's buyers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DrainProgress {
+    pub show_scope_id: String,
+    pub told: u64,
+    pub total: u64,
+}
+
+/// The worker's health and progress, for the console and the CLI.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkerReport {
+    /// `starting`, `running`, `ably_not_configured`, `ably_unreachable`, `redis_unreachable`, `stopped`.
+    pub state: String,
+    pub consumer: String,
+    pub cycles: u64,
+    /// Events delivered (a closed queue's notices count one each).
+    pub delivered: u64,
+    /// Deliveries Ably refused or that could not reach it (they are retried).
+    pub failed: u64,
+    pub last_error: Option<String>,
+    pub last_cycle_at_ms: u64,
+    pub drains: Vec<DrainProgress>,
+}
+
+/// What one cycle (or several) did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CycleReport {
+    pub read: u64,
+    pub delivered: u64,
+    pub failed: u64,
+    pub errors: Vec<String>,
+}

@@ -1,0 +1,282 @@
+//! Connection profiles: what the setup screen saves. A profile's secrets (the Redis URL with its password,
+//! the cluster's seed list, the Upstash REST token, the Ably key) go to the OS keyring and nowhere else;
+//! the preferences keep only hints (`scheme://host:port`, `appId.keyId:••••`). Part of `impl AppState`,
+//! which is spread over this module (profiles) and `state.rs` (the session and everything it does).
+
+use std::sync::Arc;
+
+use seatwise_ably::{AblyRest, ApiKey, Endpoint};
+use seatwise_engine::connect::{AblyOptions, ConnectionCheck, check_connection};
+use seatwise_engine::{ConnectOptions, ErrorCode, Redis, Target};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::error::{UiError, UiResult};
+use crate::secrets::{self, Kind, Secret};
+use crate::state::AppState;
+
+/// The console's `Ably-Agent` product token.
+pub(crate) fn agent() -> String {
+    format!("seatwise-console/{}", env!("CARGO_PKG_VERSION"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ProfileKind {
+    /// One Redis server: redis:// or rediss://.
+    Redis,
+    /// A Redis Cluster: seed nodes.
+    Cluster,
+    /// Upstash over its REST API: the REST URL, and the REST token (kept in the keyring).
+    Upstash,
+}
+
+/// A connection profile as the UI sees it: hints only, never a secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Profile {
+    pub name: String,
+    pub kind: ProfileKind,
+    /// `scheme://host:port` of each node: no password.
+    pub redis_hint: String,
+    pub ably_hint: Option<String>,
+    pub ably_endpoint: Option<String>,
+    /// The REST URL of an Upstash profile (not a secret: the token is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest_url: Option<String>,
+}
+
+/// What the setup screen sends. Empty secret fields on an existing profile keep the saved secret.
+#[derive(Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileInput {
+    pub name: String,
+    pub kind: Option<ProfileKind>,
+    #[serde(default)]
+    pub redis_url: String,
+    #[serde(default)]
+    pub cluster_nodes: String,
+    #[serde(default)]
+    pub rest_url: String,
+    #[serde(default)]
+    pub rest_token: String,
+    #[serde(default)]
+    pub ably_key: String,
+    #[serde(default)]
+    pub ably_endpoint: String,
+}
+
+impl std::fmt::Debug for ProfileInput {
+    // The secrets it carries are never shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProfileInput").field("name", &self.name).field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+fn check_name(name: &str) -> UiResult<()> {
+    let ok = !name.trim().is_empty()
+        && name.len() <= 40
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ' ');
+    if ok {
+        Ok(())
+    } else {
+        Err(UiError::new(ErrorCode::Invalid, "A profile name is 1 to 40 letters, digits, spaces, '-' or '_'."))
+    }
+}
+
+fn cluster_list(text: &str) -> Vec<String> {
+    text.split([',', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// The target of a profile from its secret (and, for Upstash, its REST URL).
+fn target_of(kind: ProfileKind, secret: &str, rest_url: Option<&str>) -> Target {
+    match kind {
+        ProfileKind::Redis => Target::Url(secret.to_string()),
+        ProfileKind::Cluster => Target::Cluster(cluster_list(secret)),
+        ProfileKind::Upstash => Target::Rest { url: rest_url.unwrap_or("").to_string(), token: secret.to_string() },
+    }
+}
+
+fn hint_of(target: &Target) -> String {
+    match target {
+        Target::Url(u) => seatwise_engine::redis_conn::redact(u),
+        Target::Cluster(n) => n.iter().map(|u| seatwise_engine::redis_conn::redact(u)).collect::<Vec<_>>().join(", "),
+        Target::Rest { url, .. } => format!("REST {}", seatwise_engine::redis_conn::redact(url)),
+    }
+}
+
+impl AppState {
+    pub fn profiles(&self) -> Vec<Profile> {
+        self.prefs.get("profiles").and_then(|v| serde_json::from_value(v).ok()).unwrap_or_default()
+    }
+
+    fn put_profiles(&self, list: &[Profile]) -> UiResult<()> {
+        self.prefs.set("profiles", json!(list)).map_err(|e| UiError::new(ErrorCode::Prefs, e))
+    }
+
+    /// Checks the profile offline (URL format, key format) and stores its secrets in the OS keyring.
+    /// Needs no network.
+    pub fn save_profile(&self, input: ProfileInput) -> UiResult<Profile> {
+        check_name(&input.name)?;
+        let name = input.name.trim().to_string();
+        let mut list = self.profiles();
+        let existing = list.iter().find(|p| p.name == name).cloned();
+        let kind = input.kind.or(existing.as_ref().map(|p| p.kind)).unwrap_or(ProfileKind::Redis);
+        let redis_text = match kind {
+            ProfileKind::Redis => input.redis_url.trim().to_string(),
+            ProfileKind::Cluster => cluster_list(&input.cluster_nodes).join(","),
+            ProfileKind::Upstash => input.rest_token.trim().to_string(),
+        };
+        let rest_url = match kind {
+            ProfileKind::Upstash => {
+                let typed = input.rest_url.trim();
+                let url = if typed.is_empty() {
+                    existing.as_ref().and_then(|p| p.rest_url.clone()).unwrap_or_default()
+                } else {
+                    typed.to_string()
+                };
+                // The URL is checked even when the saved token is kept.
+                Target::Rest { url: url.clone(), token: "placeholder".into() }.validate()?;
+                Some(url)
+            }
+            _ => None,
+        };
+        // Validate everything before writing anything.
+        let redis_secret = if redis_text.is_empty() {
+            match &existing {
+                Some(p) if p.kind == kind => None,
+                _ => {
+                    return Err(UiError::new(
+                        ErrorCode::Invalid,
+                        match kind {
+                            ProfileKind::Redis => {
+                                "Enter the Redis URL: redis://[user:password@]host[:port] or rediss:// for TLS."
+                            }
+                            ProfileKind::Cluster => {
+                                "Enter the cluster's seed nodes: redis://host:port, separated by commas."
+                            }
+                            ProfileKind::Upstash => "Enter the database's REST token (with its REST URL).",
+                        },
+                    ));
+                }
+            }
+        } else {
+            let target = target_of(kind, &redis_text, rest_url.as_deref());
+            target.validate()?;
+            Some((Secret::new(redis_text), hint_of(&target)))
+        };
+        let ably_key = input.ably_key.trim();
+        let ably = if ably_key.is_empty() {
+            None
+        } else {
+            let key = ApiKey::parse(ably_key)?;
+            Some((Secret::new(ably_key.to_string()), key.hint()))
+        };
+        let endpoint = input.ably_endpoint.trim();
+        if !endpoint.is_empty() {
+            Endpoint::parse(endpoint)?;
+        }
+        // Write the secrets, remembering what they replace, so a failure further on puts the keyring back
+        // as it was: a profile and its secrets change together or not at all.
+        let mut written: Vec<(Kind, Option<Secret>)> = Vec::new();
+        let result = (|| -> UiResult<Profile> {
+            for (kind, secret) in
+                [(Kind::Redis, redis_secret.as_ref().map(|(s, _)| s)), (Kind::Ably, ably.as_ref().map(|(s, _)| s))]
+            {
+                if let Some(secret) = secret {
+                    let before = secrets::load(&name, kind)?;
+                    secrets::save(&name, kind, secret)?;
+                    written.push((kind, before));
+                }
+            }
+            let profile = Profile {
+                name: name.clone(),
+                kind,
+                redis_hint: match (&redis_secret, &rest_url) {
+                    (_, Some(u)) => format!("REST {}", seatwise_engine::redis_conn::redact(u)),
+                    (Some((_, h)), None) => h.clone(),
+                    (None, None) => existing.as_ref().map(|p| p.redis_hint.clone()).unwrap_or_default(),
+                },
+                ably_hint: ably
+                    .as_ref()
+                    .map(|(_, h)| h.clone())
+                    .or(existing.as_ref().and_then(|p| p.ably_hint.clone())),
+                ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
+                rest_url: rest_url.clone(),
+            };
+            list.retain(|p| p.name != name);
+            list.push(profile.clone());
+            list.sort_by(|a, b| a.name.cmp(&b.name));
+            self.put_profiles(&list)?;
+            Ok(profile)
+        })();
+        if result.is_err() {
+            for (kind, before) in written {
+                let _ = match before {
+                    Some(old) => secrets::save(&name, kind, &old),
+                    None => secrets::delete(&name, kind),
+                };
+            }
+        }
+        let profile = result?;
+        Ok(profile)
+    }
+
+    /// Removes the profile's Ably key only (the profile stays).
+    pub fn forget_ably_key(&self, name: &str) -> UiResult<Profile> {
+        let mut list = self.profiles();
+        let p = list
+            .iter_mut()
+            .find(|p| p.name == name)
+            .ok_or_else(|| UiError::new(ErrorCode::NotFound, format!("No profile named {name}.")))?;
+        secrets::delete(name, Kind::Ably)?;
+        p.ably_hint = None;
+        let out = p.clone();
+        self.put_profiles(&list)?;
+        Ok(out)
+    }
+
+    pub fn delete_profile(&self, name: &str) -> UiResult<()> {
+        secrets::delete(name, Kind::Redis)?;
+        secrets::delete(name, Kind::Ably)?;
+        let mut list = self.profiles();
+        list.retain(|p| p.name != name);
+        self.put_profiles(&list)
+    }
+
+    pub(crate) fn profile(&self, name: &str) -> UiResult<Profile> {
+        self.profiles().into_iter().find(|p| p.name == name).ok_or_else(|| {
+            UiError::new(ErrorCode::NotFound, format!("No profile named {name}: create it on the setup screen."))
+        })
+    }
+
+    pub(crate) fn ably_for(&self, p: &Profile) -> UiResult<Option<Arc<AblyRest>>> {
+        Ok(self.ably_options(p)?.map(|o| o.build()).transpose()?)
+    }
+
+    fn ably_options(&self, p: &Profile) -> UiResult<Option<AblyOptions>> {
+        let Some(key) = secrets::load(&p.name, Kind::Ably)? else { return Ok(None) };
+        let mut o = AblyOptions::new(key.expose(), &agent());
+        o.endpoint = p.ably_endpoint.clone();
+        Ok(Some(o))
+    }
+
+    pub(crate) fn redis_options(&self, p: &Profile) -> UiResult<ConnectOptions> {
+        let secret = secrets::load(&p.name, Kind::Redis)?.ok_or_else(|| {
+            UiError::new(ErrorCode::NotFound, format!("Profile {} has no Redis credentials saved: edit it.", p.name))
+        })?;
+        Ok(ConnectOptions::new(target_of(p.kind, secret.expose(), p.rest_url.as_deref())))
+    }
+
+    pub(crate) async fn redis_for(&self, p: &Profile) -> UiResult<Redis> {
+        Ok(Redis::connect(&self.redis_options(p)?).await?)
+    }
+
+    /// Redis PING, and (with an Ably key) Ably's clock and a token request exchanged for a token.
+    pub async fn test_profile(&self, name: &str) -> UiResult<ConnectionCheck> {
+        let p = self.profile(name)?;
+        let redis = self.redis_options(&p)?;
+        let ably = self.ably_options(&p)?.map(|o| o.build());
+        Ok(check_connection(&redis, ably).await)
+    }
+}
