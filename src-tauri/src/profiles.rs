@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use seatwise_ably::{AblyRest, ApiKey, Endpoint};
 use seatwise_engine::connect::{AblyOptions, ConnectionCheck, check_connection};
+use seatwise_engine::redis_conn::url_host;
 use seatwise_engine::{ConnectOptions, ErrorCode, Redis, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -175,6 +176,35 @@ impl AppState {
         let endpoint = input.ably_endpoint.trim();
         if !endpoint.is_empty() {
             Endpoint::parse(endpoint)?;
+        }
+        // A saved secret is only ever sent to the host it was saved for: moving a profile to another host
+        // with the secret field left empty asks for the secret again.
+        if let Some(old) = &existing {
+            let host_of = |u: Option<&str>| u.map(url_host);
+            if old.kind == ProfileKind::Upstash
+                && kind == ProfileKind::Upstash
+                && redis_secret.is_none()
+                && host_of(old.rest_url.as_deref()) != host_of(rest_url.as_deref())
+            {
+                return Err(UiError::new(
+                    ErrorCode::Invalid,
+                    format!(
+                        "The REST URL now points to another host ({}): enter the REST token again. A saved token is only ever sent to the host it was saved for.",
+                        host_of(rest_url.as_deref()).unwrap_or_default()
+                    ),
+                ));
+            }
+            let old_endpoint = host_of(old.ably_endpoint.as_deref());
+            let new_endpoint = host_of((!endpoint.is_empty()).then_some(endpoint));
+            if old.ably_hint.is_some() && ably.is_none() && old_endpoint != new_endpoint {
+                return Err(UiError::new(
+                    ErrorCode::Invalid,
+                    format!(
+                        "The Ably endpoint now points to another host ({}): enter the Ably API key again. A saved key is only ever sent to the host it was saved for.",
+                        new_endpoint.unwrap_or_else(|| "Ably's production hosts".into())
+                    ),
+                ));
+            }
         }
         // Write the secrets, remembering what they replace, so a failure further on puts the keyring back
         // as it was: a profile and its secrets change together or not at all.

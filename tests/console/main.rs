@@ -89,13 +89,9 @@ async fn saving_a_profile_checks_offline_and_keeps_secrets_in_the_keyring_only()
     );
     assert_eq!(secrets::load(&name, Kind::Ably).unwrap().unwrap().expose(), "app.key:ably-secret-staple");
     assert_eq!(format!("{:?}", secrets::load(&name, Kind::Ably).unwrap().unwrap()), "Secret(<redacted>)");
-    // Editing with empty secret fields keeps the saved secrets.
-    st.save_profile(ProfileInput {
-        name: name.clone(),
-        ably_endpoint: "http://127.0.0.1:1".into(),
-        ..Default::default()
-    })
-    .unwrap();
+    // Editing with empty secret fields keeps the saved secrets (the hosts stay the same; moving to another
+    // host asks for the secret again: a_saved_secret_never_follows_the_profile_to_another_host).
+    st.save_profile(ProfileInput { name: name.clone(), ..Default::default() }).unwrap();
     assert!(secrets::load(&name, Kind::Redis).unwrap().is_some());
     assert!(secrets::load(&name, Kind::Ably).unwrap().is_some());
     st.delete_profile(&name).unwrap();
@@ -383,4 +379,56 @@ async fn a_failed_save_leaves_the_keyring_as_it_was() {
         "the old key is back"
     );
     secrets::delete(&name, Kind::Ably).unwrap();
+}
+
+/// A saved secret is only ever sent to the host it was saved for: pointing a profile at another host with
+/// the secret field left empty asks for the secret again, and plain http:// is refused for remote hosts.
+#[test]
+fn a_saved_secret_never_follows_the_profile_to_another_host() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir);
+    let name = pname("hostbind");
+    let upstash = |url: &str, token: &str, endpoint: &str, key: &str| ProfileInput {
+        name: name.clone(),
+        kind: Some(ProfileKind::Upstash),
+        rest_url: url.into(),
+        rest_token: token.into(),
+        ably_endpoint: endpoint.into(),
+        ably_key: key.into(),
+        ..Default::default()
+    };
+    st.save_profile(upstash("https://db-one.example", "tok-one-heron", "https://ably-one.example", "a.b:key-one-ibis"))
+        .unwrap();
+    // The REST URL moves to another host, token left empty: refused, nothing changed.
+    let err = st.save_profile(upstash("https://db-two.example", "", "https://ably-one.example", "")).unwrap_err();
+    assert!(err.message.contains("enter the REST token again"), "{err}");
+    assert_eq!(st.profiles()[0].rest_url.as_deref(), Some("https://db-one.example"));
+    // The Ably endpoint moves (to another host, or back to Ably's production hosts), key left empty: refused.
+    for endpoint in ["https://ably-two.example", ""] {
+        let err = st.save_profile(upstash("https://db-one.example", "", endpoint, "")).unwrap_err();
+        assert!(err.message.contains("enter the Ably API key again"), "{endpoint:?}: {err}");
+    }
+    assert_eq!(st.profiles()[0].ably_endpoint.as_deref(), Some("https://ably-one.example"));
+    // Same hosts (another path or port is the same host): the saved secrets stay.
+    st.save_profile(upstash("https://db-one.example/", "", "https://ably-one.example:443", "")).unwrap();
+    assert_eq!(secrets::load(&name, Kind::Redis).unwrap().unwrap().expose(), "tok-one-heron");
+    // With the secrets typed again the move is fine.
+    st.save_profile(upstash(
+        "https://db-two.example",
+        "tok-two-crane",
+        "https://ably-two.example",
+        "a.b:key-two-stork",
+    ))
+    .unwrap();
+    assert_eq!(secrets::load(&name, Kind::Ably).unwrap().unwrap().expose(), "a.b:key-two-stork");
+    // Plain http:// only to this machine; and a key pasted into the endpoint field is not printed back.
+    let err = st.save_profile(upstash("http://db-two.example", "tok", "", "")).unwrap_err();
+    assert!(err.message.contains("only for a server on this machine"), "{err}");
+    let err = st.save_profile(upstash("https://db-two.example", "", "http://ably-two.example", "")).unwrap_err();
+    assert!(err.message.contains("only for a server on this machine"), "{err}");
+    let err = st.save_profile(upstash("https://db-two.example", "", "app.key:pasted-secret-egret", "")).unwrap_err();
+    assert!(!err.message.contains("pasted-secret-egret"), "{err}");
+    st.save_profile(upstash("http://127.0.0.1:1", "tok-local", "http://localhost:2", "a.b:local")).unwrap();
+    st.delete_profile(&name).unwrap();
 }

@@ -36,13 +36,24 @@ pub struct Endpoint {
     pub tls: bool,
 }
 
+/// Whether `host` (as written in a URL: `localhost`, `127.0.0.1`, `[::1]`) names this machine. Plain
+/// `http://` is accepted only for such hosts, so a key or token never crosses a network in clear text.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 impl Endpoint {
+    /// Parses `https://host[:port]` (or `http://` for a server on this machine only). The error never
+    /// repeats what was typed: a key pasted into the wrong field must not be printed back.
     pub fn parse(url: &str) -> Result<Endpoint> {
         let bad = || {
-            Error::Config(format!(
-                "Ably endpoint {url:?}: write it as https://host[:port] (or http:// for a local test server)"
-            ))
+            Error::Config(
+                "the Ably endpoint is not a URL of the form https://host[:port] (or http:// for a test server on this machine)"
+                    .into(),
+            )
         };
+        let url = url.trim();
         let (tls, rest) = if let Some(r) = url.strip_prefix("https://") {
             (true, r)
         } else if let Some(r) = url.strip_prefix("http://") {
@@ -51,13 +62,20 @@ impl Endpoint {
             return Err(bad());
         };
         let rest = rest.trim_end_matches('/');
-        if rest.is_empty() || rest.contains('/') || rest.contains('@') {
+        if rest.is_empty() || rest.contains('/') || rest.contains('@') || rest.chars().any(char::is_whitespace) {
             return Err(bad());
         }
-        let (host, port) = match rest.rsplit_once(':') {
+        // `[::1]` has colons of its own: a port follows only after the closing bracket.
+        let port_part = if rest.ends_with(']') { None } else { rest.rsplit_once(':') };
+        let (host, port) = match port_part {
             Some((h, p)) => (h.to_string(), Some(p.parse::<u16>().map_err(|_| bad())?)),
             None => (rest.to_string(), None),
         };
+        if !tls && !is_loopback_host(&host) {
+            return Err(Error::Config(format!(
+                "plain http:// is allowed only for a server on this machine (localhost, 127.0.0.1, [::1]); use https://{host} for {host}"
+            )));
+        }
         Ok(Endpoint { host, port, tls })
     }
 

@@ -12,7 +12,7 @@ mod key;
 mod message;
 mod token;
 
-pub use client::{AblyConfig, AblyRest, Endpoint, RequestStats};
+pub use client::{AblyConfig, AblyRest, Endpoint, RequestStats, is_loopback_host};
 pub use error::{AblyError, Error, Result};
 pub use key::ApiKey;
 pub use message::{BatchSpec, ChannelResult, Message, message_id_base, stable_id_base};

@@ -51,6 +51,13 @@ impl Target {
                         "use the database's REST URL as the Upstash console shows it: https://... (no credentials, query or fragment in it)",
                     ));
                 }
+                if url.starts_with("http://") && !seatwise_ably::is_loopback_host(&url_host(url)) {
+                    return Err(Error::invalid(
+                        "REST URL",
+                        &redact(url),
+                        "plain http:// is allowed only for a server on this machine (localhost, 127.0.0.1, [::1]): use https://",
+                    ));
+                }
                 if token.trim().is_empty() || token.chars().any(char::is_whitespace) {
                     return Err(Error::invalid(
                         "REST token",
@@ -133,6 +140,20 @@ pub struct Redis {
 
 /// A cluster's slot ranges with the address of the master serving each: (first, last, "host:port").
 type SlotMap = Vec<(u16, u16, String)>;
+
+/// The host of a URL (`scheme://[user@]host[:port]/...`), lower-cased, without port or brackets' contents
+/// changed: what a saved secret is bound to.
+pub fn url_host(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = if host_port.starts_with('[') {
+        host_port.split_inclusive(']').next().unwrap_or(host_port)
+    } else {
+        host_port.split(':').next().unwrap_or(host_port)
+    };
+    host.to_ascii_lowercase()
+}
 
 /// The Redis Cluster slot of a key: CRC16 (XMODEM) of its hash tag (or of the whole key), mod 16384.
 pub fn hash_slot(key: &str) -> u16 {
