@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use seatwise_ably::{AblyRest, ApiKey, Endpoint};
 use seatwise_engine::connect::{AblyOptions, ConnectionCheck, check_connection};
-use seatwise_engine::redis_conn::url_host;
+use seatwise_engine::redis_conn::{parse_seed_list, url_host};
 use seatwise_engine::{ConnectOptions, ErrorCode, Redis, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -85,15 +85,11 @@ fn check_name(name: &str) -> UiResult<()> {
     }
 }
 
-fn cluster_list(text: &str) -> Vec<String> {
-    text.split([',', '\n', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
-}
-
 /// The target of a profile from its secret (and, for Upstash, its REST URL).
 fn target_of(kind: ProfileKind, secret: &str, rest_url: Option<&str>) -> Target {
     match kind {
         ProfileKind::Redis => Target::Url(secret.to_string()),
-        ProfileKind::Cluster => Target::Cluster(cluster_list(secret)),
+        ProfileKind::Cluster => Target::Cluster(parse_seed_list(secret)),
         ProfileKind::Upstash => Target::Rest { url: rest_url.unwrap_or("").to_string(), token: secret.to_string() },
     }
 }
@@ -125,7 +121,7 @@ impl AppState {
         let kind = input.kind.or(existing.as_ref().map(|p| p.kind)).unwrap_or(ProfileKind::Redis);
         let redis_text = match kind {
             ProfileKind::Redis => input.redis_url.trim().to_string(),
-            ProfileKind::Cluster => cluster_list(&input.cluster_nodes).join(","),
+            ProfileKind::Cluster => parse_seed_list(&input.cluster_nodes).join("\n"),
             ProfileKind::Upstash => input.rest_token.trim().to_string(),
         };
         let rest_url = match kind {

@@ -230,3 +230,30 @@ async fn the_cli_works_over_upstash_rest() {
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("SEATWISE_UPSTASH_TOKEN"), "{}", text(&o));
 }
+
+/// A password typed with --redis-url is visible in `ps`: the CLI warns and points to the variable, and
+/// the warning never repeats the password. The variable itself draws no warning.
+#[test]
+fn a_password_on_the_command_line_draws_a_warning() {
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let url = server.url().replace("redis://", "redis://default:@");
+    let o = seatwise(None, &["--redis-url", &url, "shows", "list"]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("warning") && text(&o).contains("SEATWISE_REDIS_URL"), "{}", text(&o));
+    let o = seatwise(Some(&url), &["shows", "list"]);
+    assert!(o.status.success() && !text(&o).contains("warning"), "{}", text(&o));
+    // --cluster keeps a comma inside a password: the list splits only where the next URL starts.
+    let o = seatwise(
+        None,
+        &[
+            "--cluster",
+            "redis://:pa,ss@127.0.0.1:1,redis://:pa,ss@127.0.0.1:2",
+            "--connect-timeout-ms",
+            "300",
+            "shows",
+            "list",
+        ],
+    );
+    assert!(!text(&o).contains("invalid Redis URL"), "{}", text(&o));
+    assert!(!text(&o).contains("pa,ss") && !text(&o).contains("ss@"), "{}", text(&o));
+}

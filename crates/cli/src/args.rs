@@ -26,9 +26,10 @@ pub struct ConnArgs {
     /// variable for URLs with a password, so it stays out of shell history.
     #[arg(long, env = "SEATWISE_REDIS_URL", global = true, hide_env_values = true)]
     pub redis_url: Option<String>,
-    /// Redis Cluster seed nodes, comma-separated redis:// URLs (instead of --redis-url).
-    #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, value_delimiter = ',', hide_env_values = true)]
-    pub cluster: Vec<String>,
+    /// Redis Cluster seed nodes: redis:// URLs separated by commas or spaces (instead of --redis-url). A
+    /// comma inside a password is kept: lists split only where the next URL starts.
+    #[arg(long, env = "SEATWISE_REDIS_CLUSTER", global = true, hide_env_values = true)]
+    pub cluster: Option<String>,
     /// Upstash REST URL (https://..., as the Upstash console shows it), for a Redis reached over HTTPS only. The token is
     /// read from SEATWISE_UPSTASH_TOKEN.
     #[arg(long, env = "SEATWISE_UPSTASH_URL", global = true)]

@@ -58,14 +58,15 @@ fn options(c: &ConnArgs, target: Target) -> ConnectOptions {
 
 async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
     let chosen =
-        usize::from(c.redis_url.is_some()) + usize::from(!c.cluster.is_empty()) + usize::from(c.upstash_url.is_some());
+        usize::from(c.redis_url.is_some()) + usize::from(c.cluster.is_some()) + usize::from(c.upstash_url.is_some());
     if chosen > 1 {
         return Err(Fail(2, "give one of --redis-url, --cluster or --upstash-url, not several".into()));
     }
+    warn_if_password_on_command_line(c);
     let target = if let Some(url) = &c.redis_url {
         Target::Url(url.clone())
-    } else if !c.cluster.is_empty() {
-        Target::Cluster(c.cluster.clone())
+    } else if let Some(list) = &c.cluster {
+        Target::Cluster(seatwise_engine::redis_conn::parse_seed_list(list))
     } else if let Some(url) = &c.upstash_url {
         let token = std::env::var("SEATWISE_UPSTASH_TOKEN").map_err(|_| {
             Fail(2, "--upstash-url needs the REST token in SEATWISE_UPSTASH_TOKEN (never on the command line)".into())
@@ -78,6 +79,27 @@ async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
         ));
     };
     Ok(Engine::new(Redis::connect(&options(c, target)).await?))
+}
+
+/// A password given with --redis-url or --cluster on the command line is visible to every user of the
+/// machine (`ps`) and kept in shell history: say so, and point to the environment variable.
+fn warn_if_password_on_command_line(c: &ConnArgs) {
+    let typed = |flag: &str| std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    // Credentials in a Redis URL stand before an '@'.
+    let has_password = |text: &str| text.contains('@');
+    for (flag, var, value) in [
+        ("--redis-url", "SEATWISE_REDIS_URL", c.redis_url.as_deref()),
+        ("--cluster", "SEATWISE_REDIS_CLUSTER", c.cluster.as_deref()),
+    ] {
+        if let Some(v) = value
+            && typed(flag)
+            && has_password(v)
+        {
+            eprintln!(
+                "seatwise: warning: the credentials given with {flag} are visible to other users of this machine (ps) and stay in your shell history; set {var} instead"
+            );
+        }
+    }
 }
 
 fn no_ably() -> Fail {
@@ -447,7 +469,7 @@ fn default_data_dir() -> PathBuf {
 
 async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>, interval: u64, rate: f64) -> Out {
     // A configured Redis wins: the demo then only loads and opens the demo shows there.
-    let configured = conn.redis_url.is_some() || !conn.cluster.is_empty() || conn.upstash_url.is_some();
+    let configured = conn.redis_url.is_some() || conn.cluster.is_some() || conn.upstash_url.is_some();
     let actor = Actor::current();
     let (sandbox, engine) = if configured {
         let engine = connect(conn).await?;

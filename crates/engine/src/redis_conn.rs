@@ -141,6 +141,33 @@ pub struct Redis {
 /// A cluster's slot ranges with the address of the master serving each: (first, last, "host:port").
 type SlotMap = Vec<(u16, u16, String)>;
 
+/// A Redis Cluster's seed list as typed: URLs separated by commas, spaces or new lines. A comma splits only
+/// where the next URL starts (`,redis://` or `,rediss://`), so a password holding a comma stays whole (and
+/// no error ever shows a fragment of one).
+pub fn parse_seed_list(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for word in text.split_whitespace() {
+        let mut rest = word;
+        loop {
+            let next = ["redis://", "rediss://"]
+                .iter()
+                .filter_map(|s| rest.get(1..).and_then(|r| r.find(&format!(",{s}"))).map(|i| i + 1))
+                .min();
+            match next {
+                Some(i) => {
+                    out.push(rest[..i].to_string());
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    out.push(rest.to_string());
+                    break;
+                }
+            }
+        }
+    }
+    out.into_iter().map(|u| u.trim_matches(',').to_string()).filter(|u| !u.is_empty()).collect()
+}
+
 /// The host of a URL (`scheme://[user@]host[:port]/...`), lower-cased, without port or brackets' contents
 /// changed: what a saved secret is bound to.
 pub fn url_host(url: &str) -> String {
@@ -466,6 +493,18 @@ fn cluster_connect_error(e: RedisError, label: &str, secrets: &[String], timeout
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_seed_list_splits_between_urls_only() {
+        assert_eq!(
+            parse_seed_list("redis://:p,w@h1:7000,redis://:p,w@h2:7001\n rediss://h3:7002,"),
+            vec!["redis://:p,w@h1:7000", "redis://:p,w@h2:7001", "rediss://h3:7002"]
+        );
+        assert_eq!(parse_seed_list(" , "), Vec::<String>::new());
+        // A seed with a comma in its password is refused whole, never shown in pieces.
+        let e = Target::Cluster(parse_seed_list("redis://:sec,ret@h1:1, nonsense")).validate().unwrap_err();
+        assert!(!e.to_string().contains("sec") && !e.to_string().contains("ret"), "{e}");
+    }
 
     #[test]
     fn hash_slots_match_redis() {

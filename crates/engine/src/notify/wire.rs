@@ -63,8 +63,9 @@ pub(super) fn messages_for(scope: &Scope, e: &Entry) -> Vec<Out> {
         "session_expired" => vec![private("ticket.session_expired", json!({}))],
         "ticket_removed" => vec![private("ticket.removed", json!({}))],
         // An event this worker does not know (a newer engine wrote it): delivered on the public channel
-        // under its own name rather than dropped.
-        other => vec![public(&format!("queue.{other}"), e.data.clone())],
+        // under its own name rather than dropped, with the common fields only: its data is never
+        // forwarded, since this worker cannot tell what in it is internal.
+        other => vec![public(&format!("queue.{other}"), json!({}))],
     };
     let base = stable_id_base(&format!("{}/{}", e.stream, e.id));
     for (i, o) in out.iter_mut().enumerate() {
