@@ -387,6 +387,8 @@ function renderMonitor(data) {
   $('#last-update').textContent = time(data.atMs);
   renderWorker(data.worker);
   ui.simulating = !!data.simulator;
+  // Simulated buyers book seats: offered on the local sandbox only.
+  $('#sim-toggle').hidden = !(ui.connected && ui.connected.sandbox);
   $('#sim-toggle').textContent = ui.simulating ? 'Stop simulated buyers' : 'Simulate buyers';
   const only = $('#monitor-show').value;
   const body = $('#monitor-table tbody');

@@ -303,6 +303,13 @@ impl AppState {
         let (engine, old) = {
             let mut s = self.session.lock().await;
             let s = s.as_mut().ok_or_else(|| UiError::new(ErrorCode::NotConnected, "Not connected."))?;
+            // Simulated buyers book seats: they run only on the local sandbox, never on a real connection.
+            if on && !s.info.sandbox {
+                return Err(UiError::new(
+                    ErrorCode::Rejected,
+                    "Simulated buyers run only on the local sandbox: on this connection they would book real seats.",
+                ));
+            }
             (s.engine.clone(), s.sim.take())
         };
         if let Some(sim) = old {

@@ -257,3 +257,26 @@ fn a_password_on_the_command_line_draws_a_warning() {
     assert!(!text(&o).contains("invalid Redis URL"), "{}", text(&o));
     assert!(!text(&o).contains("pa,ss") && !text(&o).contains("ss@"), "{}", text(&o));
 }
+
+/// `seatwise demo` with a Redis configured refuses unless told explicitly, and `simulate` never touches a
+/// real show.
+#[test]
+fn the_demo_and_the_simulator_stay_off_real_shows() {
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let url = server.url();
+    let o = seatwise(Some(&url), &["demo", "--duration", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("--on-configured-redis"), "{}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let file = hamlet_file(&dir);
+    assert!(seatwise(Some(&url), &["shows", "import", file.to_str().unwrap()]).status.success());
+    assert!(seatwise(Some(&url), &["status", "s1", "OPEN"]).status.success());
+    let o = seatwise(Some(&url), &["simulate", "--duration", "1"]);
+    assert_eq!(o.status.code(), Some(4), "{}", text(&o));
+    assert!(text(&o).contains("demo show"), "{}", text(&o));
+    let o = seatwise(Some(&url), &["simulate", "--show", "s1", "--duration", "1"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("real seats"), "{}", text(&o));
+    let o = seatwise(Some(&url), &["--json", "stats", "s1"]);
+    assert!(text(&o).contains("\"queueSize\": 0"), "nobody joined: {}", text(&o));
+}

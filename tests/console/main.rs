@@ -120,6 +120,10 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     assert!(t.redis.ok && t.ably.as_ref().unwrap().ok, "{t:?}");
     let info = st.connect(&name).await.unwrap();
     assert!(info.ably && !info.sandbox);
+    // Simulated buyers book seats: never offered on a real connection.
+    let err = st.simulate(true).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::Rejected, "{err}");
+    assert!(err.message.contains("only on the local sandbox"), "{err}");
     let out = st
         .import_shows(
             r#"{"shows":[{"id":"gala","name":"Gala","venue":"Hall","schedules":[

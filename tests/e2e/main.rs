@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use seatwise_ably_standin::{Config, StandIn};
 use seatwise_engine::local::{RedisServer, ServerOptions};
-use seatwise_engine::{ConnectOptions, Redis, Target};
+use seatwise_engine::{BuyerId, ConnectOptions, Engine, Redis, Scope, Target};
 
 /// A child process killed and reaped on drop.
 struct Proc(Child);
@@ -282,10 +282,20 @@ async fn the_console_end_to_end_in_the_real_window() {
     wait_text(&c, "tr[data-show='e2e-gala'] [data-field='status']", 10, |t| t == "Open (Queue Active)").await;
     screenshot(&c, "shows.png").await;
 
-    // 4. Watch the queues move with the simulator running.
+    // 4. Watch the queues move while buyers join. Simulated buyers are never offered on a real connection
+    // (they would book real seats): this test's own buyers join through the engine, as a web app's would.
     click(&c, "#nav-monitor").await;
     set_value(&c, "#refresh-seconds", "2").await;
-    click(&c, "#sim-toggle").await;
+    wait_text(&c, "#last-update", 10, |t| t != "never").await;
+    assert!(!css(&c, "#sim-toggle").await.is_displayed().await.unwrap(), "no simulated buyers on production");
+    let buyers = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(redis_url.clone()))).await.unwrap());
+    let crowd = tokio::spawn(async move {
+        let fri = Scope::parse("e2e-gala:fri").unwrap();
+        for i in 0..60 {
+            let _ = buyers.join(&fri, &BuyerId::new(&format!("e2e-buyer-{i}")).unwrap()).await;
+            tokio::time::sleep(Duration::from_millis(400)).await;
+        }
+    });
     let cell = "tr[data-scope='e2e-gala:fri'] [data-field='admitted']";
     let first: u64 = wait_text(&c, cell, 40, |t| t.parse::<u64>().is_ok_and(|n| n > 0)).await.parse().unwrap();
     // The numbers move from one refresh to the next while buyers keep coming.
@@ -301,7 +311,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     // 5. Pause one queue.
     click(&c, "tr[data-scope='e2e-gala:fri'] button[data-action='pause']").await;
     wait_text(&c, "tr[data-scope='e2e-gala:fri'] [data-field='state']", 10, |t| t == "paused").await;
-    click(&c, "#sim-toggle").await;
+    crowd.abort();
 
     // 6. Close the show, with a confirmation that says how many buyers will be told.
     click(&c, "#nav-shows").await;

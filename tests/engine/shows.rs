@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use seatwise_engine::ShowStatus::{self, *};
 use seatwise_engine::shows::parse_shows_file;
-use seatwise_engine::{Error, ShowId, Ticket, TicketState};
+use seatwise_engine::{Error, Show, ShowId, Ticket, TicketState};
 
 use crate::lifecycle::buyer;
 use crate::support::*;
@@ -255,4 +255,42 @@ async fn schedules_added_on_sale_open_and_removed_ones_wait_for_their_notices() 
     let err = e.update_show(&fewer, v, &actor()).await.unwrap_err();
     assert!(err.to_string().contains("notifications to send"), "{err}");
     let _ = s;
+}
+
+/// Simulated buyers book seats, so they only ever touch demo shows: a shows file cannot make one, the demo
+/// never edits a real show that happens to use a demo id, and the simulator refuses real queues.
+#[tokio::test]
+async fn simulated_buyers_never_touch_a_real_show() {
+    use seatwise_engine::sandbox::simulate_live;
+    use seatwise_engine::sim::SimConfig;
+    let t = start().await;
+    let e = &t.engine;
+    // A file cannot mark a show as a demo show.
+    let err = parse_shows_file("f.json", r#"{"shows":[{"id":"x","name":"X","venue":"V","demo":true,"schedules":[]}]}"#)
+        .unwrap_err();
+    assert!(err.to_string().contains("only by the local sandbox"), "{err}");
+    // A real, open show whose id is a demo id: the demo refuses and leaves it exactly as it was.
+    let mut real = show("hamlet-2026", 1, 5, 60.0, 120.0);
+    real.name = "Hamlet (the real run)".into();
+    open_show(e, &real).await;
+    let before = e.get_show(&id("hamlet-2026")).await.unwrap();
+    let err = e.open_demo_shows(&actor()).await.unwrap_err();
+    assert!(err.to_string().contains("not a demo show"), "{err}");
+    assert_eq!(e.get_show(&id("hamlet-2026")).await.unwrap(), before);
+    // Real open queues are never simulation targets, named or not.
+    open_show(e, &show("s1", 2, 5, 60.0, 120.0)).await;
+    assert!(e.demo_scopes(&[]).await.unwrap().is_empty());
+    let err = e.demo_scopes(&[id("s1")]).await.unwrap_err();
+    assert!(err.to_string().contains("only ever use demo shows"), "{err}");
+    let cfg = SimConfig { scopes: vec![scope("s1", "d1")], ..Default::default() };
+    let err = simulate_live(e, cfg).await.err().expect("refused");
+    assert!(err.to_string().contains("real seats"), "{err}");
+    assert_eq!(queue_stats(e, &scope("s1", "d1")).await.queue_size, 0, "no buyer joined");
+    // An edit or an import never turns a real show into a demo show.
+    let mut edited = e.get_show(&id("s1")).await.unwrap();
+    edited.demo = true;
+    let after = e.update_show(&edited, edited.version, &actor()).await.unwrap();
+    assert!(!after.demo && !e.get_show(&id("s1")).await.unwrap().demo);
+    let err = e.create_show(&Show { demo: true, ..show("fake-demo", 1, 5, 60.0, 120.0) }, &actor()).await.unwrap_err();
+    assert!(err.to_string().contains("only by the local sandbox"), "{err}");
 }

@@ -89,6 +89,7 @@ pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -
         version: 0,
         updated_at: String::new(),
         updated_by: String::new(),
+        demo: false,
         schedules: (1..=n)
             .map(|i| Schedule {
                 id: SchedId::new(&format!("d{i}")).unwrap(),

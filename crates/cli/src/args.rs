@@ -129,6 +129,11 @@ pub enum Cmd {
         interval: u64,
         #[arg(long, default_value_t = 8.0)]
         rate: f64,
+        /// With a Redis configured (SEATWISE_REDIS_URL, --cluster, --upstash-url): put the demo shows and
+        /// their simulated buyers there instead of starting a local Redis. Shows that are not demo shows are
+        /// never touched.
+        #[arg(long)]
+        on_configured_redis: bool,
     },
 }
 

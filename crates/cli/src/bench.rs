@@ -55,6 +55,7 @@ fn show(id: &str, n: usize, capacity: u32) -> Show {
         version: 0,
         updated_at: String::new(),
         updated_by: String::new(),
+        demo: false,
         schedules: (0..n)
             .map(|i| Schedule {
                 id: SchedId::new(&format!("d{i}")).unwrap(),

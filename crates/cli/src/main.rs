@@ -18,7 +18,7 @@ use seatwise_engine::connect::{AblyOptions, check_ably};
 use seatwise_engine::notify::{DrainProgress, Notifier, Worker};
 use seatwise_engine::sandbox::{Sandbox, simulate_live};
 use seatwise_engine::shows::parse_shows_file;
-use seatwise_engine::sim::{SimConfig, Simulator};
+use seatwise_engine::sim::SimConfig;
 use seatwise_engine::{
     Actor, BuyerId, ConnectOptions, Engine, Error, Redis, Scope, SeatId, ShowId, ShowStatus, StaffAction, Target,
     Ticket,
@@ -214,8 +214,8 @@ fn seats(v: &[String]) -> Result<Vec<SeatId>, Fail> {
 
 async fn run(cli: Cli) -> Out {
     let json = cli.json;
-    if let Cmd::Demo { data_dir, duration, interval, rate } = cli.cmd {
-        return demo(&cli.conn, data_dir, duration, interval, rate).await;
+    if let Cmd::Demo { data_dir, duration, interval, rate, on_configured_redis } = cli.cmd {
+        return demo(&cli.conn, data_dir, duration, interval, rate, on_configured_redis).await;
     }
     if let Cmd::AblyCheck = cli.cmd {
         return ably_check(&cli.conn, json).await;
@@ -399,9 +399,13 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
 
 async fn sim_scopes(engine: &Engine, only: &[String]) -> Result<Vec<Scope>, Fail> {
     let only = only.iter().map(|s| ShowId::new(s)).collect::<Result<Vec<_>, _>>()?;
-    let scopes = engine.live_scopes(&only).await?;
+    // Simulated buyers book seats: they only ever use demo shows.
+    let scopes = engine.demo_scopes(&only).await?;
     if scopes.is_empty() {
-        return Err(Fail(4, "no open show to simulate buyers for: set a show to OPEN first".into()));
+        return Err(Fail(
+            4,
+            "no open demo show to simulate buyers for: simulated buyers only use the demo shows that `seatwise demo` (or the console's local sandbox) opens".into(),
+        ));
     }
     Ok(scopes)
 }
@@ -444,7 +448,7 @@ async fn report_every_5s(duration: Option<Duration>, line: impl Fn() -> String) 
 async fn simulate(engine: &Engine, a: SimArgs) -> Out {
     let scopes = sim_scopes(engine, &a.show).await?;
     let n = scopes.len();
-    let sim = Simulator::start(engine.clone(), sim_config(scopes, &a)?);
+    let sim = simulate_live(engine, sim_config(scopes, &a)?).await?;
     eprintln!("simulating {} buyers/s over {n} queues; Ctrl-C to stop", a.rate);
     report_every_5s(a.duration.map(Duration::from_secs), || {
         let s = sim.snapshot();
@@ -467,9 +471,24 @@ fn default_data_dir() -> PathBuf {
     base.join("seatwise").join("sandbox")
 }
 
-async fn demo(conn: &ConnArgs, data_dir: Option<PathBuf>, duration: Option<u64>, interval: u64, rate: f64) -> Out {
-    // A configured Redis wins: the demo then only loads and opens the demo shows there.
+async fn demo(
+    conn: &ConnArgs,
+    data_dir: Option<PathBuf>,
+    duration: Option<u64>,
+    interval: u64,
+    rate: f64,
+    on_configured_redis: bool,
+) -> Out {
+    // The demo runs its own local Redis. A configured Redis is used only when asked for explicitly (the
+    // demo shows and simulated buyers would go there), and a show there that is not a demo show is never
+    // edited.
     let configured = conn.redis_url.is_some() || conn.cluster.is_some() || conn.upstash_url.is_some();
+    if configured && !on_configured_redis {
+        return Err(Fail(
+            2,
+            "a Redis is configured (SEATWISE_REDIS_URL, SEATWISE_REDIS_CLUSTER or SEATWISE_UPSTASH_URL): `seatwise demo` starts its own local Redis instead; unset the variable, or pass --on-configured-redis to put the demo shows and simulated buyers in the configured one".into(),
+        ));
+    }
     let actor = Actor::current();
     let (sandbox, engine) = if configured {
         let engine = connect(conn).await?;

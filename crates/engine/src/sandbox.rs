@@ -33,7 +33,8 @@ impl Sandbox {
         .await
         .map_err(|e| Error::Redis(format!("the sandbox's redis-server could not start: {e}")))??;
         let engine = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await?);
-        let shows = engine.open_demo_shows(actor).await?;
+        // The sandbox's own Redis: demo ids left by an older version are claimed as demo shows.
+        let shows = engine.open_demo_shows_as(actor, true).await?;
         Ok(Sandbox { server, engine, shows })
     }
 
@@ -62,7 +63,7 @@ impl SimConfig {
     /// polling every 2 s, choosing seats for 3 to 10 s.
     pub async fn sandbox(engine: &Engine, rate: f64) -> Result<SimConfig> {
         Ok(SimConfig {
-            scopes: engine.live_scopes(&[]).await?,
+            scopes: engine.demo_scopes(&[]).await?,
             join_rate: rate,
             abandon_ratio: 0.15,
             poll_interval: Duration::from_secs(2),
@@ -72,10 +73,19 @@ impl SimConfig {
     }
 }
 
-/// Simulated buyers on every live queue of `engine`; an error when no show is open.
+/// Simulated buyers on `cfg.scopes`, which must all be queues of live demo shows ([`Engine::demo_scopes`]):
+/// simulated buyers book seats, so they never touch a real show. The only way to start a simulator.
 pub async fn simulate_live(engine: &Engine, cfg: SimConfig) -> Result<Simulator> {
     if cfg.scopes.is_empty() {
-        return Err(Error::NoQueue("any show: set a show to OPEN first".into()));
+        return Err(Error::NoQueue("any demo show: open the demo shows first (the local sandbox does)".into()));
+    }
+    let allowed = engine.demo_scopes(&[]).await?;
+    if let Some(real) = cfg.scopes.iter().find(|s| !allowed.contains(s)) {
+        return Err(Error::ShowRejected {
+            show: real.show.to_string(),
+            reason: "simulated buyers only ever use the queues of open demo shows: they would book real seats here"
+                .into(),
+        });
     }
     Ok(Simulator::start(engine.clone(), cfg))
 }

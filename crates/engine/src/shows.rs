@@ -66,6 +66,10 @@ pub struct Show {
     #[serde(default)]
     pub updated_by: String,
     pub schedules: Vec<Schedule>,
+    /// A demo show of the sandbox: the only kind of show simulated buyers ever touch. Set when the sandbox
+    /// creates it, never by a shows file, an edit or an import.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
 }
 
 const MAX_SCHEDULES: usize = 1000;
@@ -183,6 +187,15 @@ pub fn parse_shows_file(path: &str, text: &str) -> Result<Vec<Show>> {
     let mut ids = HashSet::new();
     for s in &shows {
         s.validate()?;
+        if s.demo {
+            return Err(Error::File {
+                path: path.to_string(),
+                detail: format!(
+                    "show {} says \"demo\": demo shows are made only by the local sandbox (remove the field)",
+                    s.id
+                ),
+            });
+        }
         if !ids.insert(s.id.clone()) {
             return Err(Error::File { path: path.to_string(), detail: format!("show {} appears twice", s.id) });
         }
@@ -197,8 +210,38 @@ impl Engine {
     /// Imports the demo shows and sets each to OPEN (through DRAFT if its status cannot open directly),
     /// so the sandbox has queues whatever state a previous run left. Returns the shows.
     pub async fn open_demo_shows(&self, actor: &Actor) -> Result<Vec<Show>> {
-        let shows = parse_shows_file("demo-shows.json", DEMO_SHOWS)?;
-        self.import_shows(&shows, actor).await?;
+        self.open_demo_shows_as(actor, false).await
+    }
+
+    /// [`Engine::open_demo_shows`]; `claim` = the Redis is the sandbox's own, where a show with a demo id
+    /// left by an older version may be marked as a demo show. Elsewhere an existing show with a demo id that
+    /// is not a demo show is never edited: the call is refused.
+    pub(crate) async fn open_demo_shows_as(&self, actor: &Actor, claim: bool) -> Result<Vec<Show>> {
+        let mut shows = parse_shows_file("demo-shows.json", DEMO_SHOWS)?;
+        for s in &mut shows {
+            s.demo = true;
+        }
+        let existing: BTreeMap<ShowId, Show> =
+            self.list_shows().await?.into_iter().map(|s| (s.id.clone(), s)).collect();
+        for s in &shows {
+            match existing.get(&s.id) {
+                Some(cur) if !cur.demo && !claim => {
+                    return Err(rejected(
+                        &cur.id,
+                        "a show with this id exists and is not a demo show: the demo never edits it (choose another Redis for the demo)".into(),
+                    ));
+                }
+                Some(cur) => {
+                    let same = cur.name == s.name && cur.venue == s.venue && cur.schedules == s.schedules;
+                    if !same || !cur.demo {
+                        self.write_show(s, cur, actor).await?;
+                    }
+                }
+                None => {
+                    self.insert_show(s, actor).await?;
+                }
+            }
+        }
         for s in &shows {
             let id = s.id.clone();
             let cur = self.get_show(&id).await?;
@@ -210,6 +253,23 @@ impl Engine {
             }
         }
         Ok(shows)
+    }
+
+    /// The queues of live demo shows (of those in `only`, when given): the only queues simulated buyers
+    /// may use. Naming a show that is not a demo show is an error that says why.
+    pub async fn demo_scopes(&self, only: &[ShowId]) -> Result<Vec<Scope>> {
+        let shows = self.list_shows().await?;
+        if let Some(real) = shows.iter().find(|s| !s.demo && only.contains(&s.id)) {
+            return Err(rejected(
+                &real.id,
+                "simulated buyers only ever use demo shows (made by `seatwise demo` or the console's local sandbox): they would book real seats here".into(),
+            ));
+        }
+        Ok(shows
+            .iter()
+            .filter(|s| s.demo && s.status.has_live_queues() && (only.is_empty() || only.contains(&s.id)))
+            .flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc))
+            .collect())
     }
 
     /// The queues of every show whose queues may hold buyers (OPEN, ON_GOING, POSTPONED), or of the shows
@@ -260,6 +320,13 @@ impl Engine {
 
     /// Creates a show at version 1. A new show starts as DRAFT or UPCOMING (opening it is a status change).
     pub async fn create_show(&self, show: &Show, actor: &Actor) -> Result<Show> {
+        if show.demo {
+            return Err(rejected(&show.id, "demo shows are made only by the local sandbox".into()));
+        }
+        self.insert_show(show, actor).await
+    }
+
+    async fn insert_show(&self, show: &Show, actor: &Actor) -> Result<Show> {
         show.validate()?;
         if !matches!(show.status, Draft | Upcoming) {
             return Err(rejected(
@@ -287,6 +354,17 @@ impl Engine {
         if cur.version != expected {
             return Err(Error::Conflict { show: cur.id.to_string(), current: cur.status, version: cur.version });
         }
+        // Whether a show is a demo show is never changed by an edit.
+        let mut show = show.clone();
+        show.demo = cur.demo;
+        self.write_show(&show, &cur, actor).await
+    }
+
+    /// Writes `show` over `cur` (its name, venue, schedules and demo flag; never its status), if `cur` is
+    /// still the stored version.
+    async fn write_show(&self, show: &Show, cur: &Show, actor: &Actor) -> Result<Show> {
+        show.validate()?;
+        let expected = cur.version;
         let kept: HashSet<&str> = show.schedules.iter().map(|s| s.id.as_str()).collect();
         let removed: Vec<(Scope, &Schedule)> =
             cur.scopes().into_iter().filter(|(_, s)| !kept.contains(s.id.as_str())).collect();
@@ -471,6 +549,7 @@ mod tests {
             version: 0,
             updated_at: String::new(),
             updated_by: String::new(),
+            demo: false,
             schedules: vec![Schedule {
                 id: SchedId::new("d1").unwrap(),
                 starts_at: "2026-03-15T19:30".into(),

@@ -99,7 +99,9 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
 }
 
 impl Simulator {
-    pub fn start(engine: Engine, cfg: SimConfig) -> Simulator {
+    /// Starts the buyers. Crate-only: faces go through [`crate::sandbox::simulate_live`], which checks
+    /// that every queue is a demo show's.
+    pub(crate) fn start(engine: Engine, cfg: SimConfig) -> Simulator {
         let (stop, stop_rx) = watch::channel(false);
         let counters = Arc::new(Counters::default());
         let last_error = Arc::new(std::sync::Mutex::new(None));
