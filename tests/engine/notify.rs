@@ -74,7 +74,9 @@ async fn every_event_reaches_its_channel_once_and_leaves_the_outbox() {
     let admin = s.messages(seatwise_engine::notify::ADMIN_CHANNEL);
     let change = admin.iter().find(|m| m.name == "show.status_changed").expect("admin event");
     assert_eq!((change.data["from"].as_str(), change.data["to"].as_str()), (Some("OPEN"), Some("ON_GOING")));
-    assert_eq!(change.data["queueResults"][0]["showScopeId"], "s1:d1");
+    let applied = admin.iter().find(|m| m.name == "show.status_applied").expect("effects event");
+    assert_eq!(applied.data["queueResults"][0]["showScopeId"], "s1:d1");
+    assert_eq!(applied.data["success"], true);
     // No secret or internal key ever reaches Ably.
     for ch in s.channels() {
         for m in s.messages(&ch) {
@@ -300,4 +302,37 @@ async fn an_unknown_event_type_goes_out_without_its_data() {
     assert!(!text.contains("gen-secret-wren") && !text.contains("closing"), "{text}");
     assert_eq!(m.data["showScopeId"], "s1:d1");
     assert_eq!(pending(e, &sc).await, 0);
+}
+
+/// The admin channel's `show.status_changed` comes from the audit entry written atomically with the change:
+/// a console that dies before the queue effects ran (no `result` entry) still has its change announced.
+#[tokio::test]
+async fn a_status_change_is_announced_even_when_its_effects_never_ran() {
+    use seatwise_engine::{Actor, AuditEvent, AuditRecord};
+    let t = start().await;
+    let e = &t.engine;
+    let s = StandIn::start(Config::default()).await;
+    let n = Notifier::new(e.clone(), ably(&s), "w1");
+    drain_all(&n, e).await; // the admin group starts at the end of the audit stream
+    // What show-cas.lua appends with a status change; the console then crashed before writing the result.
+    let rec = AuditRecord::now(
+        &Actor::new("ann", "box-office"),
+        AuditEvent::Status {
+            show: ShowId::new("s9").unwrap(),
+            from: ShowStatus::Open,
+            to: ShowStatus::Closed,
+            version: 4,
+        },
+    );
+    let mut xadd = redis::cmd("XADD");
+    xadd.arg(seatwise_engine::keys::AUDIT).arg("*");
+    for (k, v) in rec.fields() {
+        xadd.arg(k).arg(v);
+    }
+    let _: String = e.redis().query(&xadd).await.unwrap();
+    drain_all(&n, e).await;
+    let admin = s.messages(seatwise_engine::notify::ADMIN_CHANNEL);
+    let change = admin.iter().find(|m| m.name == "show.status_changed").expect("announced from the atomic entry");
+    assert_eq!((change.data["show"].as_str(), change.data["to"].as_str()), (Some("s9"), Some("CLOSED")));
+    assert_eq!(change.data["version"], 4);
 }

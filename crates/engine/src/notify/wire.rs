@@ -126,15 +126,20 @@ pub(super) fn admin_messages(e: &Entry) -> Vec<Out> {
     // The audit stream is read through its one typed reader.
     let Some(rec) = AuditRecord::from_fields(&e.id, &e.fields) else { return Vec::new() };
     let (name, mut data) = match &rec.event {
-        AuditEvent::Result { show, from, to, version, message, results, .. } => (
-            "show.status_changed",
-            json!({"show": show, "version": version, "from": from, "to": to, "message": message,
-                   "queueResults": results}),
+        // Published from the entry written atomically with the change, so a crash before the queue
+        // effects ran cannot lose it.
+        AuditEvent::Status { show, from, to, version } => {
+            ("show.status_changed", json!({"show": show, "version": version, "from": from, "to": to}))
+        }
+        AuditEvent::Result { show, from, to, version, success, message, results } => (
+            "show.status_applied",
+            json!({"show": show, "version": version, "from": from, "to": to, "success": success,
+                   "message": message, "queueResults": results}),
         ),
         AuditEvent::Create { show, version, .. } | AuditEvent::Update { show, version, .. } => {
             ("show.updated", json!({"show": show, "version": version}))
         }
-        AuditEvent::Status { .. } | AuditEvent::Action { .. } => return Vec::new(),
+        AuditEvent::Action { .. } => return Vec::new(),
     };
     for (k, v) in [("v", json!(SCHEMA)), ("user", json!(rec.user)), ("host", json!(rec.host)), ("at", json!(rec.at))] {
         data[k] = v;
