@@ -76,3 +76,23 @@ async fn the_rest_standin_follows_upstash() {
     assert_eq!(body[0], serde_json::json!({"result": "v"}));
     assert!(body[1]["error"].as_str().unwrap().starts_with("ERR"), "{body}");
 }
+
+/// A request whose answer is lost after it ran (a gateway's 502 page) is never sent again: `admit 5` admits
+/// five, not fifteen, and the caller is told the outcome is unknown rather than given a second run's answer.
+#[tokio::test]
+async fn a_request_that_ran_is_never_sent_again() {
+    let t = start().await;
+    let e = &t.engine;
+    let rest = t.rest.as_ref().unwrap();
+    open_show(e, &show("s1", 1, 1, 600.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    for i in 0..30 {
+        e.join(&sc, &seatwise_engine::BuyerId::new(&format!("b{i}")).unwrap()).await.unwrap();
+    }
+    assert_eq!(e.admit(&sc, 1).await.unwrap(), 1); // the admit script is now in the server's cache
+    assert_eq!(queue_stats(e, &sc).await.active_sessions, 2);
+    rest.lose_answers(1);
+    let err = e.admit(&sc, 5).await.unwrap_err();
+    assert!(err.to_string().contains("whether the request ran is unknown"), "{err}");
+    assert_eq!(queue_stats(e, &sc).await.active_sessions, 7, "the admission ran exactly once");
+}

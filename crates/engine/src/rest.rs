@@ -97,7 +97,10 @@ impl RestConn {
         RestConn { http, url: url.trim_end_matches('/').to_string(), token: token.into() }
     }
 
-    /// POSTs a body, retrying with backoff on network errors only (an answer, even an error, is final).
+    /// POSTs a body. Retried (with backoff) only when the connection could not be made, so the request
+    /// never reached the service: a request that was sent runs at most once. When its answer is lost (a
+    /// timeout, a gateway's page instead of JSON) the caller is told that the outcome is unknown, never a
+    /// second run's answer: a status change, a booking or an admission repeated blindly could apply twice.
     async fn post(&self, path: &str, body: &Json) -> RedisResult<Json> {
         let mut delay = Duration::from_millis(100);
         let mut last = None;
@@ -114,20 +117,26 @@ impl RestConn {
                 .json(body);
             let resp = match req.send().await {
                 Ok(r) => r,
+                Err(e) if e.is_connect() => {
+                    last = Some(io_err(
+                        std::io::ErrorKind::ConnectionRefused,
+                        "the REST endpoint could not be reached (connection failed)".to_string(),
+                    ));
+                    continue;
+                }
                 Err(e) => {
                     let kind = if e.is_timeout() {
                         std::io::ErrorKind::TimedOut
                     } else {
-                        std::io::ErrorKind::ConnectionRefused
+                        std::io::ErrorKind::ConnectionAborted
                     };
-                    last = Some(io_err(
+                    return Err(io_err(
                         kind,
                         format!(
-                            "the REST endpoint did not answer ({})",
-                            if e.is_timeout() { "timed out" } else { "connection failed" }
+                            "the REST endpoint took the request but its answer was lost ({}): whether it ran is unknown, so it is not sent again — check the result (refresh) before repeating it",
+                            if e.is_timeout() { "timed out" } else { "connection dropped" }
                         ),
                     ));
-                    continue;
                 }
             };
             let status = resp.status().as_u16();
@@ -135,11 +144,12 @@ impl RestConn {
                 Ok(j) => j,
                 Err(_) if status == 401 => Json::Null,
                 Err(_) => {
-                    last = Some(io_err(
+                    return Err(io_err(
                         std::io::ErrorKind::InvalidData,
-                        format!("the REST endpoint answered HTTP {status} without JSON"),
+                        format!(
+                            "the REST endpoint answered HTTP {status} without JSON (a gateway error page): whether the request ran is unknown, so it is not sent again — check the result (refresh) before repeating it"
+                        ),
                     ));
-                    continue;
                 }
             };
             if status == 401 || status == 403 {

@@ -20,6 +20,7 @@ use serde_json::{Value as Json, json};
 pub struct UpstashStandIn {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
+    lost_answers: Arc<AtomicU64>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -33,6 +34,8 @@ struct State {
     redis: redis::aio::MultiplexedConnection,
     token: String,
     requests: Arc<AtomicU64>,
+    /// Requests still to run whose answer is then replaced by a gateway's HTML error page (a fault).
+    lost_answers: Arc<AtomicU64>,
 }
 
 const UNSUPPORTED: &[&str] = &[
@@ -64,7 +67,13 @@ impl UpstashStandIn {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
         let addr = listener.local_addr().expect("local address");
         let requests = Arc::new(AtomicU64::new(0));
-        let state = Arc::new(State { redis, token: token.to_string(), requests: requests.clone() });
+        let lost_answers = Arc::new(AtomicU64::new(0));
+        let state = Arc::new(State {
+            redis,
+            token: token.to_string(),
+            requests: requests.clone(),
+            lost_answers: lost_answers.clone(),
+        });
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
@@ -76,11 +85,17 @@ impl UpstashStandIn {
                 });
             }
         });
-        UpstashStandIn { addr, requests, task }
+        UpstashStandIn { addr, requests, lost_answers, task }
     }
 
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Fault: the next `n` requests run their commands, then answer 502 with an HTML page instead of the
+    /// result, as a gateway in front of the service does when its upstream answer is lost.
+    pub fn lose_answers(&self, n: u64) {
+        self.lost_answers.store(n, Ordering::Relaxed);
     }
 
     /// HTTP requests received.
@@ -160,6 +175,19 @@ async fn run(st: &State, args: &Json, b64: bool) -> Result<Json, String> {
 }
 
 async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
+    let answer = answer(&st, req).await?;
+    let lost = st.lost_answers.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok();
+    if lost {
+        return Ok(Response::builder()
+            .status(502)
+            .header("Content-Type", "text/html")
+            .body(Full::new(Bytes::from("<html><body><h1>502 Bad Gateway</h1></body></html>")))
+            .expect("a response"));
+    }
+    Ok(answer)
+}
+
+async fn answer(st: &State, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
     st.requests.fetch_add(1, Ordering::Relaxed);
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(String::from);
     if header("Authorization") != Some(format!("Bearer {}", st.token)) {
