@@ -203,7 +203,7 @@ async fn answer(st: &State, req: Request<Incoming>) -> Result<Response<Full<Byte
         return Ok(reply(400, json!({"error": "ERR the body must be JSON"})));
     };
     Ok(match path.as_str() {
-        "/" | "" => match run(&st, &v, b64).await {
+        "/" | "" => match run(st, &v, b64).await {
             Ok(r) => reply(200, json!({"result": r})),
             Err(e) => reply(400, json!({"error": e})),
         },
@@ -213,7 +213,7 @@ async fn answer(st: &State, req: Request<Incoming>) -> Result<Response<Full<Byte
             };
             let mut out = Vec::with_capacity(cmds.len());
             for c in cmds {
-                out.push(match run(&st, c, b64).await {
+                out.push(match run(st, c, b64).await {
                     Ok(r) => json!({"result": r}),
                     Err(e) => json!({"error": e}),
                 });
