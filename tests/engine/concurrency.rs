@@ -49,7 +49,11 @@ async fn one_buyer_joining_from_many_tabs_gets_one_ticket() {
     let handles: Vec<_> = (0..50)
         .map(|_| {
             let (e, sc) = (e.clone(), sc.clone());
-            tokio::spawn(async move { e.join(&sc, &buyer("same-person")).await.unwrap().ticket })
+            // The tabs share the buyer's identity, vouched for by the venue's server (or the gateway's
+            // cookie): one ticket for all of them.
+            tokio::spawn(async move {
+                e.join_as(&sc, &buyer("same-person"), seatwise_engine::JoinProof::Trusted).await.unwrap().ticket
+            })
         })
         .collect();
     let mut set = HashSet::new();
@@ -57,6 +61,8 @@ async fn one_buyer_joining_from_many_tabs_gets_one_ticket() {
         set.insert(h.await.unwrap());
     }
     assert_eq!(set.len(), 1);
+    // Without proof, the same buyer id gets no ticket at all.
+    assert!(matches!(e.join(&sc, &buyer("same-person")).await, Err(seatwise_engine::Error::AlreadyQueued { .. })));
     let s = queue_stats(e, &sc).await;
     assert_eq!(s.queue_size, 1);
 }

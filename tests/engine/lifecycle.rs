@@ -54,7 +54,8 @@ async fn join_admit_hold_complete_then_the_next_buyer_is_admitted() {
 }
 
 #[tokio::test]
-async fn the_same_buyer_joining_twice_gets_the_same_ticket() {
+async fn the_same_buyer_joining_twice_gets_the_same_ticket_only_with_proof() {
+    use seatwise_engine::JoinProof;
     let t = start().await;
     let e = &t.engine;
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
@@ -62,8 +63,17 @@ async fn the_same_buyer_joining_twice_gets_the_same_ticket() {
     e.join(&sc, &buyer("first")).await.unwrap();
     let a1 = e.join(&sc, &buyer("ann")).await.unwrap();
     let b1 = e.join(&sc, &buyer("ben")).await.unwrap();
-    let a2 = e.join(&sc, &buyer("ann")).await.unwrap();
+    // Someone who only knows ann's buyer id (an email, say) learns nothing of her ticket.
+    let err = e.join(&sc, &buyer("ann")).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyQueued { .. }), "{err}");
+    assert!(!err.to_string().contains(&a1.ticket), "{err}");
+    let wrong = tk(&b1.ticket);
+    let err = e.join_as(&sc, &buyer("ann"), JoinProof::Ticket(&wrong)).await.unwrap_err();
+    assert!(matches!(err, Error::AlreadyQueued { .. }), "{err}");
+    // Her own client presents the ticket; the venue's server vouches for her: the same ticket either way.
+    let a2 = e.join_as(&sc, &buyer("ann"), JoinProof::Ticket(&tk(&a1.ticket))).await.unwrap();
     assert_eq!(a1.ticket, a2.ticket);
+    assert_eq!(e.join_as(&sc, &buyer("ann"), JoinProof::Trusted).await.unwrap().ticket, a1.ticket);
     assert_eq!((a2.rank, b1.rank), (1, 2));
     let stats = queue_stats(e, &sc).await;
     assert_eq!((stats.queue_size, stats.tickets_issued), (2, 3));

@@ -189,9 +189,15 @@ pub enum QueueCmd {
 
 #[derive(Subcommand)]
 pub enum BuyerCmd {
+    /// Join a queue. A buyer who already holds a live ticket gets it back only by presenting it (--ticket),
+    /// or with --trusted (the caller vouches for the buyer id, as the venue's web app does).
     Join {
         scope: String,
         buyer: String,
+        #[arg(long)]
+        ticket: Option<String>,
+        #[arg(long, conflicts_with = "ticket")]
+        trusted: bool,
     },
     Status {
         scope: String,

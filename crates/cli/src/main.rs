@@ -20,8 +20,8 @@ use seatwise_engine::sandbox::{Sandbox, simulate_live};
 use seatwise_engine::shows::parse_shows_file;
 use seatwise_engine::sim::SimConfig;
 use seatwise_engine::{
-    Actor, BuyerId, ConnectOptions, Engine, Error, Redis, Scope, SeatId, ShowId, ShowStatus, StaffAction, Target,
-    Ticket,
+    Actor, BuyerId, ConnectOptions, Engine, Error, JoinProof, Redis, Scope, SeatId, ShowId, ShowStatus, StaffAction,
+    Target, Ticket,
 };
 
 use args::{BuyerCmd, Cli, Cmd, ConnArgs, QueueCmd, ShowsCmd, SimArgs};
@@ -375,7 +375,15 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
         }
     };
     match c {
-        BuyerCmd::Join { scope: s, buyer: b } => show_status(engine.join(&scope(&s)?, &BuyerId::new(&b)?).await?),
+        BuyerCmd::Join { scope: s, buyer: b, ticket: t, trusted } => {
+            let presented = t.as_deref().map(ticket).transpose()?;
+            let proof = match (&presented, trusted) {
+                (Some(t), _) => JoinProof::Ticket(t),
+                (None, true) => JoinProof::Trusted,
+                (None, false) => JoinProof::None,
+            };
+            show_status(engine.join_as(&scope(&s)?, &BuyerId::new(&b)?, proof).await?)
+        }
         BuyerCmd::Status { scope: s, ticket: t } => show_status(engine.status(&scope(&s)?, &ticket(&t)?).await?),
         BuyerCmd::Leave { scope: s, ticket: t } => {
             let prev = engine.leave(&scope(&s)?, &ticket(&t)?).await?;

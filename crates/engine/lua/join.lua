@@ -3,8 +3,12 @@
 -- This is the hottest script of an on-sale, so the path of a new buyer is kept to the fewest calls: it
 -- admits the buyer at once only when nobody else waits and a session is free; otherwise the head is
 -- admitted by the queue's housekeeping (the next status call, or any stats call).
--- ARGV[1] buyer id (validated by the caller)
+-- A buyer's live ticket is handed back only to its owner: the caller presents the ticket id, or is a
+-- trusted server vouching for the buyer id ('*'); anyone else presenting the same buyer id (which may be
+-- an email) gets E_NOT_OWNER and learns nothing of the ticket.
+-- ARGV[1] buyer id (validated by the caller), ARGV[2] proof: '' | ticket id | '*' (trusted caller)
 -- Returns {OK, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_NO_QUEUE} | {E_CLOSED} | {E_QUEUE_FULL}
+--   | {E_NOT_OWNER}
 local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms')
 if not v[1] then return {E_NO_QUEUE} end
 if v[1] == 'closed' then return {E_CLOSED} end
@@ -22,8 +26,11 @@ if redis.call('HSETNX', K_BUY, buyer, seq) == 0 then
   if st == ST_ADMITTED and not live_session(prev, now_ms()) then st = ST_EXPIRED end
   if st == ST_WAITING or st == ST_ADMITTED then
     redis.call('DECR', K_SEQ) -- nobody saw the number: give it back, the sequence stays dense
+    local m = load_meta()
+    local proof = ARGV[2] or ''
+    if proof ~= '*' and proof ~= ticket_id(m, prev) then return {E_NOT_OWNER} end
     if st == ST_WAITING then slot_set(prev, ST_WAITING, now_ms()) end
-    return ticket_reply(load_meta(), prev)
+    return ticket_reply(m, prev)
   end
   redis.call('HSET', K_BUY, buyer, seq)
 end

@@ -60,6 +60,10 @@ pub enum Error {
     #[error("{path}: {detail}")]
     File { path: String, detail: String },
 
+    #[error(
+        "buyer {buyer} already holds a live ticket for {scope}: it is given back only to its owner (present the ticket), or leave it first"
+    )]
+    AlreadyQueued { scope: String, buyer: String },
     #[error("ticket {ticket} does not belong to buyer {buyer}")]
     NotOwner { ticket: String, buyer: String },
     #[error("ticket {ticket} is {state}: tokens are issued only for tickets waiting or admitted in a live queue")]
@@ -98,6 +102,8 @@ pub enum ErrorCode {
     File,
     NotOwner,
     NotLive,
+    /// The buyer already holds a live ticket and did not prove it is theirs.
+    AlreadyQueued,
     Ably,
     /// The console: no connection is open.
     NotConnected,
@@ -141,6 +147,7 @@ impl ErrorCode {
             File => "file",
             NotOwner => "not_owner",
             NotLive => "not_live",
+            AlreadyQueued => "already_queued",
             Ably => "ably",
             NotConnected => "not_connected",
             Keyring => "keyring",
@@ -158,7 +165,7 @@ impl ErrorCode {
         use ErrorCode::*;
         match self {
             Invalid | File | Rejected => 2,
-            Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats => 3,
+            Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats | AlreadyQueued => 3,
             NotFound | NoQueue | UnknownTicket | NoSession | Closed | Paused | NotOwner | NotLive => 4,
             Unreachable | Auth | Tls | Cluster | Ably => 5,
             Redis | QueueFull | NotConnected | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs
@@ -201,6 +208,7 @@ impl Error {
             Error::File { .. } => ErrorCode::File,
             Error::NotOwner { .. } => ErrorCode::NotOwner,
             Error::TicketNotLive { .. } => ErrorCode::NotLive,
+            Error::AlreadyQueued { .. } => ErrorCode::AlreadyQueued,
             Error::Ably(_) => ErrorCode::Ably,
         }
     }

@@ -43,7 +43,7 @@ pub use audit::{Actor, AuditEvent, AuditRecord};
 pub use error::{Error, ErrorCode, Result};
 pub use ids::{BuyerId, SchedId, Scope, SeatId, ShowId, Ticket};
 pub use monitor::{QueueStats, ScheduleQueueStatus, ShowQueueStatus};
-pub use queue::{Engine, QueueSettings, TicketState, TicketStatus};
+pub use queue::{Engine, JoinProof, QueueSettings, TicketState, TicketStatus};
 pub use redis_conn::{ConnectOptions, Redis, Target};
 pub use shows::{Schedule, Show, StatusChange};
 pub use status::ShowStatus;

@@ -94,6 +94,17 @@ impl TicketState {
     }
 }
 
+/// What proves that a buyer's existing live ticket is the caller's (docs/PROTOCOL.md, "Ticket ownership").
+#[derive(Clone, Copy, Debug)]
+pub enum JoinProof<'a> {
+    /// No proof: a first join, or a buyer whose ticket is no longer live.
+    None,
+    /// The buyer's client presents the ticket it was given.
+    Ticket(&'a Ticket),
+    /// A trusted server (the venue's web app with its service key, staff tools) vouches for the buyer id.
+    Trusted,
+}
+
 /// What a buyer is told about their ticket (join and status).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct TicketStatus {
@@ -215,10 +226,24 @@ impl Engine {
         self.redis.eval(script, &keys::queue_keys(scope), &args).await
     }
 
-    /// A buyer joins the queue (or gets their live ticket back).
+    /// A buyer joins the queue. A buyer who already holds a live ticket gets [`Error::AlreadyQueued`]: only
+    /// its owner gets it back ([`Engine::join_as`]).
     pub async fn join(&self, scope: &Scope, buyer: &BuyerId) -> Result<TicketStatus> {
+        self.join_as(scope, buyer, JoinProof::None).await
+    }
+
+    /// A buyer joins the queue, or gets their live ticket back with proof that it is theirs.
+    pub async fn join_as(&self, scope: &Scope, buyer: &BuyerId, proof: JoinProof<'_>) -> Result<TicketStatus> {
         let keys = keys::queue_keys(scope);
-        let r = self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string()]).await?;
+        let proof = match proof {
+            JoinProof::None => String::new(),
+            JoinProof::Ticket(t) => t.to_string(),
+            JoinProof::Trusted => "*".to_string(),
+        };
+        let r = self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string(), proof]).await?;
+        if r.code() == scripts::E_NOT_OWNER {
+            return Err(Error::AlreadyQueued { scope: scope.to_string(), buyer: buyer.to_string() });
+        }
         ticket_status(scope, &r.into_result(&scope.to_string(), "")?)
     }
 
