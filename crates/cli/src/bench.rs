@@ -244,6 +244,35 @@ async fn main() {
         worst.first().map_or(String::new(), |w| format!(" ({})", w.1))
     );
 
+    // 2b. Closing with 100,000 buyers in a session: one BITOP merges the sessions into the drain.
+    let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();
+    open(&e, &show("sessions", 1, 1)).await;
+    let sc = Scope::parse("sessions:d0").unwrap();
+    join_load(std::slice::from_ref(&e), &sc, "buyer", 100_000, args.clients).await;
+    for _ in 0..10 {
+        e.admit(&sc, 10_000).await.unwrap();
+    }
+    let _: String = r.query(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(0)).await.unwrap();
+    let _: String = r.query(&redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
+    let t = Instant::now();
+    let eff = e.close_queue(&sc, seatwise_engine::queue::CloseReason::Closed).await.unwrap();
+    let round_trip = t.elapsed().as_secs_f64() * 1000.0;
+    let slow: Vec<Vec<redis::Value>> = r.query(redis::cmd("SLOWLOG").arg("GET").arg(100)).await.unwrap();
+    let close_us = slow
+        .iter()
+        .filter_map(|e| match e.get(2) {
+            Some(redis::Value::Int(n)) => Some(*n as u64),
+            _ => None,
+        })
+        .max()
+        .unwrap_or(0);
+    println!(
+        "close with 100000 sessions ({}): slowest command {} µs in Redis, {round_trip:.2} ms round trip",
+        eff.message(),
+        close_us
+    );
+    let _: String = r.query(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(1000)).await.unwrap();
+
     // 3. Monitoring 100 open schedules.
     let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();
     let big = show("mon", args.schedules, 5);

@@ -1,9 +1,10 @@
 -- close: the CLOSED / CANCELLED effect. Ends the generation without ever blocking Redis, whatever its size:
--- the waiting bitmap (with the admitted sessions added) is renamed to the drain key, so the buyers to be
+-- the waiting bitmap (with the sessions' bitmap merged in by one BITOP: O(bitmap bytes), never a loop
+-- over sessions) is renamed to the drain key, so the buyers to be
 -- told stay recorded until the outbox worker has told each one; everything else is UNLINKed (freed in the
 -- background). Sold seats are kept.
--- KEYS[12] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
--- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[12]),
+-- KEYS[13] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
+-- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[13]),
 -- ARGV[3] the show's version of this change ('' = not ordered)
 -- Returns {OK, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen} | {E_SUPERSEDED}
 local m = load_meta()
@@ -16,13 +17,12 @@ end
 if tonumber(ARGV[2]) ~= m.gen then return {E_STALE, m.gen} end
 mark_version(ARGV[3])
 local now = now_ms()
-local sessions = redis.call('ZRANGE', K_SESS, 0, -1)
-for _, s in ipairs(sessions) do redis.call('SETBIT', K_WAIT, s, 1) end
-local told = m.waiting + #sessions
-if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[12]) end
-redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_HOLD, K_SSEAT)
+local told = m.waiting + redis.call('ZCARD', K_SESS)
+redis.call('BITOP', 'OR', K_WAIT, K_WAIT, K_SBITS)
+if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[13]) end
+redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_SBITS, K_HOLD, K_SSEAT)
 redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_ms', int(now), 'departed', int(m.tail),
            'last_admit_ms', 0)
-emit('queue_closed', '', {reason = ARGV[1], gen = m.gen, buyers = told, drain = KEYS[12],
+emit('queue_closed', '', {reason = ARGV[1], gen = m.gen, buyers = told, drain = KEYS[13],
                           head = m.head, tail = m.tail, secret = m.secret}, now)
 return {OK, m.gen, told}

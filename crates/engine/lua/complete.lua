@@ -21,6 +21,7 @@ for _, seat in ipairs(held) do
 end
 redis.call('HDEL', K_SSEAT, int(seq))
 redis.call('ZREM', K_SESS, int(seq))
+redis.call('SETBIT', K_SBITS, int(seq), 0)
 slot_state(seq, ST_COMPLETED)
 redis.call('HINCRBY', K_META, 'completed_total', 1)
 maintain(m, now, 8, 0)

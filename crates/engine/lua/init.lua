@@ -19,7 +19,7 @@ local prev_version = redis.call('HGET', K_META, 'show_version')
 local gen = (m and m.gen or 0) + 1
 -- A close already removed these; a queue that crashed half-way through nothing can leave them behind, but
 -- be sure a fresh generation starts empty. UNLINK frees in the background, so this never blocks.
-redis.call('UNLINK', K_WAIT, K_TICK, K_BUY, K_SESS, K_HOLD, K_SSEAT)
+redis.call('UNLINK', K_WAIT, K_TICK, K_BUY, K_SESS, K_SBITS, K_HOLD, K_SSEAT)
 redis.call('DEL', K_META)
 redis.call('SET', K_SEQ, 0)
 redis.call('SET', K_AVG, 60000)

@@ -45,6 +45,7 @@ if v[1] == 'open' and waiting == 1 and redis.call('ZCARD', K_SESS) < tonumber(v[
   local expires = now + tonumber(v[6])
   slot_set(seq, ST_ADMITTED, now)
   redis.call('ZADD', K_SESS, int(expires), seq)
+  redis.call('SETBIT', K_SBITS, seq, 1)
   redis.call('HINCRBY', K_META, 'admitted_total', 1)
   redis.call('HINCRBY', K_META, 'departed', 1) -- it never waited
   emit('your_turn', id, {expires_at = expires, session_ms = tonumber(v[6])}, now)

@@ -14,6 +14,7 @@ if st == ST_WAITING then
 elseif st == ST_ADMITTED then
   release_seats(seq)
   redis.call('ZREM', K_SESS, int(seq))
+  redis.call('SETBIT', K_SBITS, int(seq), 0)
   slot_state(seq, final)
 else
   return {E_ALREADY, st}

@@ -12,17 +12,20 @@
 --   KEYS[6]  seatwise:buyers:{S}                  HASH   buyer id -> seq of the buyer's latest ticket
 --   KEYS[7]  seatwise:sessions:{S}                ZSET   seq -> session expiry (ms)
 --   KEYS[8]  seatwise:outbox:{S}                  STREAM events buyers must be told (drained to Ably)
---   KEYS[9]  seatwise:holds:{S}                   HASH   seat id -> seq holding it
---   KEYS[10] seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
---   KEYS[11] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
--- join.lua, the hottest script, is given only KEYS[1..8] (the seat keys are nil there and unused).
+--   KEYS[9]  seatwise:session_bits:{S}            STRING bitmap: bit <seq> is 1 while that ticket holds a session
+--                                                        (kept with the sessions ZSET, so a close merges it with one BITOP)
+--   KEYS[10] seatwise:holds:{S}                   HASH   seat id -> seq holding it
+--   KEYS[11] seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
+--   KEYS[12] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
+-- join.lua, the hottest script, is given only KEYS[1..9] (the seat keys are nil there and unused).
 -- Scripts return a flat array whose first element is a code: OK (0) = done, a negative E_* = an expected
 -- outcome that scripts.rs maps to an error in one place. The codes are defined once, in scripts.rs
 -- (RESULT_CODES), which puts a `local` line with the ones each script uses before it: never write a bare
 -- number for a code here. error() is kept for broken invariants only.
 
 local K_META, K_SEQ, K_AVG, K_WAIT, K_TICK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
-local K_BUY, K_SESS, K_OUT, K_HOLD, K_SSEAT, K_SOLD = KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local K_BUY, K_SESS, K_OUT, K_SBITS = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local K_HOLD, K_SSEAT, K_SOLD = KEYS[10], KEYS[11], KEYS[12]
 
 -- Ticket slots live at bit seq*64 of a string, which Redis caps at 512 MB: 2^26 tickets per generation.
 local MAX_SEQ = 67108863
@@ -121,6 +124,7 @@ local function expire_sessions(m, now, limit)
     local seq = tonumber(s)
     release_seats(seq)
     redis.call('ZREM', K_SESS, s)
+    redis.call('SETBIT', K_SBITS, int(seq), 0)
     slot_state(seq, ST_EXPIRED)
     emit('session_expired', ticket_id(m, seq), {}, now)
   end
@@ -180,6 +184,7 @@ local function admit_head(m, now, budget)
       local expires = now + m.session_ms
       slot_set(pos, ST_ADMITTED, now)
       redis.call('ZADD', K_SESS, int(expires), int(pos))
+      redis.call('SETBIT', K_SBITS, int(pos), 1)
       emit('your_turn', ticket_id(m, pos), {expires_at = expires, session_ms = m.session_ms}, now)
       admitted = pos
       break

@@ -10,7 +10,7 @@ pub const CATALOG: &str = "seatwise:{catalog}:shows";
 pub const AUDIT: &str = "seatwise:{catalog}:audit";
 
 /// The keys of one schedule's queue, in the order every queue script expects them (see lua/lib.lua).
-pub fn queue_keys(scope: &Scope) -> [String; 11] {
+pub fn queue_keys(scope: &Scope) -> [String; 12] {
     let t = scope.hash_tag();
     [
         format!("seatwise:queue:{t}"),
@@ -21,14 +21,15 @@ pub fn queue_keys(scope: &Scope) -> [String; 11] {
         format!("seatwise:buyers:{t}"),
         format!("seatwise:sessions:{t}"),
         format!("seatwise:outbox:{t}"),
+        format!("seatwise:session_bits:{t}"),
         format!("seatwise:holds:{t}"),
         format!("seatwise:session_seats:{t}"),
         format!("seatwise:sold:{t}"),
     ]
 }
 
-/// How many of the queue keys join.lua takes: it never touches the seat keys (9 to 11).
-pub const JOIN_KEYS: usize = 8;
+/// How many of the queue keys join.lua takes: it never touches the seat keys (10 to 12).
+pub const JOIN_KEYS: usize = 9;
 
 /// The outbox stream of one queue (the 8th queue key).
 pub fn outbox(scope: &Scope) -> String {
