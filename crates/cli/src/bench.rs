@@ -253,7 +253,7 @@ async fn main() {
         e.admit(&sc, 10_000).await.unwrap();
     }
     let _: String = r.query(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(0)).await.unwrap();
-    let _: String = r.query(&redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
+    let _: String = r.query(redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
     let t = Instant::now();
     let eff = e.close_queue(&sc, seatwise_engine::queue::CloseReason::Closed).await.unwrap();
     let round_trip = t.elapsed().as_secs_f64() * 1000.0;
