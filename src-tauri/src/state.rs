@@ -149,7 +149,8 @@ impl AppState {
         }
         let sandbox = Sandbox::start(self.data_dir.join("sandbox"), &self.actor).await?;
         let engine = sandbox.engine().clone();
-        let info = ConnectionInfo { profile: "Local sandbox".into(), label: sandbox.url(), sandbox: true, ably: false };
+        let info =
+            ConnectionInfo { profile: "Local sandbox".into(), label: sandbox.label(), sandbox: true, ably: false };
         let info = self.start_session(info, engine, None, Some(sandbox)).await;
         self.simulate(true).await?;
         Ok(info)

@@ -219,6 +219,15 @@ async fn the_sandbox_starts_a_local_redis_with_demo_shows_and_buyers() {
     let st = state(&dir);
     let info = st.start_sandbox().await.unwrap();
     assert!(info.sandbox && !info.ably);
+    // The sandbox's redis-server requires a password: another user of this machine reaching its port gets
+    // nothing, and the label the UI shows carries no password.
+    assert!(info.label.starts_with("redis://127.0.0.1:") && !info.label.contains('@'), "{}", info.label);
+    let stranger = Redis::connect(&ConnectOptions::new(Target::Url(info.label.clone()))).await;
+    let refused = match stranger {
+        Err(e) => e.to_string(),
+        Ok(r) => r.query::<String>(&redis::cmd("PING")).await.unwrap_err().to_string(),
+    };
+    assert!(refused.contains("NOAUTH") || refused.contains("credentials"), "{refused}");
     let m = st.monitor().await.unwrap();
     assert_eq!(m.shows.len(), 2);
     assert!(m.simulator.is_some());

@@ -506,11 +506,7 @@ async fn demo(
         let dir = data_dir.unwrap_or_else(default_data_dir);
         eprintln!("starting a local redis-server (data in {})", dir.display());
         let s = Sandbox::start(dir, &actor).await?;
-        eprintln!(
-            "sandbox Redis at {} — in another terminal: SEATWISE_REDIS_URL={} seatwise monitor",
-            s.url(),
-            s.url()
-        );
+        eprintln!("sandbox Redis at {} (protected by a random password, new each run)", s.label());
         let e = s.engine().clone();
         (Some(s), e)
     };

@@ -15,6 +15,7 @@ const INSTALL_HINT: &str = "install it with `apt-get install redis-server` (scri
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    password: Option<String>,
     dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
 }
@@ -28,6 +29,9 @@ pub struct ServerOptions {
     pub cluster: bool,
     /// Listen on this port (None: a free one).
     pub port: Option<u16>,
+    /// Require this password (the local sandbox: other users of the machine must not reach its data). It
+    /// is given to redis-server on its standard input, never on its command line (which `ps` shows).
+    pub password: Option<String>,
 }
 
 fn free_port() -> Result<u16> {
@@ -35,13 +39,32 @@ fn free_port() -> Result<u16> {
     Ok(l.local_addr().map_err(|e| Error::Redis(e.to_string()))?.port())
 }
 
-fn ping(port: u16) -> bool {
+/// `AUTH` for a password-protected server, as an inline command (the password is hex, no spaces).
+fn auth_line(password: Option<&str>) -> String {
+    password.map(|p| format!("AUTH {p}\r\n")).unwrap_or_default()
+}
+
+fn ping(port: u16, password: Option<&str>) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_millis(200)) else {
         return false;
     };
     let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
     let mut buf = [0u8; 64];
-    s.write_all(b"PING\r\n").is_ok() && s.read(&mut buf).map(|n| buf[..n].starts_with(b"+PONG")).unwrap_or(false)
+    let ask = format!("{}PING\r\n", auth_line(password));
+    if s.write_all(ask.as_bytes()).is_err() {
+        return false;
+    }
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("PONG") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+        }
+        if got.len() > 512 {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&got).contains("+PONG")
 }
 
 fn tail(path: &Path, lines: usize) -> String {
@@ -74,6 +97,10 @@ impl RedisServer {
             };
             let log = dir.join(format!("redis-{port}.log"));
             let mut cmd = Command::new("redis-server");
+            // `-`: the rest of the configuration (the password) comes on standard input.
+            if opts.password.is_some() {
+                cmd.arg("-");
+            }
             cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "no"])
                 .arg("--dir")
                 .arg(&dir)
@@ -90,7 +117,8 @@ impl RedisServer {
                     .arg("--cluster-config-file")
                     .arg(dir.join(format!("nodes-{port}.conf")));
             }
-            let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
+            let stdin = if opts.password.is_some() { Stdio::piped() } else { Stdio::null() };
+            let child = cmd.stdin(stdin).stdout(Stdio::null()).stderr(Stdio::piped()).spawn();
             let mut child = match child {
                 Ok(c) => c,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -98,10 +126,20 @@ impl RedisServer {
                 }
                 Err(e) => return Err(Error::Redis(format!("cannot start redis-server: {e}"))),
             };
+            if let (Some(pw), Some(mut input)) = (&opts.password, child.stdin.take()) {
+                let _ = input.write_all(format!("requirepass {pw}\n").as_bytes());
+                // Dropping the pipe ends the configuration.
+            }
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
-                if ping(port) {
-                    return Ok(RedisServer { child: Some(child), port, dir, _temp: temp });
+                if ping(port, opts.password.as_deref()) {
+                    return Ok(RedisServer {
+                        child: Some(child),
+                        port,
+                        password: opts.password.clone(),
+                        dir,
+                        _temp: temp,
+                    });
                 }
                 if let Ok(Some(status)) = child.try_wait() {
                     last = format!("redis-server exited ({status}): {}", tail(&log, 5));
@@ -122,7 +160,16 @@ impl RedisServer {
         self.port
     }
 
+    /// The URL to connect with (with the password, when the server has one).
     pub fn url(&self) -> String {
+        match &self.password {
+            Some(p) => format!("redis://:{p}@127.0.0.1:{}", self.port),
+            None => format!("redis://127.0.0.1:{}", self.port),
+        }
+    }
+
+    /// `redis://127.0.0.1:<port>`: what to show (never the password).
+    pub fn label(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
@@ -134,7 +181,7 @@ impl RedisServer {
     pub fn shutdown(mut self) {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
             let _ = s.set_read_timeout(Some(Duration::from_secs(10)));
-            let _ = s.write_all(b"SHUTDOWN\r\n");
+            let _ = s.write_all(format!("{}SHUTDOWN\r\n", auth_line(self.password.as_deref())).as_bytes());
             let mut buf = [0u8; 64];
             let _ = s.read(&mut buf);
         }

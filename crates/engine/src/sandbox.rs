@@ -27,8 +27,14 @@ impl Sandbox {
     /// Starts redis-server with its data in `data_dir` and opens the demo shows there (whatever state a
     /// previous run left them in).
     pub async fn start(data_dir: PathBuf, actor: &Actor) -> Result<Sandbox> {
+        // A fresh random password each run: other users of this machine cannot reach the sandbox's data.
+        let password: String = (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         let server = tokio::task::spawn_blocking(move || {
-            RedisServer::start(&ServerOptions { data_dir: Some(data_dir), ..Default::default() })
+            RedisServer::start(&ServerOptions {
+                data_dir: Some(data_dir),
+                password: Some(password),
+                ..Default::default()
+            })
         })
         .await
         .map_err(|e| Error::Redis(format!("the sandbox's redis-server could not start: {e}")))??;
@@ -42,9 +48,9 @@ impl Sandbox {
         &self.engine
     }
 
-    /// `redis://127.0.0.1:<port>`: no password (the server listens on loopback only).
-    pub fn url(&self) -> String {
-        self.server.url()
+    /// `redis://127.0.0.1:<port>`, to show: the server requires a random password, which is never shown.
+    pub fn label(&self) -> String {
+        self.server.label()
     }
 
     pub fn shows(&self) -> &[Show] {
