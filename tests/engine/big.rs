@@ -4,17 +4,8 @@ use seatwise_engine::{ShowId, ShowStatus};
 
 use crate::support::*;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
-    let t = start().await;
-    let e = &t.engine;
-    open_show(e, &show("big", 1, 50, 600.0, 600.0)).await;
-    let sc = scope("big", "d1");
-    let r = e.redis();
-    r.query::<String>(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(10_000)).await.unwrap();
-    r.query::<String>(redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
-    // 100k buyers, 50 joins in flight at a time.
-    let n = 100_000u32;
+/// `n` buyers join, 50 joins in flight at a time.
+async fn fill(e: &seatwise_engine::Engine, sc: &seatwise_engine::Scope, n: u32) {
     let mut set = tokio::task::JoinSet::new();
     for w in 0..50u32 {
         let (e, sc) = (e.clone(), sc.clone());
@@ -25,6 +16,19 @@ async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
         });
     }
     while set.join_next().await.is_some() {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("big", 1, 50, 600.0, 600.0)).await;
+    let sc = scope("big", "d1");
+    let r = e.redis();
+    r.query::<String>(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(10_000)).await.unwrap();
+    r.query::<String>(redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
+    let n = 100_000u32;
+    fill(e, &sc, n).await;
     let s = queue_stats(e, &sc).await;
     assert_eq!((s.queue_size, s.active_sessions), (n as u64 - 50, 50));
     // Admissions deep into the queue, then the close.
@@ -45,16 +49,7 @@ async fn closing_with_100k_sessions_never_blocks_redis_for_10ms() {
     let sc = scope("busy", "d1");
     let r = e.redis();
     let n = 100_000u32;
-    let mut set = tokio::task::JoinSet::new();
-    for w in 0..50u32 {
-        let (e, sc) = (e.clone(), sc.clone());
-        set.spawn(async move {
-            for i in (w..n).step_by(50) {
-                e.join(&sc, &seatwise_engine::BuyerId::new(&format!("buyer-{i}")).unwrap()).await.unwrap();
-            }
-        });
-    }
-    while set.join_next().await.is_some() {}
+    fill(e, &sc, n).await;
     for _ in 0..10 {
         e.admit(&sc, 10_000).await.unwrap();
     }
