@@ -510,9 +510,7 @@ async fn demo(
         let e = s.engine().clone();
         (Some(s), e)
     };
-    let mut cfg = SimConfig::sandbox(&engine, rate).await?;
-    cfg.poll_interval = Duration::from_millis(2000);
-    let sim = simulate_live(&engine, cfg).await?;
+    let sim = simulate_live(&engine, SimConfig::sandbox(&engine, rate).await?).await?;
     let r = monitor::run(&engine, Duration::from_secs(interval.max(1)), false, duration.map(Duration::from_secs)).await;
     let snap = sim.stop().await;
     eprintln!(

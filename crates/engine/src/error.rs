@@ -74,7 +74,7 @@ pub enum Error {
 
 /// A stable, machine-readable error code: the CLI's exit code comes from it, the console's UI receives it
 /// as `{code, message}` and branches on it. Serialized in snake_case (`"not_found"`, `"conflict"`, ...).
-/// Faces add no codes of their own: the console's few (keyring, preferences, sandbox) are here too.
+/// Faces add no codes of their own: the console's few (keyring, preferences) are here too.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
@@ -114,8 +114,6 @@ pub enum ErrorCode {
     KeyringDenied,
     /// The console: its preferences file could not be written.
     Prefs,
-    /// The local sandbox (its redis-server) could not start.
-    Sandbox,
 }
 
 impl ErrorCode {
@@ -155,7 +153,6 @@ impl ErrorCode {
             KeyringLocked => "keyring_locked",
             KeyringDenied => "keyring_denied",
             Prefs => "prefs",
-            Sandbox => "sandbox",
         }
     }
 
@@ -168,8 +165,9 @@ impl ErrorCode {
             Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats | AlreadyQueued => 3,
             NotFound | NoQueue | UnknownTicket | NoSession | Closed | Paused | NotOwner | NotLive => 4,
             Unreachable | Auth | Tls | Cluster | Ably => 5,
-            Redis | QueueFull | NotConnected | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs
-            | Sandbox => 1,
+            Redis | QueueFull | NotConnected | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs => {
+                1
+            }
         }
     }
 }

@@ -10,7 +10,6 @@ use crate::error::{Error, Result};
 use crate::local::{RedisServer, ServerOptions};
 use crate::queue::Engine;
 use crate::redis_conn::{ConnectOptions, Redis, Target};
-use crate::shows::Show;
 use crate::sim::{SimConfig, Simulator};
 
 /// Simulated buyers per second in the sandbox unless told otherwise.
@@ -20,7 +19,6 @@ pub const SANDBOX_RATE: f64 = 6.0;
 pub struct Sandbox {
     server: RedisServer,
     engine: Engine,
-    shows: Vec<Show>,
 }
 
 impl Sandbox {
@@ -40,8 +38,8 @@ impl Sandbox {
         .map_err(|e| Error::Redis(format!("the sandbox's redis-server could not start: {e}")))??;
         let engine = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await?);
         // The sandbox's own Redis: demo ids left by an older version are claimed as demo shows.
-        let shows = engine.open_demo_shows_as(actor, true).await?;
-        Ok(Sandbox { server, engine, shows })
+        engine.open_demo_shows_as(actor, true).await?;
+        Ok(Sandbox { server, engine })
     }
 
     pub fn engine(&self) -> &Engine {
@@ -51,10 +49,6 @@ impl Sandbox {
     /// `redis://127.0.0.1:<port>`, to show: the server requires a random password, which is never shown.
     pub fn label(&self) -> String {
         self.server.label()
-    }
-
-    pub fn shows(&self) -> &[Show] {
-        &self.shows
     }
 
     /// Stops the redis-server (it saves its data first).
