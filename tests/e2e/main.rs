@@ -84,12 +84,26 @@ fn files_containing(dir: &Path, needle: &str) -> Vec<PathBuf> {
     out
 }
 
+/// The node was replaced between finding and using it (both spellings WebKitWebDriver uses).
+fn is_stale(e: &fantoccini::error::CmdError) -> bool {
+    format!("{e:?}").contains("StaleElement") || e.to_string().contains("Stale element")
+}
+
+/// Waits for `sel`. WebKitWebDriver can answer "stale element" while the UI re-renders the node it was
+/// about to hand over (the monitor refreshes itself); that is retried, any other error fails the test.
 async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
-    c.wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css(sel))
-        .await
-        .unwrap_or_else(|e| panic!("{sel}: {e}"))
+    let mut last = String::new();
+    for _ in 0..30 {
+        match c.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(sel)).await {
+            Ok(e) => return e,
+            Err(e) if is_stale(&e) => {
+                last = e.to_string();
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("{sel}: {e}"),
+        }
+    }
+    panic!("{sel}: the element kept being replaced ({last})");
 }
 
 async fn text_of(c: &Client, sel: &str) -> String {
@@ -119,7 +133,7 @@ async fn click(c: &Client, sel: &str) {
     for _ in 0..30 {
         match css(c, sel).await.click().await {
             Ok(()) => return,
-            Err(e) if format!("{e:?}").contains("StaleElementReference") => {
+            Err(e) if is_stale(&e) => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!("click {sel}: {e}"),
@@ -134,7 +148,7 @@ async fn type_into(c: &Client, sel: &str, text: &str) {
     for _ in 0..50 {
         match css(c, sel).await.send_keys(text).await {
             Ok(()) => return,
-            Err(e) if format!("{e:?}").contains("NotInteractable") || format!("{e:?}").contains("StaleElement") => {
+            Err(e) if format!("{e:?}").contains("NotInteractable") || is_stale(&e) => {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
             Err(e) => panic!("type into {sel}: {e}"),
