@@ -86,8 +86,11 @@ function renderConnection() {
   const c = ui.connected;
   $('#disconnect').hidden = !c;
   const chip = $('#conn');
-  chip.textContent = c ? `${c.profile} · ${c.label}${c.ably ? '' : ' · Ably not configured'}` : 'Not connected';
+  const ably = c && (c.watchOnly ? ' · watch only' : c.ably ? '' : ' · Ably not configured');
+  chip.textContent = c ? `${c.profile} · ${c.label}${ably}` : 'Not connected';
   chip.className = 'chip' + (c ? '' : ' off');
+  // A watch-only profile changes nothing: every control that would is hidden (Redis refuses them anyway).
+  document.body.classList.toggle('watch-only', !!(c && c.watchOnly));
 }
 
 // ---------- setup ----------
@@ -120,6 +123,7 @@ function editProfile(p) {
   $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = $('#pf-rest-token').value = '';
   $('#pf-rest-url').value = p.restUrl ?? '';
   $('#pf-ably-endpoint').value = p.ablyEndpoint ?? '';
+  $('#pf-watch-only').checked = !!p.watchOnly;
   $('#pf-saved-hint').hidden = false;
   $('#pf-saved-hint').textContent = `Saved: ${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}. Leave a secret field empty to keep what is saved.`;
   kindChanged();
@@ -147,6 +151,7 @@ async function saveProfile(ev) {
     name: $('#pf-name').value, kind: $('#pf-kind').value, redisUrl: $('#pf-url').value,
     clusterNodes: $('#pf-nodes').value, ablyKey: $('#pf-ably').value, ablyEndpoint: $('#pf-ably-endpoint').value,
     restUrl: $('#pf-rest-url').value, restToken: $('#pf-rest-token').value,
+    watchOnly: $('#pf-watch-only').checked,
   };
   try {
     const p = await api.saveProfile(input);
@@ -374,6 +379,12 @@ function renderWorker(w) {
   const chip = $('#worker');
   if (!w) { chip.hidden = true; return; }
   chip.hidden = false;
+  if (ui.connected && ui.connected.watchOnly) {
+    chip.textContent = 'Notifications: sent by the box office (this profile only watches)';
+    chip.title = '';
+    chip.className = 'chip';
+    return;
+  }
   const label = {
     running: 'Notifications: sending', starting: 'Notifications: starting', ably_not_configured: 'Notifications: Ably not configured',
     ably_unreachable: 'Notifications: Ably unreachable', redis_unreachable: 'Notifications: Redis unreachable', stopped: 'Notifications: stopped',

@@ -45,6 +45,10 @@ pub struct Profile {
     /// The REST URL of an Upstash profile (not a secret: the token is).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest_url: Option<String>,
+    /// Watch only: the saved credentials are a Redis ACL user limited to reads (or Upstash's read-only
+    /// token). The monitor, shows and audit log work; every change is disabled, and Redis refuses it.
+    #[serde(default)]
+    pub watch_only: bool,
 }
 
 /// What the setup screen sends. Empty secret fields on an existing profile keep the saved secret.
@@ -65,6 +69,8 @@ pub struct ProfileInput {
     pub ably_key: String,
     #[serde(default)]
     pub ably_endpoint: String,
+    #[serde(default)]
+    pub watch_only: bool,
 }
 
 impl std::fmt::Debug for ProfileInput {
@@ -229,6 +235,7 @@ impl AppState {
                     .or(existing.as_ref().and_then(|p| p.ably_hint.clone())),
                 ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
                 rest_url: rest_url.clone(),
+                watch_only: input.watch_only,
             };
             list.retain(|p| p.name != name);
             list.push(profile.clone());
@@ -291,7 +298,9 @@ impl AppState {
         let secret = secrets::load(&p.name, Kind::Redis)?.ok_or_else(|| {
             UiError::new(ErrorCode::NotFound, format!("Profile {} has no Redis credentials saved: edit it.", p.name))
         })?;
-        Ok(ConnectOptions::new(target_of(p.kind, secret.expose(), p.rest_url.as_deref())))
+        let mut o = ConnectOptions::new(target_of(p.kind, secret.expose(), p.rest_url.as_deref()));
+        o.watch_only = p.watch_only;
+        Ok(o)
     }
 
     pub(crate) async fn redis_for(&self, p: &Profile) -> UiResult<Redis> {

@@ -29,6 +29,9 @@ pub struct ConnectionInfo {
     pub label: String,
     pub sandbox: bool,
     pub ably: bool,
+    /// A watch-only profile: the UI offers no change, and this console runs no notification worker (the
+    /// box office's workers send the events; a read-only user could not acknowledge them).
+    pub watch_only: bool,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -131,12 +134,13 @@ impl AppState {
     pub async fn connect(&self, name: &str) -> UiResult<ConnectionInfo> {
         let p = self.profile(name)?;
         let redis = self.redis_for(&p).await?;
-        let ably = self.ably_for(&p)?;
+        let ably = if p.watch_only { None } else { self.ably_for(&p)? };
         let info = ConnectionInfo {
             profile: p.name.clone(),
             label: redis.label().to_string(),
             sandbox: false,
             ably: ably.is_some(),
+            watch_only: p.watch_only,
         };
         let _ = self.prefs.set("lastProfile", json!(p.name));
         Ok(self.start_session(info, Engine::new(redis), ably, None).await)
@@ -149,8 +153,13 @@ impl AppState {
         }
         let sandbox = Sandbox::start(self.data_dir.join("sandbox"), &self.actor).await?;
         let engine = sandbox.engine().clone();
-        let info =
-            ConnectionInfo { profile: "Local sandbox".into(), label: sandbox.label(), sandbox: true, ably: false };
+        let info = ConnectionInfo {
+            profile: "Local sandbox".into(),
+            label: sandbox.label(),
+            sandbox: true,
+            ably: false,
+            watch_only: false,
+        };
         let info = self.start_session(info, engine, None, Some(sandbox)).await;
         self.simulate(true).await?;
         Ok(info)
@@ -170,6 +179,25 @@ impl AppState {
         self.session.lock().await.as_ref().map(|s| s.engine.clone()).ok_or_else(|| {
             UiError::new(ErrorCode::NotConnected, "Not connected: pick a profile or start the local sandbox.")
         })
+    }
+
+    /// The engine, for a change: refused on a watch-only profile (Redis would refuse it too; this says so
+    /// before anything is sent).
+    async fn staff_engine(&self) -> UiResult<Engine> {
+        let s = self.session.lock().await;
+        let s = s.as_ref().ok_or_else(|| {
+            UiError::new(ErrorCode::NotConnected, "Not connected: pick a profile or start the local sandbox.")
+        })?;
+        if s.info.watch_only {
+            return Err(UiError::new(
+                ErrorCode::ReadOnly,
+                format!(
+                    "Profile {} only watches: its credentials cannot change anything. Use a box-office profile.",
+                    s.info.profile
+                ),
+            ));
+        }
+        Ok(s.engine.clone())
     }
 
     // ---- shows ----
@@ -194,7 +222,7 @@ impl AppState {
 
     /// Creates (no expected version) or updates a show from its JSON.
     pub async fn save_show(&self, json_text: &str, expected_version: Option<u64>) -> UiResult<Show> {
-        let e = self.engine().await?;
+        let e = self.staff_engine().await?;
         let show: Show = serde_json::from_str(json_text).map_err(|err| {
             UiError::new(ErrorCode::Invalid, format!("The show is not valid: {err}. Expected id, name, venue and schedules (id, startsAt, timeZone, capacity)."))
         })?;
@@ -205,7 +233,7 @@ impl AppState {
     }
 
     pub async fn import_shows(&self, text: &str) -> UiResult<Vec<ImportOutcome>> {
-        let e = self.engine().await?;
+        let e = self.staff_engine().await?;
         let shows = parse_shows_file("the imported file", text)?;
         Ok(e.import_shows(&shows, &self.actor).await?)
     }
@@ -223,7 +251,7 @@ impl AppState {
         status: &str,
         expected_version: Option<u64>,
     ) -> UiResult<StatusChange> {
-        let e = self.engine().await?;
+        let e = self.staff_engine().await?;
         Ok(e.update_show_status(&ShowId::new(show)?, ShowStatus::parse(status)?, &self.actor, expected_version).await?)
     }
 
@@ -293,7 +321,7 @@ impl AppState {
     // ---- queue actions (each recorded in the audit log) ----
 
     pub async fn queue_action(&self, scope: &str, action: &str, arg: Option<String>) -> UiResult<String> {
-        let e = self.engine().await?;
+        let e = self.staff_engine().await?;
         let action = StaffAction::parse(action, arg.as_deref())?;
         Ok(e.perform(&self.actor, &Scope::parse(scope)?, &action).await?.message)
     }

@@ -445,3 +445,52 @@ fn a_saved_secret_never_follows_the_profile_to_another_host() {
     st.save_profile(upstash("http://127.0.0.1:1", "tok-local", "http://localhost:2", "a.b:local")).unwrap();
     st.delete_profile(&name).unwrap();
 }
+
+/// A watch-only profile (a Redis ACL user limited to reads): the monitor, shows and audit log work, the
+/// console runs no notification worker, and every change is refused with a clear message — by the console
+/// before sending, and by Redis itself when sent anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_only_profile_watches_and_changes_nothing() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let st = state(&dir);
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let admin =
+        seatwise_engine::Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.unwrap());
+    let shows = seatwise_engine::shows::parse_shows_file(
+        "t",
+        r#"{"shows":[{"id":"gala","name":"Gala","venue":"Hall","schedules":[
+        {"id":"d1","startsAt":"2026-05-01T19:00","timeZone":"UTC","capacity":1}]}]}"#,
+    )
+    .unwrap();
+    let boss = Actor::new("boss", "box-office");
+    admin.import_shows(&shows, &boss).await.unwrap();
+    let gala = seatwise_engine::ShowId::new("gala").unwrap();
+    admin.update_show_status(&gala, seatwise_engine::ShowStatus::Open, &boss, None).await.unwrap();
+    // The ACL line a Redis admin runs (docs/PROTOCOL.md, "Watch-only access").
+    let mut acl = redis::cmd("ACL");
+    acl.arg("SETUSER").arg("watcher").arg(">watcher-pass-1").arg(seatwise_engine::redis_conn::WATCH_ONLY_ACL);
+    admin.redis().query::<String>(&acl).await.unwrap();
+    let name = pname("watch");
+    st.save_profile(ProfileInput {
+        name: name.clone(),
+        redis_url: format!("redis://watcher:watcher-pass-1@127.0.0.1:{}", server.port()),
+        watch_only: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let info = st.connect(&name).await.unwrap();
+    assert!(info.watch_only && !info.ably);
+    let m = st.monitor().await.unwrap();
+    assert_eq!(m.shows.len(), 1, "the monitor works");
+    assert_eq!(st.shows().await.unwrap().len(), 1);
+    assert!(!st.audit(None, 10).await.unwrap().is_empty());
+    let err = st.change_status("gala", "CLOSED", None).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReadOnly, "{err}");
+    assert!(err.message.contains("only watches"), "{err}");
+    let err = st.queue_action("gala:d1", "pause", None).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::ReadOnly, "{err}");
+    assert_eq!(admin.get_show(&gala).await.unwrap().status, seatwise_engine::ShowStatus::Open);
+    st.disconnect().await;
+    st.delete_profile(&name).unwrap();
+}

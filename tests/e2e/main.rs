@@ -285,8 +285,8 @@ async fn the_console_end_to_end_in_the_real_window() {
 
     // 3. Import a show and open it.
     let shows = r#"{"shows":[{"id":"e2e-gala","name":"E2E Gala","venue":"Hall","schedules":[
-        {"id":"fri","startsAt":"2026-06-05T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":6,"abandonSeconds":30},
-        {"id":"sat","startsAt":"2026-06-06T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":6,"abandonSeconds":30}]}]}"#;
+        {"id":"fri","startsAt":"2026-06-05T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":60,"abandonSeconds":30},
+        {"id":"sat","startsAt":"2026-06-06T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":60,"abandonSeconds":30}]}]}"#;
     click(&c, "#nav-shows").await;
     set_value(&c, "#import-text", shows).await;
     click(&c, "#import-run").await;
@@ -305,8 +305,31 @@ async fn the_console_end_to_end_in_the_real_window() {
     let buyers = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(redis_url.clone()))).await.unwrap());
     let crowd = tokio::spawn(async move {
         let fri = Scope::parse("e2e-gala:fri").unwrap();
+        let mut waiting = Vec::new();
+        let mut booked = 0;
         for i in 0..60 {
-            let _ = buyers.join(&fri, &BuyerId::new(&format!("e2e-buyer-{i}")).unwrap()).await;
+            if let Ok(t) = buyers.join(&fri, &BuyerId::new(&format!("e2e-buyer-{i}")).unwrap()).await {
+                waiting.push(seatwise_engine::Ticket::parse(&t.ticket).unwrap());
+            }
+            // Every 2 s a buyer whose turn came books a seat, which frees the session for the next one (people
+            // arrive faster than they book: a queue builds up).
+            let mut still = Vec::new();
+            let mut may_book = i % 5 == 4;
+            for t in waiting.drain(..) {
+                match buyers.status(&fri, &t).await.map(|s| s.state) {
+                    Ok(seatwise_engine::TicketState::Admitted) if !may_book => still.push(t),
+                    Ok(seatwise_engine::TicketState::Admitted) => {
+                        may_book = false;
+                        booked += 1;
+                        let seat = seatwise_engine::SeatId::new(&format!("A{booked}")).unwrap();
+                        let _ = buyers.hold(&fri, &t, &[seat]).await;
+                        let _ = buyers.complete(&fri, &t).await;
+                    }
+                    Ok(seatwise_engine::TicketState::Waiting) => still.push(t),
+                    _ => {}
+                }
+            }
+            waiting = still;
             tokio::time::sleep(Duration::from_millis(400)).await;
         }
     });

@@ -4,20 +4,6 @@ use seatwise_engine::{ShowId, ShowStatus};
 
 use crate::support::*;
 
-/// `n` buyers join, 50 joins in flight at a time.
-async fn fill(e: &seatwise_engine::Engine, sc: &seatwise_engine::Scope, n: u32) {
-    let mut set = tokio::task::JoinSet::new();
-    for w in 0..50u32 {
-        let (e, sc) = (e.clone(), sc.clone());
-        set.spawn(async move {
-            for i in (w..n).step_by(50) {
-                e.join(&sc, &seatwise_engine::BuyerId::new(&format!("buyer-{i}")).unwrap()).await.unwrap();
-            }
-        });
-    }
-    while set.join_next().await.is_some() {}
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
     let t = start().await;
@@ -28,7 +14,7 @@ async fn closing_a_100k_queue_never_blocks_redis_for_10ms() {
     r.query::<String>(redis::cmd("CONFIG").arg("SET").arg("slowlog-log-slower-than").arg(10_000)).await.unwrap();
     r.query::<String>(redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
     let n = 100_000u32;
-    fill(e, &sc, n).await;
+    fill_queue(e, &sc, n).await;
     let s = queue_stats(e, &sc).await;
     assert_eq!((s.queue_size, s.active_sessions), (n as u64 - 50, 50));
     // Admissions deep into the queue, then the close.
@@ -49,7 +35,7 @@ async fn closing_with_100k_sessions_never_blocks_redis_for_10ms() {
     let sc = scope("busy", "d1");
     let r = e.redis();
     let n = 100_000u32;
-    fill(e, &sc, n).await;
+    fill_queue(e, &sc, n).await;
     for _ in 0..10 {
         e.admit(&sc, 10_000).await.unwrap();
     }

@@ -308,7 +308,8 @@ async fn closing_keeps_the_buyers_to_tell_and_reopening_starts_fresh() {
     let n: u64 = e.redis().query(redis::cmd("BITCOUNT").arg(&drain)).await.unwrap();
     assert_eq!(n, 4);
     let events = outbox(e, &sc).await;
-    assert_eq!(events.last().unwrap().0, "queue_closed");
+    let kinds: Vec<&str> = events.iter().rev().take(2).map(|e| e.0.as_str()).collect();
+    assert_eq!(kinds, ["queue_drain", "queue_closed"], "the public event, then the drain work");
     let s = queue_stats(e, &sc).await;
     assert_eq!((s.state.as_str(), s.closed_reason.as_str(), s.queue_size), ("closed", "cancelled", 0));
     // Per-buyer state is gone; only meta, seq, avg, sold, outbox and the drain key remain.

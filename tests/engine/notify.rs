@@ -132,6 +132,7 @@ async fn closing_tells_every_buyer_and_a_second_worker_finishes_a_dead_ones_drai
     // Worker 1 dies during the drain: it publishes 100 notices at a time and is killed after the first.
     let mut w1 = Notifier::new(e.clone(), ably(&s), "w1");
     w1.concurrency = 1;
+    w1.lease_ttl = Duration::from_millis(300);
     let w1 = Arc::new(w1);
     let scopes = w1.all_scopes().await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -148,10 +149,10 @@ async fn closing_tells_every_buyer_and_a_second_worker_finishes_a_dead_ones_drai
     let told = rx.recv().await.unwrap();
     task.abort();
     let _ = task.await;
+    drop(w1); // the process is gone: its leases are no longer renewed
     assert!(told > 0 && told < 1000, "{told}");
-    // Worker 2 takes the event over once it has been idle long enough.
-    let mut w2 = Notifier::new(e.clone(), ably(&s), "w2");
-    w2.claim_idle = Duration::from_millis(300);
+    // Worker 2 takes the stream over once the dead worker's lease ran out.
+    let w2 = Notifier::new(e.clone(), ably(&s), "w2");
     tokio::time::sleep(Duration::from_millis(400)).await;
     drain_all(&w2, e).await;
     assert_eq!(pending(e, &sc).await, 0);
@@ -335,4 +336,182 @@ async fn a_status_change_is_announced_even_when_its_effects_never_ran() {
     let change = admin.iter().find(|m| m.name == "show.status_changed").expect("announced from the atomic entry");
     assert_eq!((change.data["show"].as_str(), change.data["to"].as_str()), (Some("s9"), Some("CLOSED")));
     assert_eq!(change.data["version"], 4);
+}
+
+/// Ably refuses `queue.paused`; staff resume; the retry must not overtake: the channel gets paused then
+/// resumed, in outbox order, each with a `seq` (the outbox id) that grows, so the last event is "resumed".
+#[tokio::test]
+async fn each_channel_gets_its_events_in_outbox_order_with_a_growing_sequence() {
+    let t = start().await;
+    let e = &t.engine;
+    let s = StandIn::start(Config::default()).await;
+    let n = Notifier::new(e.clone(), ably(&s), "w1");
+    open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("s1", "d1");
+    let scopes = vec![sc.clone()];
+    drain_all(&n, e).await;
+    e.pause_queue(&sc).await.unwrap();
+    s.fail_channel(&queue_channel(&sc), 1);
+    let r = n.cycle(&scopes, &|_| {}).await.unwrap();
+    assert_eq!(r.failed, 1);
+    e.resume_queue(&sc).await.unwrap();
+    drain_all(&n, e).await;
+    let public = s.messages(&queue_channel(&sc));
+    let names: Vec<&str> = public.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["queue.opened", "queue.paused", "queue.resumed"]);
+    let seqs: Vec<(u64, u64)> = public
+        .iter()
+        .map(|m| {
+            let (ms, n) = m.data["seq"].as_str().expect("every event has a seq").split_once('-').unwrap();
+            (ms.parse().unwrap(), n.parse().unwrap())
+        })
+        .collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(s.duplicates(), 0);
+}
+
+/// A big closed queue is told a bounded slice per pass, after the live events of every other queue; a
+/// repeated pass never sends `queue.closed` again, and the closed events carry the generation.
+#[tokio::test]
+async fn a_big_drain_shares_each_pass_with_live_events() {
+    let t = start().await;
+    let e = &t.engine;
+    let s = StandIn::start(Config::default()).await;
+    open_show(e, &show("big", 1, 1, 60.0, 600.0)).await;
+    open_show(e, &show("live", 1, 5, 60.0, 600.0)).await;
+    let big = scope("big", "d1");
+    let live = scope("live", "d1");
+    fill_queue(e, &big, 3000).await;
+    let mut n = Notifier::new(e.clone(), ably(&s), "w1");
+    n.concurrency = 2;
+    let scopes = vec![big.clone(), live.clone()];
+    drain_all(&n, e).await;
+    e.update_show_status(&ShowId::new("big").unwrap(), ShowStatus::Closed, &actor(), None).await.unwrap();
+    let a = e.join(&live, &buyer("a")).await.unwrap();
+    let r = n.cycle(&scopes, &|_| {}).await.unwrap();
+    assert!(s.messages(&ticket_channel(&live, &a.ticket)).iter().any(|m| m.name == "ticket.your_turn"));
+    assert_eq!(r.to_tell, 3000 - 200, "one pass tells at most concurrency × 100 buyers: {r:?}");
+    assert_eq!(queue_stats(e, &big).await.to_tell, 2800, "the monitor sees the progress");
+    // Ably refuses part of the notices on later passes: the failed ones are retried, nothing twice.
+    s.fail_ratio(0.3);
+    for _ in 0..200 {
+        if n.cycle(&scopes, &|_| {}).await.unwrap().to_tell == 0 && pending(e, &big).await == 0 {
+            break;
+        }
+    }
+    s.fail_ratio(0.0);
+    drain_all(&n, e).await;
+    assert_eq!(pending(e, &big).await, 0);
+    let closed: Vec<_> = s.messages(&queue_channel(&big)).into_iter().filter(|m| m.name == "queue.closed").collect();
+    assert_eq!(closed.len(), 1);
+    assert_eq!(closed[0].data["generation"], 1);
+    let told = s
+        .channels()
+        .iter()
+        .filter(|c| c.starts_with("seatwise:ticket:big:d1:"))
+        .flat_map(|c| s.messages(c))
+        .filter(|m| m.name == "ticket.queue_closed")
+        .inspect(|m| assert_eq!(m.data["generation"], 1))
+        .count();
+    assert_eq!(told, 3000);
+    assert_eq!(s.duplicates(), 0, "a refused notice is not a sent one: nothing went out twice");
+}
+
+/// Stopping a worker in the middle of a drain while Ably hangs takes under a second, and the streams are
+/// handed over at once: another worker carries on without waiting for a lease to run out.
+#[tokio::test]
+async fn a_worker_stops_within_a_second_and_hands_over_at_once() {
+    let t = start().await;
+    let e = &t.engine;
+    let s = StandIn::start(Config::default()).await;
+    open_show(e, &show("s1", 1, 1, 60.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    fill_queue(e, &sc, 500).await;
+    e.update_show_status(&ShowId::new("s1").unwrap(), ShowStatus::Closed, &actor(), None).await.unwrap();
+    let w = Worker::start(e.clone(), Some(ably(&s)), "w1", Duration::from_millis(50));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for _ in 0..20 {
+        s.inject(seatwise_ably_standin::Fault::Hang(Duration::from_secs(10)));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let t0 = std::time::Instant::now();
+    w.stop().await;
+    assert!(t0.elapsed() < Duration::from_secs(1), "stopped in {:?}", t0.elapsed());
+    let lease: Option<String> = e
+        .redis()
+        .query(redis::cmd("GET").arg(seatwise_engine::keys::lease(&seatwise_engine::keys::outbox(&sc))))
+        .await
+        .unwrap();
+    assert_eq!(lease, None, "handed over");
+    // Hand-over: the next worker finishes without waiting a lease TTL.
+    let w2 = Worker::start(e.clone(), Some(ably(&s)), "w2", Duration::from_millis(50));
+    let t1 = std::time::Instant::now();
+    while pending(e, &sc).await > 0 {
+        assert!(t1.elapsed() < Duration::from_secs(30), "w2 never finished");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    w2.stop().await;
+}
+
+/// With no worker running the outbox stops growing at its cap: buyers' private events beyond it are counted
+/// (the monitor shows them), queue-wide events are still recorded.
+#[tokio::test]
+async fn the_outbox_is_bounded_and_what_it_could_not_keep_is_counted() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 50, 60.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    let meta = &seatwise_engine::keys::queue_keys(&sc)[0];
+    let _: i64 = e.redis().query(redis::cmd("HSET").arg(meta).arg("outbox_cap").arg(10)).await.unwrap();
+    for i in 0..30 {
+        e.join(&sc, &buyer(&format!("b{i}"))).await.unwrap(); // each admitted at once: a your_turn event
+    }
+    e.pause_queue(&sc).await.unwrap();
+    let st = queue_stats(e, &sc).await;
+    assert_eq!(st.pending_events, 11, "opened + 9 your_turn up to the cap, then the pause");
+    assert_eq!(st.outbox_dropped, 21);
+}
+
+/// An idle worker reads the live queues (and those with events left), not every schedule ever created.
+#[tokio::test]
+async fn an_idle_worker_watches_only_live_queues() {
+    let t = start().await;
+    let e = &t.engine;
+    let s = StandIn::start(Config::default()).await;
+    open_show(e, &show("live", 2, 1, 60.0, 600.0)).await;
+    open_show(e, &show("past", 5, 1, 60.0, 600.0)).await;
+    e.update_show_status(&ShowId::new("past").unwrap(), ShowStatus::Closed, &actor(), None).await.unwrap();
+    let n = Notifier::new(e.clone(), ably(&s), "w1");
+    assert_eq!(n.watched_scopes().await.unwrap().len(), 7, "the closed show's events are still to send");
+    drain_all(&n, e).await;
+    let n2 = Notifier::new(e.clone(), ably(&s), "w2");
+    let watched: Vec<String> = n2.watched_scopes().await.unwrap().iter().map(|s| s.to_string()).collect();
+    assert_eq!(watched, ["live:d1", "live:d2"]);
+}
+
+/// Redis lost the consumer groups (flushed, or restored from an older backup): the worker's next pass
+/// fails with NOGROUP, and the one after creates them again and delivers, rather than failing forever.
+#[tokio::test]
+async fn a_notifier_recovers_when_redis_lost_its_consumer_groups() {
+    let t = start().await;
+    let e = &t.engine;
+    let s = StandIn::start(Config::default()).await;
+    let n = Notifier::new(e.clone(), ably(&s), "w1");
+    open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("s1", "d1");
+    drain_all(&n, e).await;
+    let _: String = e.redis().query(&redis::cmd("FLUSHALL")).await.unwrap();
+    open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let scopes = vec![sc.clone()];
+    let mut ok = false;
+    for _ in 0..3 {
+        if let Ok(r) = n.cycle(&scopes, &|_| {}).await
+            && r.delivered > 0
+        {
+            ok = true;
+            break;
+        }
+    }
+    assert!(ok, "delivering again after the groups were lost");
+    assert_eq!(pending(e, &sc).await, 0);
 }

@@ -294,3 +294,24 @@ async fn simulated_buyers_never_touch_a_real_show() {
     let err = e.create_show(&Show { demo: true, ..show("fake-demo", 1, 5, 60.0, 120.0) }, &actor()).await.unwrap_err();
     assert!(err.to_string().contains("only by the local sandbox"), "{err}");
 }
+
+/// Session and abandonment windows shorter than a buyer needs are refused with the reason, before anything
+/// is written (0.1 s was accepted, and dropped every waiting buyer between two check-ins).
+#[tokio::test]
+async fn windows_shorter_than_buyers_need_are_refused_with_the_reason() {
+    let t = start().await;
+    let e = &t.engine;
+    for (session, abandon, what, why) in [
+        (0.1, 120.0, "session length", "at least a minute"),
+        (59.0, 120.0, "session length", "60 to 86400"),
+        (600.0, 0.1, "abandonment window", "check in every 5 to 10 seconds"),
+        (600.0, 29.0, "abandonment window", "30 to 86400"),
+    ] {
+        let err = e.create_show(&show("short", 1, 1, session, abandon), &actor()).await.unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains(what) && text.contains(why), "{text}");
+        assert_eq!(err.code(), seatwise_engine::ErrorCode::Invalid);
+    }
+    assert!(e.list_shows().await.unwrap().is_empty(), "nothing written");
+    e.create_show(&show("ok", 1, 1, 60.0, 30.0), &actor()).await.unwrap();
+}

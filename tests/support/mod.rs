@@ -108,14 +108,50 @@ pub fn scope(show: &str, sched: &str) -> Scope {
     Scope::new(ShowId::new(show).unwrap(), SchedId::new(sched).unwrap())
 }
 
-/// Creates `show` and sets it OPEN; returns the engine-side show.
+/// Creates `show` and sets it OPEN. Windows shorter than a show may have (tests of expiry and abandonment
+/// must not wait a minute) are set underneath, on the open queues' meta, after the show was created with
+/// the shortest allowed ones.
 pub async fn open_show(engine: &Engine, show: &Show) {
-    engine.create_show(show, &actor()).await.expect("create show");
+    use seatwise_engine::shows::{MIN_ABANDON_SECONDS, MIN_SESSION_SECONDS};
+    let mut allowed = show.clone();
+    for s in &mut allowed.schedules {
+        s.session_seconds = s.session_seconds.map(|v| v.max(MIN_SESSION_SECONDS));
+        s.abandon_seconds = s.abandon_seconds.map(|v| v.max(MIN_ABANDON_SECONDS));
+    }
+    engine.create_show(&allowed, &actor()).await.expect("create show");
     let r = engine.update_show_status(&show.id, ShowStatus::Open, &actor(), None).await.expect("open show");
     assert!(r.success, "{r:?}");
+    for s in &show.schedules {
+        let meta = &seatwise_engine::keys::queue_keys(&scope(show.id.as_str(), s.id.as_str()))[0];
+        let mut set = redis::cmd("HSET");
+        set.arg(meta);
+        if let Some(v) = s.session_seconds.filter(|v| *v < MIN_SESSION_SECONDS) {
+            set.arg("session_ms").arg((v * 1000.0) as u64);
+        }
+        if let Some(v) = s.abandon_seconds.filter(|v| *v < MIN_ABANDON_SECONDS) {
+            set.arg("abandon_ms").arg((v * 1000.0) as u64);
+        }
+        if set.args_iter().count() > 2 {
+            engine.redis().query::<i64>(&set).await.expect("short windows for the test");
+        }
+    }
 }
 
 /// One queue's figures (after its housekeeping).
 pub async fn queue_stats(engine: &Engine, scope: &Scope) -> QueueStats {
     engine.queue_stats(std::slice::from_ref(scope)).await.expect("stats").remove(0).expect("stats of the queue")
+}
+
+/// `n` buyers (`buyer-0`…) join, 50 joins in flight at a time.
+pub async fn fill_queue(e: &Engine, sc: &Scope, n: u32) {
+    let mut set = tokio::task::JoinSet::new();
+    for w in 0..50u32 {
+        let (e, sc) = (e.clone(), sc.clone());
+        set.spawn(async move {
+            for i in (w..n).step_by(50) {
+                e.join(&sc, &seatwise_engine::BuyerId::new(&format!("buyer-{i}")).unwrap()).await.unwrap();
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
 }

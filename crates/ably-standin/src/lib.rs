@@ -92,6 +92,10 @@ struct State {
     log: Mutex<Vec<Seen>>,
     requests: AtomicU64,
     last_purge: Mutex<Option<Instant>>,
+    /// Share of requests (0.0 to 1.0) answered 503 before being looked at.
+    fail_ratio: Mutex<f64>,
+    /// Messages received again with an id already accepted (dropped by the idempotency rule).
+    duplicates: AtomicU64,
 }
 
 pub struct StandIn {
@@ -149,6 +153,18 @@ impl StandIn {
     /// The next `times` publishes to `channel` in a batch fail (HTTP 500 in that channel's result).
     pub fn fail_channel(&self, channel: &str, times: u32) {
         self.state.channel_faults.lock().unwrap().insert(channel.to_string(), times);
+    }
+
+    /// From now on, answer this share of requests (0.0 to 1.0, at random) with HTTP 503 before reading
+    /// them: Ably failing part of the time. Nothing of a refused request is stored.
+    pub fn fail_ratio(&self, ratio: f64) {
+        *self.state.fail_ratio.lock().unwrap() = ratio.clamp(0.0, 1.0);
+    }
+
+    /// Messages published again with an id Ably had already accepted (each one a buyer told twice, had it
+    /// come after the 2-minute idempotency window).
+    pub fn duplicates(&self) -> u64 {
+        self.state.duplicates.load(Ordering::Relaxed)
     }
 
     /// Messages accepted on a channel (repeats of an id within 2 minutes are not stored twice).
@@ -216,6 +232,8 @@ async fn handle(cfg: Arc<Config>, st: Arc<State>, req: Request<Incoming>) -> Ans
         tokio::time::sleep(cfg.latency).await;
     }
     let fault = st.faults.lock().unwrap().pop_front();
+    let ratio = *st.fail_ratio.lock().unwrap();
+    let fault = fault.or_else(|| (ratio > 0.0 && rand::random::<f64>() < ratio).then_some(Fault::Status(503)));
     match fault {
         Some(Fault::Status(s)) => return Ok(error(s, s as u32 * 100, "injected failure")),
         Some(Fault::Drop) => return Err(std::io::Error::other("injected: connection dropped")),
@@ -362,6 +380,7 @@ fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Refusal> {
         if let Some(id) = &m.id {
             first_id.get_or_insert_with(|| id.rsplit_once(':').map_or(id.clone(), |(b, _)| b.to_string()));
             if seen.insert((ch.to_string(), id.clone()), Instant::now()).is_some() {
+                st.duplicates.fetch_add(1, Ordering::Relaxed);
                 continue; // a repeat within the idempotency window: accepted, not delivered again
             }
         }

@@ -34,6 +34,10 @@ pub struct ConnArgs {
     /// read from SEATWISE_UPSTASH_TOKEN.
     #[arg(long, env = "SEATWISE_UPSTASH_URL", global = true)]
     pub upstash_url: Option<String>,
+    /// Watch only: the credentials are a Redis ACL user limited to reads (or Upstash's read-only token).
+    /// `stats`, `monitor`, `shows list` and `audit` work; any change is refused by Redis.
+    #[arg(long, env = "SEATWISE_WATCH_ONLY", global = true)]
+    pub watch_only: bool,
     /// Connect timeout in milliseconds.
     #[arg(long, default_value_t = 5000, global = true)]
     pub connect_timeout_ms: u64,

@@ -15,7 +15,7 @@ use clap::Parser;
 use seatwise_ably::{AblyConfig, AblyRest, ApiKey, Endpoint, Message};
 use seatwise_ably_standin::{Config as StandInConfig, StandIn};
 use seatwise_engine::local::{RedisServer, ServerOptions};
-use seatwise_engine::notify::Notifier;
+use seatwise_engine::notify::{Notifier, Worker};
 use seatwise_engine::{Actor, BuyerId, ConnectOptions, Engine, Redis, SchedId, Scope, ShowId, Target, Ticket};
 use seatwise_engine::{Schedule, Show, ShowStatus};
 use seatwise_upstash_standin::UpstashStandIn;
@@ -383,5 +383,48 @@ async fn main() {
         seed_way.as_secs_f64(),
         seed_way.as_secs_f64() / 60.0,
         seed_way.as_secs_f64() / took.as_secs_f64()
+    );
+
+    // 5. An idle worker's cost: what it sends to Redis per second with nothing to deliver, when a few
+    //    queues are live among many closed ones (billed per command on Upstash).
+    let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();
+    open(&e, &show("live", 10, 5)).await;
+    for i in 0..40 {
+        let id = format!("past{i}");
+        open(&e, &show(&id, 5, 5)).await;
+        e.update_show_status(&ShowId::new(&id).unwrap(), ShowStatus::Closed, &actor, None).await.unwrap();
+    }
+    notifier.release().await;
+    // A fresh notifier: the FLUSHALL above removed the consumer groups the first one knew.
+    let notifier = Notifier::new(e.clone(), ably.clone(), "bench-all");
+    let all = notifier.all_scopes().await.unwrap();
+    while notifier.cycle(&all, &|_| {}).await.unwrap().read > 0 {}
+    notifier.release().await;
+    let idle = Duration::from_millis(500);
+    let window = Duration::from_secs(6);
+    // Before: every pass read the catalog and every schedule's outbox of every show ever created.
+    let c0 = info_int(&r, "stats", "total_commands_processed").await;
+    let t = Instant::now();
+    while t.elapsed() < window {
+        let all = notifier.all_scopes().await.unwrap();
+        notifier.cycle(&all, &|_| {}).await.unwrap();
+        tokio::time::sleep(idle).await;
+    }
+    let before = (info_int(&r, "stats", "total_commands_processed").await - c0) as f64 / t.elapsed().as_secs_f64();
+    notifier.release().await;
+    drop(notifier);
+    // Now: the background worker (leases, watched scopes), same pause between passes.
+    let w = Worker::start(e.clone(), Some(ably.clone()), "bench-idle", idle);
+    tokio::time::sleep(Duration::from_secs(2)).await; // takes its leases, settles
+    let c0 = info_int(&r, "stats", "total_commands_processed").await;
+    let t = Instant::now();
+    tokio::time::sleep(window).await;
+    let now = (info_int(&r, "stats", "total_commands_processed").await - c0) as f64 / t.elapsed().as_secs_f64();
+    w.stop().await;
+    println!("\n## An idle worker (10 live queues among 210; a pass every {} ms)", idle.as_millis());
+    println!("reading every outbox of every show each pass: {before:>6.1} commands/s");
+    println!(
+        "watching the live queues (leases, heartbeats, housekeeping included): {now:>6.1} commands/s ({:.1}× fewer)",
+        before / now
     );
 }

@@ -53,6 +53,7 @@ fn options(c: &ConnArgs, target: Target) -> ConnectOptions {
     let mut o = ConnectOptions::new(target);
     o.connect_timeout = Duration::from_millis(c.connect_timeout_ms);
     o.response_timeout = Duration::from_millis(c.timeout_ms);
+    o.watch_only = c.watch_only;
     o
 }
 
@@ -135,14 +136,22 @@ async fn tell_closed(engine: &Engine, ably: Arc<AblyRest>, scopes: &[Scope]) -> 
             p.total
         );
     };
-    let r = n.deliver_until_idle(Some(scopes), 50, &bar).await?;
+    // Keeps trying for a bounded time while Ably fails, then hands the queues over to the workers.
+    let r = n.deliver_until_idle(Some(scopes), Duration::from_secs(30), &bar).await?;
     eprintln!();
-    if r.failed > 0 {
+    if !r.held_elsewhere.is_empty() {
+        eprintln!(
+            "  a running worker is telling the buyers of {} queue(s); follow it in `seatwise monitor`",
+            r.held_elsewhere.len()
+        );
+    }
+    if r.failed > 0 || r.to_tell > 0 || !r.errors.is_empty() {
         return Err(Fail(
             1,
             format!(
-                "some buyers could not be told yet ({}); they stay recorded and `seatwise worker` will retry",
-                r.errors.first().cloned().unwrap_or_default()
+                "{} buyer(s) could not be told yet ({}); they stay recorded and are told once Ably answers, by a running `seatwise worker` or the console",
+                r.to_tell,
+                r.errors.first().cloned().unwrap_or_else(|| "Ably did not accept every notice".into())
             ),
         ));
     }
@@ -153,7 +162,7 @@ async fn worker(engine: &Engine, conn: &ConnArgs, once: bool, idle_ms: u64) -> O
     let ably = ably_client(conn)?;
     if once {
         let n = Notifier::new(engine.clone(), ably.ok_or_else(no_ably)?, &consumer_name());
-        let total = n.deliver_until_idle(None, usize::MAX, &|_| {}).await?;
+        let total = n.deliver_until_idle(None, Duration::from_secs(10), &|_| {}).await?;
         print_json(&total);
         return if total.failed == 0 {
             Ok(())

@@ -53,6 +53,25 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
             );
         }
     }
+    for show in data {
+        for q in &show.queue_statuses {
+            let s = &q.stats;
+            if s.to_tell > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}: telling buyers the queue closed, {} still to tell",
+                    q.show_scope_id, s.to_tell
+                );
+            }
+            if s.outbox_dropped > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {}: {} buyer notices not recorded (outbox full: is a worker running?); buyers learn them by polling",
+                    q.show_scope_id, s.outbox_dropped
+                );
+            }
+        }
+    }
     if rows == 0 {
         out.push_str("(no open queues: set a show to OPEN)\n");
     }

@@ -23,6 +23,8 @@ if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[13])
 redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_SBITS, K_HOLD, K_SSEAT)
 redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_ms', int(now), 'departed', int(m.tail),
            'last_admit_ms', 0)
-emit('queue_closed', '', {reason = ARGV[1], gen = m.gen, buyers = told, drain = KEYS[13],
-                          head = m.head, tail = m.tail, secret = m.secret}, now)
+-- Two entries: the public event (sent once, like any other), then the drain work for the worker, which stays
+-- pending while it tells the generation's buyers slice by slice.
+emit('queue_closed', '', {reason = ARGV[1], gen = m.gen}, now)
+emit('queue_drain', '', {reason = ARGV[1], gen = m.gen, buyers = told, secret = m.secret}, now)
 return {OK, m.gen, told}

@@ -15,7 +15,7 @@ if m and m.state == 'paused' then
   mark_version(ARGV[6])
   return {OK, 'resumed', m.gen}
 end
-local prev_version = redis.call('HGET', K_META, 'show_version')
+local prev = redis.call('HMGET', K_META, 'show_version', 'outbox_cap')
 local gen = (m and m.gen or 0) + 1
 -- A close already removed these; a queue that crashed half-way through nothing can leave them behind, but
 -- be sure a fresh generation starts empty. UNLINK frees in the background, so this never blocks.
@@ -27,7 +27,8 @@ redis.call('SET', K_AVG, 60000)
 redis.call('HSET', K_META, 'state', 'open', 'gen', gen, 'secret', ARGV[1], 'capacity', ARGV[2], 'departed', 0,
            'session_ms', ARGV[3], 'abandon_ms', ARGV[4], 'max_seats', ARGV[5], 'head', 1, 'sweep', 1,
            'last_admit_ms', 0, 'resumed_ms', 0, 'opened_ms', int(now))
-if prev_version then redis.call('HSET', K_META, 'show_version', prev_version) end
+if prev[1] then redis.call('HSET', K_META, 'show_version', prev[1]) end
+if prev[2] then redis.call('HSET', K_META, 'outbox_cap', prev[2]) end
 mark_version(ARGV[6])
 emit('queue_opened', '', {gen = gen}, now)
 return {OK, 'opened', gen}

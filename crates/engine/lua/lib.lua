@@ -36,6 +36,9 @@ local ST_EXPIRED, ST_ABANDONED, ST_LEFT, ST_REMOVED = 4, 5, 6, 7
 
 local SCHEMA = 1
 
+-- The most entries a queue's outbox keeps before buyers' private events are counted instead (see emit).
+local OUTBOX_CAP = 100000
+
 -- Integers are always passed to Redis as "%d" text: Lua's default number formatting would turn 1.7e12 into
 -- an exponent that Redis rejects.
 local function int(n) return string.format('%d', n) end
@@ -96,9 +99,20 @@ end
 
 -- Appends an event to the outbox, in the same atomic step as the change that causes it.
 -- kind: the event name; ticket: the buyer's ticket id for a private event, '' for the public channel.
+-- The outbox is bounded: when it holds the queue's cap (OUTBOX_CAP, or the meta field `outbox_cap` a Redis
+-- admin may set) because no worker is running, a buyer's private event is not recorded but counted in
+-- `outbox_dropped` (shown by the monitor); the buyer still learns it by polling. Queue-wide events (a few
+-- per staff action) are always recorded.
 local function emit(kind, ticket, data, now)
   data.v = SCHEMA
   data.at = now
+  if ticket ~= '' then
+    local cap = tonumber(redis.call('HGET', K_META, 'outbox_cap') or OUTBOX_CAP)
+    if redis.call('XLEN', K_OUT) >= cap then
+      redis.call('HINCRBY', K_META, 'outbox_dropped', 1)
+      return
+    end
+  end
   redis.call('XADD', K_OUT, '*', 'type', kind, 'ticket', ticket, 'data', cjson.encode(data))
 end
 
@@ -293,4 +307,14 @@ local function resume(m, now)
   redis.call('HSET', K_META, 'state', 'open', 'resumed_ms', int(now))
   emit('queue_resumed', '', {}, now)
   maintain(m, now, 100, 0)
+end
+
+-- The monitoring figures of stats.lua and stats-ro.lua (see their headers for the reply).
+local function stats_reply(m, outbox)
+  local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'completed_total', 'expired_total',
+                       'left_total', 'removed_total', 'opened_ms', 'closed_reason', 'outbox_dropped')
+  local function n(x) return tonumber(x or '0') end
+  return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
+          n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
+          c[8] or '', m.max_seats, n(c[9])}
 end

@@ -3,15 +3,10 @@
 -- O(1) in the queue size. No ARGV.
 -- Returns {OK, state, gen, waiting, active, capacity, avg_service_ms, admitted_total, abandoned_total,
 --          completed_total, expired_total, left_total, removed_total, outbox_len, session_ms, abandon_ms,
---          last_seq, opened_ms, closed_reason, max_seats}
+--          last_seq, opened_ms, closed_reason, max_seats, outbox_dropped}
 --       | {E_NO_QUEUE, outbox_len}
 local m = load_meta()
 local outbox = redis.call('XLEN', K_OUT)
 if not m then return {E_NO_QUEUE, outbox} end
 if m.state ~= 'closed' then maintain(m, now_ms(), 100, 200) end
-local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'completed_total', 'expired_total',
-                     'left_total', 'removed_total', 'opened_ms', 'closed_reason')
-local function n(x) return tonumber(x or '0') end
-return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
-        n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
-        c[8] or '', m.max_seats}
+return stats_reply(m, outbox)

@@ -18,6 +18,10 @@ pub enum Error {
     Tls { target: String, detail: String },
     #[error("Redis Cluster misconfigured: {0}")]
     Cluster(String),
+    #[error(
+        "Redis at {target} refused the change: this connection may only watch (its Redis user or token is read-only); use a box-office profile to change anything"
+    )]
+    ReadOnly { target: String },
     #[error("Redis at {target} did not answer within {millis} ms")]
     Timeout { target: String, millis: u128 },
     #[error("Redis error: {0}")]
@@ -81,6 +85,8 @@ pub enum ErrorCode {
     Invalid,
     Unreachable,
     Auth,
+    /// The connection may only read (a watch-only profile) and something tried to change data.
+    ReadOnly,
     Tls,
     Cluster,
     Redis,
@@ -124,6 +130,7 @@ impl ErrorCode {
             Invalid => "invalid",
             Unreachable => "unreachable",
             Auth => "auth",
+            ReadOnly => "read_only",
             Tls => "tls",
             Cluster => "cluster",
             Redis => "redis",
@@ -164,7 +171,7 @@ impl ErrorCode {
             Invalid | File | Rejected => 2,
             Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats | AlreadyQueued => 3,
             NotFound | NoQueue | UnknownTicket | NoSession | Closed | Paused | NotOwner | NotLive => 4,
-            Unreachable | Auth | Tls | Cluster | Ably => 5,
+            Unreachable | Auth | Tls | Cluster | Ably | ReadOnly => 5,
             Redis | QueueFull | NotConnected | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs => {
                 1
             }
@@ -185,6 +192,7 @@ impl Error {
             Error::Invalid { .. } => ErrorCode::Invalid,
             Error::Unreachable { .. } | Error::Timeout { .. } => ErrorCode::Unreachable,
             Error::Auth { .. } => ErrorCode::Auth,
+            Error::ReadOnly { .. } => ErrorCode::ReadOnly,
             Error::Tls { .. } => ErrorCode::Tls,
             Error::Cluster(_) => ErrorCode::Cluster,
             Error::Redis(_) => ErrorCode::Redis,

@@ -36,6 +36,19 @@ pub fn outbox(scope: &Scope) -> String {
     format!("seatwise:outbox:{}", scope.hash_tag())
 }
 
+/// The lease of a stream: which worker sends its events (see lua/lease.lua). An outbox's lease shares its
+/// queue's hash tag; the audit stream's shares the catalog's.
+pub fn lease(stream: &str) -> String {
+    match stream.strip_prefix("seatwise:outbox:") {
+        Some(tag) => format!("seatwise:lease:{tag}"),
+        None => "seatwise:{catalog}:lease".to_string(),
+    }
+}
+
+/// The workers alive: a sorted set of consumer name -> the time (ms) its heartbeat runs out. Workers share
+/// the streams by it.
+pub const WORKERS: &str = "seatwise:workers";
+
 /// The drain bitmap a close leaves behind: who of generation `generation` must still be told the queue closed.
 pub fn closing(scope: &Scope, generation: u64) -> String {
     format!("seatwise:closing:{}:{generation}", scope.hash_tag())

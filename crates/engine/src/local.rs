@@ -32,6 +32,9 @@ pub struct ServerOptions {
     /// Require this password (the local sandbox: other users of the machine must not reach its data). It
     /// is given to redis-server on its standard input, never on its command line (which `ps` shows).
     pub password: Option<String>,
+    /// Keep an append-only file written on every change (`appendfsync always`), so a crash loses nothing
+    /// acknowledged (needs `data_dir` to survive a restart).
+    pub appendonly: bool,
 }
 
 fn free_port() -> Result<u16> {
@@ -106,7 +109,10 @@ impl RedisServer {
                 .arg(&dir)
                 .arg("--logfile")
                 .arg(&log)
-                .args(["--appendonly", "no"]);
+                .args(["--appendonly", if opts.appendonly { "yes" } else { "no" }]);
+            if opts.appendonly {
+                cmd.args(["--appendfsync", "always"]);
+            }
             if opts.data_dir.is_some() {
                 cmd.args(["--save", "60 1", "--dbfilename", "seatwise.rdb"]);
             } else {
@@ -178,6 +184,14 @@ impl RedisServer {
     }
 
     /// Asks the server to save (when it has a data dir) and exit, then reaps it.
+    /// Kills the server at once (SIGKILL), as a crash would: only what its append-only file holds survives.
+    pub fn kill(mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
     pub fn shutdown(mut self) {
         if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
             let _ = s.set_read_timeout(Some(Duration::from_secs(10)));

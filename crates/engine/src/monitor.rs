@@ -33,6 +33,11 @@ pub struct QueueStats {
     pub removed_total: u64,
     /// Events in the outbox not yet delivered to Ably.
     pub pending_events: u64,
+    /// Buyers' private events not recorded because the outbox was full (no worker running): they learn
+    /// them by polling. See docs/PROTOCOL.md, "Outbox bound".
+    pub outbox_dropped: u64,
+    /// Buyers of the closed generation still to be told that the queue closed.
+    pub to_tell: u64,
     pub session_ms: u64,
     pub abandon_ms: u64,
     pub max_seats: u64,
@@ -70,6 +75,8 @@ impl QueueStats {
             opened_at_ms: r.uint(17),
             closed_reason: r.str(18),
             max_seats: r.uint(19),
+            outbox_dropped: r.uint(20),
+            to_tell: 0,
         }
     }
 
@@ -104,12 +111,38 @@ pub struct ShowQueueStatus {
 
 impl Engine {
     /// Figures for many queues in one pipeline (one round trip).
+    /// On a watch-only connection the figures come from the read-only script (no housekeeping).
     pub async fn queue_stats(&self, scopes: &[Scope]) -> Result<Vec<Result<QueueStats>>> {
+        let stats_script = if self.redis().watch_only() { &SCRIPTS.stats_ro } else { &SCRIPTS.stats };
         let calls: Vec<Call> = scopes
             .iter()
-            .map(|s| Call { script: &SCRIPTS.stats, keys: keys::queue_keys(s).to_vec(), args: vec![] })
+            .map(|s| Call { script: stats_script, keys: keys::queue_keys(s).to_vec(), args: vec![] })
             .collect();
-        Ok(self.redis().eval_many(&calls).await?.into_iter().map(|r| r.map(|r| QueueStats::from_reply(&r))).collect())
+        let mut stats: Vec<Result<QueueStats>> =
+            self.redis().eval_many(&calls).await?.into_iter().map(|r| r.map(|r| QueueStats::from_reply(&r))).collect();
+        // A closed queue whose buyers are still being told: how many remain (one BITCOUNT each, only then).
+        let draining: Vec<(usize, String)> = stats
+            .iter()
+            .enumerate()
+            .filter_map(|(i, st)| match st {
+                Ok(st) if st.state == "closed" && st.pending_events > 0 => {
+                    Some((i, keys::closing(&scopes[i], st.generation)))
+                }
+                _ => None,
+            })
+            .collect();
+        if !draining.is_empty() {
+            let r = self.redis();
+            let cmds = draining.iter().map(|(_, k)| redis::cmd("BITCOUNT").arg(k).clone()).collect();
+            let keys: Vec<&str> = draining.iter().map(|(_, k)| k.as_str()).collect();
+            let counts = r.pipeline(cmds, &keys).await.map_err(|e| r.error(e))?;
+            for ((i, _), v) in draining.iter().zip(counts) {
+                if let (Ok(st), redis::Value::Int(n)) = (&mut stats[*i], v) {
+                    st.to_tell = n.max(0) as u64;
+                }
+            }
+        }
+        Ok(stats)
     }
 
     async fn status_of(&self, shows: Vec<Show>) -> Result<Vec<ShowQueueStatus>> {
@@ -152,9 +185,33 @@ impl Engine {
         v.pop().ok_or_else(|| Error::ShowNotFound(id.to_string()))
     }
 
-    /// Every show whose queues may hold buyers (OPEN, ON_GOING, POSTPONED), with each schedule's figures.
+    /// Every show whose queues may hold buyers (OPEN, ON_GOING, POSTPONED), and any other whose outboxes
+    /// still hold events (a closed show whose buyers are being told), with each schedule's figures.
     pub async fn all_open_queue_status(&self) -> Result<Vec<ShowQueueStatus>> {
-        let shows: Vec<Show> = self.list_shows().await?.into_iter().filter(|s| s.status.has_live_queues()).collect();
+        let (mut shows, others): (Vec<Show>, Vec<Show>) =
+            self.list_shows().await?.into_iter().partition(|s| s.status.has_live_queues());
+        // A closed or cancelled show stays in view while its outboxes still hold events (its buyers being
+        // told); drafts and upcoming shows have no queue to look at (one round trip saved).
+        let others: Vec<Show> =
+            others.into_iter().filter(|s| matches!(s.status, ShowStatus::Closed | ShowStatus::Cancelled)).collect();
+        let scopes: Vec<(usize, String)> = others
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.scopes().into_iter().map(move |(sc, _)| (i, keys::outbox(&sc))))
+            .collect();
+        if !scopes.is_empty() {
+            let r = self.redis();
+            let cmds = scopes.iter().map(|(_, k)| redis::cmd("XLEN").arg(k).clone()).collect();
+            let keys: Vec<&str> = scopes.iter().map(|(_, k)| k.as_str()).collect();
+            let lens = r.pipeline(cmds, &keys).await.map_err(|e| r.error(e))?;
+            let busy: std::collections::BTreeSet<usize> = scopes
+                .iter()
+                .zip(lens)
+                .filter(|(_, v)| matches!(v, redis::Value::Int(n) if *n > 0))
+                .map(|((i, _), _)| *i)
+                .collect();
+            shows.extend(others.into_iter().enumerate().filter(|(i, _)| busy.contains(i)).map(|(_, s)| s));
+        }
         self.status_of(shows).await
     }
 }

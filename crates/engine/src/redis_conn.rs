@@ -89,16 +89,39 @@ impl Target {
     }
 }
 
+/// The rules of the Redis ACL user for a watch-only profile (docs/PROTOCOL.md, "Watch-only access"): read
+/// seatwise keys and run read-only scripts, nothing else. A Redis admin runs
+/// `ACL SETUSER <name> >'<password>' ` followed by these.
+pub const WATCH_ONLY_ACL: &[&str] = &[
+    "on",
+    "resetkeys",
+    "%R~seatwise:*",
+    "resetchannels",
+    "-@all",
+    "+@read",
+    "+@connection",
+    "+evalsha_ro",
+    "+eval_ro",
+];
+
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub target: Target,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
+    /// A watch-only connection (a Redis ACL user limited to reads, Upstash's read-only token): the monitor
+    /// uses the read-only stats script (EVALSHA_RO); any change is refused by Redis (`Error::ReadOnly`).
+    pub watch_only: bool,
 }
 
 impl ConnectOptions {
     pub fn new(target: Target) -> Self {
-        ConnectOptions { target, connect_timeout: Duration::from_secs(5), response_timeout: Duration::from_secs(5) }
+        ConnectOptions {
+            target,
+            connect_timeout: Duration::from_secs(5),
+            response_timeout: Duration::from_secs(5),
+            watch_only: false,
+        }
     }
 }
 
@@ -136,6 +159,7 @@ pub struct Redis {
     round_trips: Arc<AtomicU64>,
     /// A cluster's slot ranges and their masters, read on first use and forgotten when a slot moves.
     slots: Arc<std::sync::Mutex<Option<Arc<SlotMap>>>>,
+    watch_only: bool,
 }
 
 /// A cluster's slot ranges with the address of the master serving each: (first, last, "host:port").
@@ -284,6 +308,7 @@ impl Redis {
             timeout: opts.response_timeout,
             round_trips: Arc::new(AtomicU64::new(0)),
             slots: Default::default(),
+            watch_only: opts.watch_only,
         };
         let pong: String = redis.query(&redis::cmd("PING")).await?;
         if pong != "PONG" {
@@ -295,6 +320,11 @@ impl Redis {
     /// `scheme://host:port` (or the cluster's seed nodes): safe to show.
     pub fn label(&self) -> &str {
         &self.label
+    }
+
+    /// Whether this connection only watches (see [`ConnectOptions::watch_only`]).
+    pub fn watch_only(&self) -> bool {
+        self.watch_only
     }
 
     pub fn is_cluster(&self) -> bool {
@@ -447,6 +477,9 @@ fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -
         || lower.contains("noauth")
     {
         return Error::Auth { target };
+    }
+    if e.code() == Some("NOPERM") || lower.starts_with("noperm") || lower.contains("noperm") {
+        return Error::ReadOnly { target };
     }
     if e.is_timeout() {
         return Error::Timeout { target, millis: timeout.as_millis() };

@@ -13,12 +13,19 @@ pub(crate) struct Lua {
     pub name: &'static str,
     source: String,
     sha: String,
+    /// Only reads (`*-ro.lua`): sent by EVALSHA_RO / EVAL_RO, so a read-only Redis user or token may run it.
+    read_only: bool,
 }
 
 impl Lua {
     fn new(name: &'static str, source: String) -> Lua {
         let sha = redis::Script::new(&source).get_hash().to_string();
-        Lua { name, source, sha }
+        Lua { name, source, sha, read_only: name.ends_with("-ro.lua") }
+    }
+
+    /// The verbs that run it: by hash, and with its source.
+    fn verbs(&self) -> (&'static str, &'static str) {
+        if self.read_only { ("EVALSHA_RO", "EVAL_RO") } else { ("EVALSHA", "EVAL") }
     }
 }
 
@@ -79,18 +86,22 @@ fn link(name: &str, body: &str) -> String {
 
 macro_rules! queue_scripts {
     ($($field:ident => $file:literal),* $(,)?) => {
-        pub(crate) struct Scripts { $(pub $field: Lua,)* pub show_cas: Lua }
+        pub(crate) struct Scripts { $(pub $field: Lua,)* pub show_cas: Lua, pub lease: Lua }
         pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
             $($field: Lua::new($file, link($file, include_str!(concat!("../lua/", $file)))),)*
             show_cas: Lua::new("show-cas.lua", {
                 let body = include_str!("../lua/show-cas.lua");
                 format!("{}{body}", code_prelude(body))
             }),
+            lease: Lua::new("lease.lua", {
+                let body = include_str!("../lua/lease.lua");
+                format!("{}{body}", code_prelude(body))
+            }),
         });
         /// Every script's source, for tooling and tests (e.g. syntax checks, SCRIPT LOAD).
         pub fn all_sources() -> Vec<(&'static str, &'static str)> {
             let s = &*SCRIPTS;
-            vec![$(( $file, s.$field.source.as_str() ),)* ("show-cas.lua", s.show_cas.source.as_str())]
+            vec![$(( $file, s.$field.source.as_str() ),)* ("show-cas.lua", s.show_cas.source.as_str()), ("lease.lua", s.lease.source.as_str())]
         }
     };
 }
@@ -110,6 +121,7 @@ queue_scripts! {
     capacity => "capacity.lua",
     announce => "announce.lua",
     stats => "stats.lua",
+    stats_ro => "stats-ro.lua",
     ticket_check => "ticket-check.lua",
 }
 
@@ -246,8 +258,9 @@ pub(crate) struct Call<'a> {
 impl Redis {
     /// Runs one script by EVALSHA, loading it with EVAL when the server does not know it yet.
     pub(crate) async fn eval(&self, script: &Lua, keys: &[String], args: &[String]) -> Result<Reply> {
-        let v = match self.raw::<Value>(&eval_cmd("EVALSHA", &script.sha, keys, args)).await {
-            Err(e) if is_noscript(&e) => self.raw::<Value>(&eval_cmd("EVAL", &script.source, keys, args)).await,
+        let (by_sha, by_source) = script.verbs();
+        let v = match self.raw::<Value>(&eval_cmd(by_sha, &script.sha, keys, args)).await {
+            Err(e) if is_noscript(&e) => self.raw::<Value>(&eval_cmd(by_source, &script.source, keys, args)).await,
             other => other,
         };
         Reply::from_value(v.map_err(|e| self.error(e))?, script.name)
@@ -260,7 +273,7 @@ impl Redis {
             return Ok(Vec::new());
         }
         let slot_keys: Vec<&str> = calls.iter().map(|c| c.keys.first().map_or("", String::as_str)).collect();
-        let cmds = calls.iter().map(|c| eval_cmd("EVALSHA", &c.script.sha, &c.keys, &c.args)).collect();
+        let cmds = calls.iter().map(|c| eval_cmd(c.script.verbs().0, &c.script.sha, &c.keys, &c.args)).collect();
         let values = self.pipeline(cmds, &slot_keys).await.map_err(|e| self.error(e))?;
         let mut out: Vec<Option<Result<Reply>>> = Vec::with_capacity(calls.len());
         let mut retry = Vec::new();
@@ -284,6 +297,13 @@ impl Redis {
             let mut positions = Vec::with_capacity(retry.len());
             for &i in &retry {
                 let c = &calls[i];
+                if c.script.read_only {
+                    // A read-only user may not load scripts: the source goes along (EVAL_RO), once per call.
+                    positions.push(cmds.len());
+                    cmds.push(eval_cmd(c.script.verbs().1, &c.script.source, &c.keys, &c.args));
+                    keys.push(slot_keys[i]);
+                    continue;
+                }
                 if self.is_cluster() || !loaded.contains(&c.script.name) {
                     let mut load = redis::cmd("SCRIPT");
                     load.arg("LOAD").arg(&c.script.source);

@@ -128,10 +128,22 @@ impl Show {
                 "a capacity is 1 to 100000 concurrent sessions",
             )?;
             if let Some(v) = s.session_seconds {
-                check_range("session length", v, 0.1, 86_400.0, "a session lasts 0.1 to 86400 seconds")?;
+                check_range(
+                    "session length",
+                    v,
+                    MIN_SESSION_SECONDS,
+                    86_400.0,
+                    "a session lasts 60 to 86400 seconds (a buyer needs at least a minute to choose seats and pay)",
+                )?;
             }
             if let Some(v) = s.abandon_seconds {
-                check_range("abandonment window", v, 0.1, 86_400.0, "the abandonment window is 0.1 to 86400 seconds")?;
+                check_range(
+                    "abandonment window",
+                    v,
+                    MIN_ABANDON_SECONDS,
+                    86_400.0,
+                    "the abandonment window is 30 to 86400 seconds (waiting pages check in every 5 to 10 seconds: a shorter window would drop buyers whose check-in was merely late)",
+                )?;
             }
             if let Some(v) = s.max_seats {
                 check_range("seats per session", v as f64, 1.0, 100.0, "a session may hold 1 to 100 seats")?;
@@ -202,6 +214,12 @@ pub fn parse_shows_file(path: &str, text: &str) -> Result<Vec<Show>> {
     }
     Ok(shows)
 }
+
+/// The shortest session a schedule may have: a buyer needs at least a minute to choose seats and pay.
+pub const MIN_SESSION_SECONDS: f64 = 60.0;
+/// The shortest abandonment window: waiting pages check in every 5 to 10 seconds (the gateway advises 5),
+/// so 30 s lets a buyer miss a few check-ins on a bad network before losing the place.
+pub const MIN_ABANDON_SECONDS: f64 = 30.0;
 
 /// The demo shows of the local sandbox (`seatwise demo`, the console's sandbox).
 pub const DEMO_SHOWS: &str = include_str!("../demo-shows.json");

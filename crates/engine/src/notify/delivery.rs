@@ -1,22 +1,33 @@
-//! One delivery pass: read the outboxes (new entries, this worker's retries, dead workers' pending ones)
-//! and the audit stream, publish to Ably in batches, acknowledge what Ably accepted.
+//! One delivery pass: take (or keep) the leases of the streams to send, read each held stream's events in
+//! order (this worker's unsent ones first, then new ones), publish them to Ably in batches, acknowledge
+//! what Ably accepted, then give the closed queues' drains their bounded share.
+//!
+//! Why leases rather than sharing entries through the consumer group alone: with entries shared, two
+//! workers (or one worker's retry next to its fresh reads) publish one channel's events out of order, and a
+//! worker that seems idle has its entries claimed while it is still publishing them (published twice).
+//! A lease gives each stream one sender at a time; it lives as long as the worker does (renewed in the
+//! background, independently of how long a publish takes), so a dead worker's streams are taken over
+//! within one lease TTL and a live one is never overtaken.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use redis::Value;
 use seatwise_ably::{AblyRest, BatchSpec, Message};
 
 use super::wire::{Entry, Out, admin_messages, messages_for, parse_entries, parse_read};
-use super::{CLAIM_IDLE, CycleReport, DrainProgress, GROUP};
+use super::{CycleReport, DrainProgress, GROUP, LEASE_TTL, now_ms};
 use crate::error::{Error, Result};
 use crate::ids::Scope;
 use crate::keys;
 use crate::queue::Engine;
+use crate::redis_conn::Redis;
+use crate::scripts::{Call, E_NOT_OWNER, SCRIPTS};
 
-/// Delivers outbox events to Ably. [`Notifier::cycle`] is one pass; [`Worker`] runs passes until stopped.
+/// Delivers outbox events to Ably. [`Notifier::cycle`] is one pass; [`Worker`](super::Worker) runs passes
+/// until stopped.
 pub struct Notifier {
     pub(super) engine: Engine,
     pub(super) ably: Arc<AblyRest>,
@@ -25,12 +36,57 @@ pub struct Notifier {
     pub concurrency: usize,
     /// Entries read per stream per cycle.
     pub batch: usize,
-    /// Pending entries idle this long are taken over from the worker that read them (it died).
-    pub claim_idle: Duration,
+    /// How long a stream's lease lasts without renewal: a dead worker's streams are free after this.
+    pub lease_ttl: Duration,
+    /// Take only this worker's fair share of the streams (the background worker, next to others); when
+    /// false every stream asked for is taken if free (the CLI telling the buyers of the queues it closed).
+    pub share: bool,
+    /// Rounds of `concurrency` requests (100 buyers each) each closed queue's drain gets per cycle, after
+    /// the live events: a big drain never holds up "your turn" for other queues.
+    pub drain_rounds: usize,
+    leases: Arc<Mutex<Leases>>,
+    renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
     groups: Mutex<HashSet<String>>,
-    /// Entries of this process that failed, retried next cycle (stream, id).
-    retry: Mutex<Vec<(String, String)>>,
-    last_claim: Mutex<Option<std::time::Instant>>,
+    /// Where each drain continues in this process (drain key -> byte offset).
+    pub(super) drain_cursor: Mutex<HashMap<String, u64>>,
+    watch: Mutex<Watch>,
+    take_turn: std::sync::atomic::AtomicUsize,
+    /// Events Ably accepted whose acknowledgement has not reached Redis yet (stream, id).
+    accepted: Mutex<HashSet<(String, String)>>,
+    /// A drain's buyers Ably accepted whose bits could not be cleared yet (drain key -> seqs).
+    pub(super) drain_accepted: Mutex<HashMap<String, Vec<u64>>>,
+}
+
+/// The streams this worker holds the lease of.
+#[derive(Default)]
+struct Leases {
+    /// stream -> whether this worker has unacknowledged entries in it (read them again first).
+    held: BTreeMap<String, bool>,
+    last_take: Option<Instant>,
+    /// Live workers (heartbeats), for the fair share.
+    alive: u64,
+}
+
+/// The scopes the background worker watches, refreshed when the catalog changes.
+#[derive(Default)]
+struct Watch {
+    audit_last: String,
+    checked: Option<Instant>,
+    refreshed: Option<Instant>,
+    scopes: Vec<Scope>,
+}
+
+/// A full catalog refresh of the watch list at least this often, even with no change seen.
+const WATCH_REFRESH: Duration = Duration::from_secs(30);
+/// How often the catalog's last change is looked at.
+const WATCH_CHECK: Duration = Duration::from_secs(1);
+
+impl Drop for Notifier {
+    fn drop(&mut self) {
+        if let Some(t) = self.renewer.lock().expect("not poisoned").take() {
+            t.abort();
+        }
+    }
 }
 
 impl Notifier {
@@ -41,10 +97,17 @@ impl Notifier {
             consumer: consumer.to_string(),
             concurrency: 16,
             batch: 200,
-            claim_idle: CLAIM_IDLE,
+            lease_ttl: LEASE_TTL,
+            share: false,
+            drain_rounds: 1,
+            leases: Arc::new(Mutex::new(Leases::default())),
+            renewer: Mutex::new(None),
             groups: Mutex::new(HashSet::new()),
-            retry: Mutex::new(Vec::new()),
-            last_claim: Mutex::new(None),
+            drain_cursor: Mutex::new(HashMap::new()),
+            watch: Mutex::new(Watch::default()),
+            take_turn: std::sync::atomic::AtomicUsize::new(0),
+            accepted: Mutex::new(HashSet::new()),
+            drain_accepted: Mutex::new(HashMap::new()),
         }
     }
 
@@ -55,6 +118,58 @@ impl Notifier {
     /// Every schedule of every show: closed shows too, whose outboxes still hold the notices to send.
     pub async fn all_scopes(&self) -> Result<Vec<Scope>> {
         Ok(self.engine.list_shows().await?.iter().flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc)).collect())
+    }
+
+    /// The scopes worth reading: every schedule of a show whose queues may hold buyers, and any other
+    /// schedule whose outbox still holds events. Re-read from the catalog only when it changed (its audit
+    /// stream has a new entry) or every 30 s, so an idle worker's cost follows the live queues, not every
+    /// show ever created.
+    pub async fn watched_scopes(&self) -> Result<Vec<Scope>> {
+        let r = self.engine.redis();
+        let (check, stale) = {
+            let w = self.watch.lock().expect("not poisoned");
+            (
+                w.checked.is_none_or(|t| t.elapsed() >= WATCH_CHECK),
+                w.refreshed.is_none_or(|t| t.elapsed() >= WATCH_REFRESH),
+            )
+        };
+        if !check && !stale {
+            return Ok(self.watch.lock().expect("not poisoned").scopes.clone());
+        }
+        let last: Value =
+            r.query(redis::cmd("XREVRANGE").arg(keys::AUDIT).arg("+").arg("-").arg("COUNT").arg(1)).await?;
+        let last = parse_entries(keys::AUDIT, &last).pop().map(|e| e.id).unwrap_or_default();
+        {
+            let mut w = self.watch.lock().expect("not poisoned");
+            w.checked = Some(Instant::now());
+            if !stale && last == w.audit_last {
+                return Ok(w.scopes.clone());
+            }
+        }
+        let shows = self.engine.list_shows().await?;
+        let mut scopes = Vec::new();
+        let mut others = Vec::new();
+        for show in &shows {
+            for (sc, _) in show.scopes() {
+                if show.status.has_live_queues() { scopes.push(sc) } else { others.push(sc) }
+            }
+        }
+        if !others.is_empty() {
+            let streams: Vec<String> = others.iter().map(keys::outbox).collect();
+            let cmds = streams.iter().map(|s| redis::cmd("XLEN").arg(s).clone()).collect();
+            let keys: Vec<&str> = streams.iter().map(String::as_str).collect();
+            let lens = all_ok(r, r.pipeline(cmds, &keys).await)?;
+            for (sc, len) in others.into_iter().zip(lens) {
+                if matches!(len, Value::Int(n) if n > 0) {
+                    scopes.push(sc);
+                }
+            }
+        }
+        let mut w = self.watch.lock().expect("not poisoned");
+        w.audit_last = last;
+        w.refreshed = Some(Instant::now());
+        w.scopes = scopes.clone();
+        Ok(scopes)
     }
 
     async fn ensure_groups(&self, streams: &[String]) -> Result<()> {
@@ -89,68 +204,212 @@ impl Notifier {
         Ok(())
     }
 
-    /// Reads new entries (and this process's failed ones, and dead workers' pending ones).
-    async fn read(&self, streams: &[String]) -> Result<Vec<Entry>> {
+    fn lease_call(&self, stream: &str, mode: &str) -> Call<'static> {
+        Call {
+            script: &SCRIPTS.lease,
+            keys: vec![keys::lease(stream)],
+            args: vec![self.consumer.clone(), self.lease_ttl.as_millis().to_string(), mode.to_string()],
+        }
+    }
+
+    /// Starts the background renewal of this worker's leases (and its heartbeat), once.
+    fn ensure_renewer(&self) {
+        let mut slot = self.renewer.lock().expect("not poisoned");
+        if slot.as_ref().is_some_and(|t| !t.is_finished()) {
+            return;
+        }
+        let (redis, leases, consumer, ttl, share) =
+            (self.engine.redis().clone(), self.leases.clone(), self.consumer.clone(), self.lease_ttl, self.share);
+        *slot = Some(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let held: Vec<String> = leases.lock().expect("not poisoned").held.keys().cloned().collect();
+                let calls: Vec<Call> = held
+                    .iter()
+                    .map(|s| Call {
+                        script: &SCRIPTS.lease,
+                        keys: vec![keys::lease(s)],
+                        args: vec![consumer.clone(), ttl.as_millis().to_string(), "renew".into()],
+                    })
+                    .collect();
+                if let Ok(answers) = redis.eval_many(&calls).await {
+                    let mut l = leases.lock().expect("not poisoned");
+                    for (s, a) in held.iter().zip(answers) {
+                        if matches!(&a, Ok(r) if r.code() == E_NOT_OWNER) {
+                            l.held.remove(s);
+                        }
+                    }
+                }
+                if share && let Ok(n) = heartbeat(&redis, &consumer, ttl).await {
+                    leases.lock().expect("not poisoned").alive = n;
+                }
+            }
+        }));
+    }
+
+    /// Takes the free leases among `streams` (this worker's share of them when sharing), at most every
+    /// fifth of a TTL; a stream taken over gets the previous holder's unacknowledged entries.
+    async fn take_leases(&self, streams: &[String]) -> Result<()> {
         let r = self.engine.redis();
-        let mut cmds = Vec::new();
-        let mut keys: Vec<&str> = Vec::new();
-        for s in streams {
-            let mut c = redis::cmd("XREADGROUP");
-            c.arg("GROUP").arg(GROUP).arg(&self.consumer).arg("COUNT").arg(self.batch).arg("STREAMS").arg(s).arg(">");
-            cmds.push(c);
-            keys.push(s);
-        }
-        let claim = {
-            let mut last = self.last_claim.lock().expect("not poisoned");
-            let due = last.is_none_or(|t| t.elapsed() > self.claim_idle / 3);
-            if due {
-                *last = Some(std::time::Instant::now());
+        let (wanted, room) = {
+            let mut l = self.leases.lock().expect("not poisoned");
+            let due = l.last_take.is_none_or(|t| t.elapsed() >= self.lease_ttl / 5);
+            if !due {
+                return Ok(());
             }
-            due
+            l.last_take = Some(Instant::now());
+            let wanted: Vec<String> = streams.iter().filter(|s| !l.held.contains_key(*s)).cloned().collect();
+            (wanted, usize::MAX)
         };
-        if claim {
-            for s in streams {
+        let room = if self.share {
+            let alive = heartbeat(r, &self.consumer, self.lease_ttl).await?.max(1);
+            let mut l = self.leases.lock().expect("not poisoned");
+            l.alive = alive;
+            let fair = streams.len().div_ceil(alive as usize);
+            fair.saturating_sub(l.held.len())
+        } else {
+            room
+        };
+        // Try a different part of the free streams each time, so a worker below its share finds the ones
+        // the others gave back.
+        let mut wanted = wanted;
+        if !wanted.is_empty() {
+            let turn = self.take_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let k = turn % wanted.len();
+            wanted.rotate_left(k);
+        }
+        wanted.truncate(room);
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let calls: Vec<Call> = wanted.iter().map(|s| self.lease_call(s, "take")).collect();
+        let answers = r.eval_many(&calls).await?;
+        let mut taken = Vec::new();
+        for (s, a) in wanted.iter().zip(answers) {
+            if matches!(&a, Ok(reply) if reply.code() == 0) {
+                taken.push(s.clone());
+            }
+        }
+        for s in &taken {
+            // Whatever the previous holder read and did not acknowledge becomes this worker's, in order.
+            // (It is gone: its lease ran out or it handed the stream over.)
+            let mut cursor = "0-0".to_string();
+            for _ in 0..1000 {
                 let mut c = redis::cmd("XAUTOCLAIM");
-                c.arg(s)
-                    .arg(GROUP)
-                    .arg(&self.consumer)
-                    .arg(self.claim_idle.as_millis() as u64)
-                    .arg("0-0")
-                    .arg("COUNT")
-                    .arg(self.batch);
-                cmds.push(c);
-                keys.push(s);
-            }
-        }
-        let retry: Vec<(String, String)> = std::mem::take(&mut *self.retry.lock().expect("not poisoned"));
-        for (s, id) in &retry {
-            let mut c = redis::cmd("XRANGE");
-            c.arg(s).arg(id).arg(id);
-            cmds.push(c);
-            keys.push(s);
-        }
-        let answers = r.pipeline(cmds, &keys).await.map_err(|e| r.error(e))?;
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        for (i, a) in answers.iter().enumerate() {
-            let found = if i < streams.len() {
-                parse_read(a)
-            } else if claim && i < 2 * streams.len() {
-                // XAUTOCLAIM: [next-cursor, [entries], [deleted ids]]
-                match a {
-                    Value::Array(parts) if parts.len() >= 2 => parse_entries(keys[i], &parts[1]),
-                    _ => Vec::new(),
-                }
-            } else {
-                parse_entries(keys[i], a)
-            };
-            for e in found {
-                if seen.insert((e.stream.clone(), e.id.clone())) {
-                    out.push(e);
+                c.arg(s).arg(GROUP).arg(&self.consumer).arg(0).arg(&cursor).arg("COUNT").arg(1000).arg("JUSTID");
+                let v: Value = r.query(&c).await?;
+                cursor = match &v {
+                    Value::Array(parts) if !parts.is_empty() => bulk_text(&parts[0]),
+                    _ => "0-0".into(),
+                };
+                if cursor == "0-0" {
+                    break;
                 }
             }
+            self.leases.lock().expect("not poisoned").held.insert(s.clone(), true);
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// Gives back every lease this worker holds (when it stops), so another worker continues at once.
+    pub async fn release(&self) {
+        let held: Vec<String> =
+            std::mem::take(&mut self.leases.lock().expect("not poisoned").held).into_keys().collect();
+        if let Some(t) = self.renewer.lock().expect("not poisoned").take() {
+            t.abort();
+        }
+        let calls: Vec<Call> = held.iter().map(|s| self.lease_call(s, "release")).collect();
+        let r = self.engine.redis();
+        let _ = r.eval_many(&calls).await;
+        if self.share {
+            let _ = r.query::<Value>(redis::cmd("ZREM").arg(keys::WORKERS).arg(&self.consumer)).await;
+        }
+    }
+
+    /// Gives back leases beyond this worker's fair share (streams with nothing of its own pending).
+    async fn release_extras(&self, streams: usize) {
+        if !self.share {
+            return;
+        }
+        let extras: Vec<String> = {
+            let mut l = self.leases.lock().expect("not poisoned");
+            let fair = streams.div_ceil(l.alive.max(1) as usize);
+            let over = l.held.len().saturating_sub(fair);
+            let free: Vec<String> = l.held.iter().filter(|(_, p)| !**p).map(|(s, _)| s.clone()).take(over).collect();
+            for s in &free {
+                l.held.remove(s);
+            }
+            free
+        };
+        let calls: Vec<Call> = extras.iter().map(|s| self.lease_call(s, "release")).collect();
+        let _ = self.engine.redis().eval_many(&calls).await;
+    }
+
+    /// Reads each held stream's entries in stream order: this worker's unacknowledged ones first (failed
+    /// sends, a drain in progress, what it took over), and new ones only when all of those fit in the batch,
+    /// so nothing newer on a channel ever goes out before something older.
+    async fn read(&self, streams: &[String]) -> Result<(Vec<Entry>, HashSet<String>)> {
+        let r = self.engine.redis();
+        let held: Vec<(String, bool)> = {
+            let l = self.leases.lock().expect("not poisoned");
+            streams.iter().filter_map(|s| l.held.get(s).map(|p| (s.clone(), *p))).collect()
+        };
+        let read_cmd = |s: &str, from: &str| {
+            let mut c = redis::cmd("XREADGROUP");
+            c.arg("GROUP").arg(GROUP).arg(&self.consumer).arg("COUNT").arg(self.batch).arg("STREAMS").arg(s).arg(from);
+            c
+        };
+        let mut out: Vec<Entry> = Vec::new();
+        let mut full = HashSet::new();
+        let with_pending: Vec<&String> = held.iter().filter(|(_, p)| *p).map(|(s, _)| s).collect();
+        let mut own: HashMap<String, Vec<Entry>> = HashMap::new();
+        if !with_pending.is_empty() {
+            let cmds = with_pending.iter().map(|s| read_cmd(s, "0")).collect();
+            let keys: Vec<&str> = with_pending.iter().map(|s| s.as_str()).collect();
+            for (s, a) in with_pending.iter().zip(all_ok(r, r.pipeline(cmds, &keys).await)?) {
+                let found: Vec<Entry> = parse_read(&a).into_iter().filter(|e| !e.fields.is_empty()).collect();
+                if found.len() >= self.batch {
+                    full.insert((*s).clone());
+                }
+                own.insert((*s).clone(), found);
+            }
+        }
+        let fresh: Vec<&String> = held.iter().map(|(s, _)| s).filter(|s| !full.contains(*s)).collect();
+        let mut new: HashMap<String, Vec<Entry>> = HashMap::new();
+        if !fresh.is_empty() {
+            let cmds = fresh.iter().map(|s| read_cmd(s, ">")).collect();
+            let keys: Vec<&str> = fresh.iter().map(|s| s.as_str()).collect();
+            for (s, a) in fresh.iter().zip(all_ok(r, r.pipeline(cmds, &keys).await)?) {
+                let found = parse_read(&a);
+                if found.len() >= self.batch {
+                    full.insert((*s).clone());
+                }
+                new.insert((*s).clone(), found);
+            }
+        }
+        for (s, _) in &held {
+            out.extend(own.remove(s).unwrap_or_default());
+            out.extend(new.remove(s).unwrap_or_default());
+        }
+        Ok((out, full))
+    }
+
+    /// Acknowledges events Ably accepted; if Redis cannot be told, they are remembered as accepted so the
+    /// next pass acknowledges them without sending them again.
+    async fn ack_accepted(&self, done: &[(String, String)]) -> Result<()> {
+        match self.ack(done).await {
+            Ok(()) => {
+                let mut a = self.accepted.lock().expect("not poisoned");
+                for k in done {
+                    a.remove(k);
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.accepted.lock().expect("not poisoned").extend(done.iter().cloned());
+                Err(e)
+            }
+        }
     }
 
     async fn ack(&self, done: &[(String, String)]) -> Result<()> {
@@ -177,12 +436,13 @@ impl Notifier {
             }
         }
         let r = self.engine.redis();
-        r.pipeline(cmds, &keys).await.map_err(|e| r.error(e))?;
+        all_ok(r, r.pipeline(cmds, &keys).await)?;
         Ok(())
     }
 
     /// Publishes (channel, message) groups in batch requests of at most 100 channels, `concurrency` at a
-    /// time. Returns the channels that failed.
+    /// time; each channel's messages go in one request, in the order given. Returns the channels that
+    /// failed and the errors.
     pub(super) async fn publish(&self, outs: Vec<Out>) -> (HashSet<String>, Vec<String>) {
         let mut per_channel: BTreeMap<String, Vec<Message>> = BTreeMap::new();
         for o in outs {
@@ -234,17 +494,32 @@ impl Notifier {
         (failed, errors)
     }
 
-    /// Passes until nothing is left to send, a pass fails, or `max_passes` ran; over `scopes`, or every
-    /// schedule of every show when None (read again each pass). The CLI's `worker --once` and the
-    /// progress bar after a close.
+    /// Passes until nothing is left to send on `scopes` (or every schedule of every show when None, read
+    /// again each pass), or until sending has kept failing for `keep_trying` (Ably down): the CLI's
+    /// `worker --once` and its telling of the buyers of the queues it just closed. Streams another worker
+    /// holds are left to it (listed in the report). Hands every lease back before returning, so a running
+    /// worker continues at once.
     pub async fn deliver_until_idle(
         &self,
         scopes: Option<&[Scope]>,
-        max_passes: usize,
+        keep_trying: Duration,
+        progress: &(dyn Fn(DrainProgress) + Sync),
+    ) -> Result<CycleReport> {
+        let result = self.deliver_loop(scopes, keep_trying, progress).await;
+        self.release().await;
+        result
+    }
+
+    async fn deliver_loop(
+        &self,
+        scopes: Option<&[Scope]>,
+        keep_trying: Duration,
         progress: &(dyn Fn(DrainProgress) + Sync),
     ) -> Result<CycleReport> {
         let mut total = CycleReport::default();
-        for _ in 0..max_passes {
+        let mut failing_since: Option<Instant> = None;
+        let mut backoff = Duration::from_millis(200);
+        loop {
             let r = match scopes {
                 Some(s) => self.cycle(s, progress).await?,
                 None => self.cycle(&self.all_scopes().await?, progress).await?,
@@ -252,71 +527,176 @@ impl Notifier {
             total.read += r.read;
             total.delivered += r.delivered;
             total.failed += r.failed;
-            total.errors.extend(r.errors);
-            if r.read == 0 || r.failed > 0 {
-                break;
+            total.to_tell = r.to_tell;
+            total.held_elsewhere = r.held_elsewhere.clone();
+            if r.failed == 0 && r.errors.is_empty() {
+                failing_since = None;
+                backoff = Duration::from_millis(200);
+                if r.read == 0 && !r.pending {
+                    return Ok(total);
+                }
+                continue;
             }
+            total.errors = r.errors;
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            if since.elapsed() >= keep_trying {
+                return Ok(total);
+            }
+            tokio::time::sleep(backoff.min(keep_trying.saturating_sub(since.elapsed()))).await;
+            backoff = (backoff * 2).min(Duration::from_secs(2));
         }
-        Ok(total)
     }
 
     /// One pass over the given queues' outboxes (and the audit stream, for the admin channel).
     pub async fn cycle(&self, scopes: &[Scope], progress: &(dyn Fn(DrainProgress) + Sync)) -> Result<CycleReport> {
+        let r = self.pass(scopes, progress).await;
+        if r.is_err() {
+            // Whatever a failed pass read stays this worker's: read its own entries again first.
+            for p in self.leases.lock().expect("not poisoned").held.values_mut() {
+                *p = true;
+            }
+            // And check the consumer groups again (a flushed or restored Redis may have lost them: NOGROUP).
+            self.groups.lock().expect("not poisoned").clear();
+        }
+        r
+    }
+
+    async fn pass(&self, scopes: &[Scope], progress: &(dyn Fn(DrainProgress) + Sync)) -> Result<CycleReport> {
         let mut streams: Vec<String> = scopes.iter().map(keys::outbox).collect();
         streams.push(keys::AUDIT.to_string());
         self.ensure_groups(&streams).await?;
-        let entries = self.read(&streams).await?;
+        self.ensure_renewer();
+        self.take_leases(&streams).await?;
+        let (entries, full) = self.read(&streams).await?;
         let by_stream: HashMap<String, Scope> = scopes.iter().map(|s| (keys::outbox(s), s.clone())).collect();
         let mut report = CycleReport { read: entries.len() as u64, ..Default::default() };
         let mut outs_of: Vec<(Entry, Vec<Out>)> = Vec::new();
+        let mut drains = Vec::new();
         for e in entries {
             let outs = if e.stream == keys::AUDIT {
                 admin_messages(&e)
             } else if let Some(scope) = by_stream.get(&e.stream) {
+                if e.kind == "queue_drain" {
+                    drains.push((scope.clone(), e));
+                    continue;
+                }
                 messages_for(scope, &e)
             } else {
                 continue;
             };
             outs_of.push((e, outs));
         }
+        // Events Ably already accepted whose acknowledgement did not reach Redis (it was down) are only
+        // acknowledged now, never sent again.
+        let mut done = Vec::new();
+        {
+            let accepted = self.accepted.lock().expect("not poisoned");
+            outs_of.retain(|(e, _)| {
+                let key = (e.stream.clone(), e.id.clone());
+                if accepted.contains(&key) {
+                    done.push(key);
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        // Live events first, every held stream's in order, in one round of batch requests.
         let all: Vec<Out> = outs_of
             .iter()
             .flat_map(|(_, o)| o.iter().map(|x| Out { channel: x.channel.clone(), message: x.message.clone() }))
             .collect();
         let (failed, errors) = self.publish(all).await;
         report.errors.extend(errors);
-        let mut done = Vec::new();
-        let mut drains = Vec::new();
+        let mut left: HashSet<String> = full;
         for (e, outs) in outs_of {
             if outs.iter().any(|o| failed.contains(&o.channel)) {
                 report.failed += 1;
-                self.retry.lock().expect("not poisoned").push((e.stream.clone(), e.id.clone()));
-            } else if e.kind == "queue_closed" && e.stream != keys::AUDIT {
-                drains.push(e);
+                left.insert(e.stream.clone());
             } else {
                 report.delivered += 1;
                 done.push((e.stream.clone(), e.id.clone()));
             }
         }
-        self.ack(&done).await?;
-        // A closed queue's public event is out; now each of its buyers is told, then the event is acked.
-        for e in drains {
-            let scope = by_stream[&e.stream].clone();
-            match self.drain(&scope, &e, progress).await {
-                Ok(true) => {
-                    report.delivered += 1;
-                    self.ack(&[(e.stream.clone(), e.id.clone())]).await?;
-                }
-                Ok(false) => {
-                    report.failed += 1;
-                    self.retry.lock().expect("not poisoned").push((e.stream.clone(), e.id.clone()));
+        self.ack_accepted(&done).await?;
+        // Then each closed queue's drain gets its bounded share of this pass.
+        for (scope, e) in drains {
+            match self.drain_step(&scope, &e, progress).await {
+                Ok(step) => {
+                    report.failed += step.failed;
+                    report.told += step.told;
+                    report.to_tell += step.remaining;
+                    if step.remaining == 0 {
+                        report.delivered += 1;
+                        self.ack_accepted(&[(e.stream.clone(), e.id.clone())]).await?;
+                    } else {
+                        left.insert(e.stream.clone());
+                    }
+                    if let Some(err) = step.error {
+                        report.errors.push(err);
+                    }
                 }
                 Err(err) => {
                     report.errors.push(err.to_string());
-                    self.retry.lock().expect("not poisoned").push((e.stream.clone(), e.id.clone()));
+                    left.insert(e.stream.clone());
                 }
             }
         }
+        {
+            let mut l = self.leases.lock().expect("not poisoned");
+            for (s, pending) in l.held.iter_mut() {
+                if streams.contains(s) {
+                    *pending = left.contains(s);
+                }
+            }
+            report.pending = !left.is_empty();
+        }
+        report.held_elsewhere = self.held_elsewhere(&streams);
+        self.release_extras(streams.len()).await;
         Ok(report)
+    }
+
+    /// Streams among `streams` whose lease this worker does not hold.
+    fn held_elsewhere(&self, streams: &[String]) -> Vec<String> {
+        let l = self.leases.lock().expect("not poisoned");
+        streams.iter().filter(|s| !l.held.contains_key(*s) && s.as_str() != keys::AUDIT).cloned().collect()
+    }
+
+    /// How many streams this worker sends (for its report).
+    pub fn streams_held(&self) -> usize {
+        self.leases.lock().expect("not poisoned").held.len()
+    }
+}
+
+/// Records this worker as alive for one more TTL and returns how many workers are alive.
+async fn heartbeat(r: &Redis, consumer: &str, ttl: Duration) -> Result<u64> {
+    let now = now_ms();
+    let cmds = vec![
+        redis::cmd("ZADD").arg(keys::WORKERS).arg(now + ttl.as_millis() as u64).arg(consumer).clone(),
+        redis::cmd("ZREMRANGEBYSCORE").arg(keys::WORKERS).arg("-inf").arg(now).clone(),
+        redis::cmd("ZCARD").arg(keys::WORKERS).clone(),
+    ];
+    let v = all_ok(r, r.pipeline(cmds, &[keys::WORKERS; 3]).await)?;
+    Ok(match v.last() {
+        Some(Value::Int(n)) => *n as u64,
+        _ => 1,
+    })
+}
+
+/// A pipeline's answers, or the first error in it: a command refused inside a pipeline (a server still
+/// loading its data after a restart, say) must not pass for an empty answer.
+fn all_ok(r: &Redis, answers: redis::RedisResult<Vec<Value>>) -> Result<Vec<Value>> {
+    let answers = answers.map_err(|e| r.error(e))?;
+    if let Some(Value::ServerError(e)) = answers.iter().find(|v| matches!(v, Value::ServerError(_))) {
+        return Err(r.error(e.clone().into()));
+    }
+    Ok(answers)
+}
+
+fn bulk_text(v: &Value) -> String {
+    match v {
+        Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::SimpleString(s) => s.clone(),
+        _ => String::new(),
     }
 }

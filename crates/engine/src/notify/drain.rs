@@ -1,8 +1,8 @@
-//! Telling every buyer of a closed queue: the drain key (a bitmap of the closed generation's buyers) is
-//! read in chunks and told 100 channels per request; each buyer's bit is cleared once Ably accepted the
-//! notice, so an interrupted drain resumes where it stopped.
-
-use std::collections::HashMap;
+//! Telling every buyer of a closed queue. close.lua leaves the generation's buyers in a drain bitmap and a
+//! `queue_drain` entry in the outbox; the worker holding the outbox's lease tells them a bounded number at
+//! a time (each pass, after the live events), 100 channels per request, clearing each buyer's bit once Ably
+//! accepted the notice. So a drain shares the worker fairly, stops with it, and resumes where it stopped
+//! (in another worker too: the bitmap is the progress). The entry is acknowledged when the bitmap is empty.
 
 use redis::Value;
 use seatwise_ably::{Message, stable_id_base};
@@ -10,78 +10,107 @@ use serde_json::{Value as Json, json};
 
 use super::delivery::Notifier;
 use super::wire::{Entry, Out};
-use super::{DrainProgress, GROUP, SCHEMA, ticket_channel};
+use super::{DrainProgress, SCHEMA, ticket_channel};
 use crate::error::Result;
 use crate::ids::Scope;
 use crate::keys;
 
+/// What one drain step did.
+pub(super) struct DrainStep {
+    /// Buyers still to be told after this step.
+    pub remaining: u64,
+    /// Notices Ably accepted in this step.
+    pub told: u64,
+    /// Notices Ably refused or that could not reach it (their bits stay set: retried).
+    pub failed: u64,
+    pub error: Option<String>,
+}
+
+/// Bytes of the bitmap read per GETRANGE (100 000 buyers).
+const CHUNK_BYTES: u64 = 12_500;
+
 impl Notifier {
-    /// Tells every buyer recorded in a closed generation's drain key, 100 channels per request, clearing
-    /// each buyer's bit once Ably accepted the notice, so an interrupted drain resumes where it stopped.
-    /// Returns true when everyone has been told (the drain key is then deleted).
-    pub(super) async fn drain(
+    /// Tells up to `drain_rounds × concurrency × 100` of a closed generation's buyers, from where this
+    /// worker's last step stopped, and reports how many remain (0 once everyone was told: the drain key is
+    /// then deleted).
+    pub(super) async fn drain_step(
         &self,
         scope: &Scope,
         e: &Entry,
         progress: &(dyn Fn(DrainProgress) + Sync),
-    ) -> Result<bool> {
+    ) -> Result<DrainStep> {
         let r = self.engine.redis();
         let generation = e.data.get("gen").and_then(Json::as_u64).unwrap_or(0);
-        let secret = e.data.get("secret").and_then(Json::as_str).unwrap_or("").to_string();
-        let reason = e.data.get("reason").cloned().unwrap_or(Json::Null);
-        let at = e.data.get("at").cloned().unwrap_or(Json::Null);
+        let total = e.data.get("buyers").and_then(Json::as_u64).unwrap_or(0);
         // The key is rebuilt from validated parts, never taken from the event's text.
         let drain = keys::closing(scope, generation);
-        let total: u64 = r.query(redis::cmd("BITCOUNT").arg(&drain)).await?;
-        let mut told = 0u64;
-        let mut all_ok = true;
-        let chunk_bytes: u64 = 12_500; // 100 000 buyers per read
-        let slice_len = 100 * self.concurrency.max(1);
-        let mut offset = 0u64;
-        let mut pending: Vec<u64> = Vec::new();
-        loop {
+        // Buyers Ably accepted whose bits a Redis outage kept from being cleared: cleared first, not told
+        // again.
+        let owed = self.drain_accepted.lock().expect("not poisoned").remove(&drain).unwrap_or_default();
+        if let Err(e) = self.clear_bits(&drain, &owed).await {
+            self.drain_accepted.lock().expect("not poisoned").entry(drain.clone()).or_default().extend(owed);
+            return Err(e);
+        }
+        let budget = 100 * self.concurrency.max(1) * self.drain_rounds.max(1);
+        let start = self.drain_cursor.lock().expect("not poisoned").get(&drain).copied().unwrap_or(0);
+        let mut offset = start;
+        let mut seqs: Vec<u64> = Vec::new();
+        let mut at_end = false;
+        while seqs.len() < budget {
             let bytes: Vec<u8> =
-                r.query(redis::cmd("GETRANGE").arg(&drain).arg(offset).arg(offset + chunk_bytes - 1)).await?;
-            let end = bytes.is_empty();
-            pending.extend(set_bits(&bytes, offset * 8));
-            offset += chunk_bytes;
-            // Full slices go out as soon as they are complete (so no request is wasted on a chunk
-            // boundary); the rest at the end.
-            while pending.len() >= slice_len || (end && !pending.is_empty()) {
-                let n = pending.len().min(slice_len);
-                let slice: Vec<u64> = pending.drain(..n).collect();
-                let ok = self.tell_slice(scope, e, &drain, generation, &secret, &reason, &at, &slice).await?;
-                all_ok &= ok == slice.len() as u64;
-                told += ok;
-                progress(DrainProgress { show_scope_id: scope.to_string(), told, total });
-            }
-            if end {
+                r.query(redis::cmd("GETRANGE").arg(&drain).arg(offset).arg(offset + CHUNK_BYTES - 1)).await?;
+            if bytes.is_empty() {
+                at_end = true;
                 break;
             }
+            seqs.extend(set_bits(&bytes, offset * 8));
+            offset += CHUNK_BYTES;
         }
-        if all_ok {
+        seqs.truncate(budget);
+        // The next step starts at the byte of the last buyer taken (its own bit is cleared by then, or set
+        // again only if Ably refused it); at the end of the bitmap it starts over, for the refused ones.
+        let next = if at_end && seqs.len() < budget { 0 } else { seqs.last().map_or(0, |s| s / 8) };
+        self.drain_cursor.lock().expect("not poisoned").insert(drain.clone(), next);
+        let mut failed = 0;
+        let mut told_now = 0;
+        let mut error = None;
+        let slice_len = 100 * self.concurrency.max(1);
+        for slice in seqs.chunks(slice_len) {
+            let (told, err) = self.tell_slice(scope, e, &drain, generation, slice).await?;
+            failed += slice.len() as u64 - told;
+            told_now += told;
+            if err.is_some() {
+                error = err;
+            }
+        }
+        let remaining: u64 = r.query(redis::cmd("BITCOUNT").arg(&drain)).await?;
+        progress(DrainProgress {
+            show_scope_id: scope.to_string(),
+            told: total.saturating_sub(remaining),
+            total: total.max(remaining),
+        });
+        if remaining == 0 {
             r.query::<Value>(redis::cmd("DEL").arg(&drain)).await?;
+            self.drain_cursor.lock().expect("not poisoned").remove(&drain);
         }
-        Ok(all_ok)
+        Ok(DrainStep { remaining, told: told_now, failed, error })
     }
 
-    /// Publishes one slice of closed-queue notices and clears the bits of the buyers Ably accepted;
-    /// also keeps the event claimed by this worker. Returns how many were told.
-    #[allow(clippy::too_many_arguments)]
+    /// Publishes one slice of closed-queue notices and clears the bits of the buyers Ably accepted.
+    /// Returns how many were told, and the first error.
     async fn tell_slice(
         &self,
         scope: &Scope,
         e: &Entry,
         drain: &str,
         generation: u64,
-        secret: &str,
-        reason: &Json,
-        at: &Json,
         seqs: &[u64],
-    ) -> Result<u64> {
-        let r = self.engine.redis();
+    ) -> Result<(u64, Option<String>)> {
+        let secret = e.data.get("secret").and_then(Json::as_str).unwrap_or("");
+        let reason = e.data.get("reason").cloned().unwrap_or(Json::Null);
+        let at = e.data.get("at").cloned().unwrap_or(Json::Null);
         let mut outs = Vec::with_capacity(seqs.len());
-        let mut channel_seq: HashMap<String, u64> = HashMap::with_capacity(seqs.len());
+        let mut channels = Vec::with_capacity(seqs.len());
         for &seq in seqs {
             let tag = &sha1_smol::Sha1::from(format!("{secret}:{generation}:{seq}")).digest().to_string()[..16];
             let ticket = format!("{generation}.{seq}.{tag}");
@@ -89,29 +118,34 @@ impl Notifier {
             let base = stable_id_base(&format!("{drain}/{seq}"));
             let msg = Message::new(
                 "ticket.queue_closed",
-                json!({"v": SCHEMA, "at": at, "showScopeId": scope.to_string(), "ticket": ticket, "reason": reason}),
+                json!({"v": SCHEMA, "at": at, "seq": e.id, "showScopeId": scope.to_string(), "ticket": ticket,
+                       "generation": generation, "reason": reason}),
             )
             .with_id(format!("{base}:0"));
-            channel_seq.insert(channel.clone(), seq);
+            channels.push((channel.clone(), seq));
             outs.push(Out { channel, message: msg });
         }
-        let (failed, _) = self.publish(outs).await;
+        let (failed, errors) = self.publish(outs).await;
+        let told: Vec<u64> = channels.iter().filter(|(ch, _)| !failed.contains(ch)).map(|(_, seq)| *seq).collect();
+        if let Err(e) = self.clear_bits(drain, &told).await {
+            self.drain_accepted.lock().expect("not poisoned").entry(drain.to_string()).or_default().extend(told);
+            return Err(e);
+        }
+        Ok((told.len() as u64, errors.into_iter().next()))
+    }
+
+    /// Clears the bits of buyers who were told.
+    async fn clear_bits(&self, drain: &str, seqs: &[u64]) -> Result<()> {
+        if seqs.is_empty() {
+            return Ok(());
+        }
         let mut clear = redis::cmd("BITFIELD");
         clear.arg(drain);
-        let mut n = 0;
-        for (ch, seq) in &channel_seq {
-            if !failed.contains(ch) {
-                clear.arg("SET").arg("u1").arg(*seq).arg(0);
-                n += 1;
-            }
+        for seq in seqs {
+            clear.arg("SET").arg("u1").arg(*seq).arg(0);
         }
-        if n > 0 {
-            r.query::<Value>(&clear).await?;
-        }
-        let mut claim = redis::cmd("XCLAIM");
-        claim.arg(&e.stream).arg(GROUP).arg(&self.consumer).arg(0).arg(&e.id).arg("JUSTID");
-        r.query::<Value>(&claim).await?;
-        Ok(n)
+        self.engine.redis().query::<Value>(&clear).await?;
+        Ok(())
     }
 }
 

@@ -5,12 +5,15 @@
 //! - [`drain`]: telling every buyer of a closed queue, resumable slice by slice.
 //! - [`worker`]: [`Worker`], passes in the background with a health report, and the housekeeping tick.
 //!
-//! Delivery: each queue's outbox is a Redis Stream read through the consumer group `seatwise-workers`, so
-//! several workers on several machines share the work. An event is acknowledged (XACK, then XDEL) only
-//! after Ably accepted it; a worker that dies leaves its events pending and another claims them after
-//! 30 s. Message ids are derived from the event's stream id, so a retried or re-claimed event gets the
-//! same id and Ably drops the repeat (within its 2-minute idempotency window). Buyer token requests are
-//! in `ticket_token.rs`, next to the ticket code.
+//! Delivery: each queue's outbox is a Redis Stream read through the consumer group `seatwise-workers`.
+//! Workers share the streams, not the entries: one worker at a time holds a stream's lease
+//! (lua/lease.lua), so each channel's events go out in outbox order and nobody republishes what another is
+//! still sending. An event is acknowledged (XACK, then XDEL) only after Ably accepted it; a worker that
+//! dies stops renewing its leases and another takes its streams (and their unacknowledged entries) within
+//! [`LEASE_TTL`]. Message ids are derived from the event's stream id, so an event sent again after a request
+//! whose outcome was unknown keeps its id and Ably drops the repeat (within its 2-minute idempotency
+//! window); an event Ably refused is the only other one ever sent again. Every payload carries `seq`, the
+//! event's stream id, for clients to drop stale events. Buyer token requests are in `ticket_token.rs`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -32,8 +35,9 @@ pub const GROUP: &str = "seatwise-workers";
 pub const SCHEMA: u32 = 1;
 /// The admin channel: show status changes, for the Seatwise web app to sync its own database.
 pub const ADMIN_CHANNEL: &str = "seatwise:admin";
-/// A pending event idle this long belongs to a dead worker and is claimed by another.
-pub const CLAIM_IDLE: Duration = Duration::from_secs(30);
+/// How long a worker's lease on a stream lasts without renewal (renewed every third of it while the worker
+/// lives): a dead worker's streams are taken over after at most this, plus one take attempt (a fifth of it).
+pub const LEASE_TTL: Duration = Duration::from_secs(5);
 
 /// The public channel of a schedule's queue.
 pub fn queue_channel(scope: &Scope) -> String {
@@ -72,6 +76,8 @@ pub struct WorkerReport {
     pub failed: u64,
     pub last_error: Option<String>,
     pub last_cycle_at_ms: u64,
+    /// Outboxes (and the audit stream) this worker sends: its share among the live workers.
+    pub streams: u64,
     pub drains: Vec<DrainProgress>,
 }
 
@@ -82,4 +88,12 @@ pub struct CycleReport {
     pub delivered: u64,
     pub failed: u64,
     pub errors: Vec<String>,
+    /// Closed-queue notices Ably accepted in this pass.
+    pub told: u64,
+    /// Buyers of closed queues still to be told (in the drains this worker sends).
+    pub to_tell: u64,
+    /// Something read stays to be sent (a failed event, a drain in progress, more than one batch).
+    pub pending: bool,
+    /// Outboxes another worker holds the lease of (it sends them).
+    pub held_elsewhere: Vec<String>,
 }

@@ -36,14 +36,14 @@ pub(super) fn messages_for(scope: &Scope, e: &Entry) -> Vec<Out> {
     let at = e.data.get("at").cloned().unwrap_or(Json::Null);
     let scope_id = scope.to_string();
     let public = |name: &str, extra: Json| {
-        let mut d = json!({"v": SCHEMA, "at": at, "showScopeId": scope_id});
+        let mut d = json!({"v": SCHEMA, "at": at, "seq": e.id, "showScopeId": scope_id});
         if let (Some(o), Json::Object(x)) = (d.as_object_mut(), extra) {
             o.extend(x);
         }
         Out { channel: queue_channel(scope), message: Message::new(name, d) }
     };
     let private = |name: &str, extra: Json| {
-        let mut d = json!({"v": SCHEMA, "at": at, "showScopeId": scope_id, "ticket": e.ticket});
+        let mut d = json!({"v": SCHEMA, "at": at, "seq": e.id, "showScopeId": scope_id, "ticket": e.ticket});
         if let (Some(o), Json::Object(x)) = (d.as_object_mut(), extra) {
             o.extend(x);
         }
@@ -54,7 +54,9 @@ pub(super) fn messages_for(scope: &Scope, e: &Entry) -> Vec<Out> {
         "queue_opened" => vec![public("queue.opened", json!({"generation": field("gen")}))],
         "queue_paused" => vec![public("queue.paused", json!({}))],
         "queue_resumed" => vec![public("queue.resumed", json!({}))],
-        "queue_closed" => vec![public("queue.closed", json!({"reason": field("reason")}))],
+        "queue_closed" => {
+            vec![public("queue.closed", json!({"reason": field("reason"), "generation": field("gen")}))]
+        }
         "announcement" => vec![public("queue.announcement", json!({"message": field("message")}))],
         "your_turn" => vec![private(
             "ticket.your_turn",
@@ -141,7 +143,13 @@ pub(super) fn admin_messages(e: &Entry) -> Vec<Out> {
         }
         AuditEvent::Action { .. } => return Vec::new(),
     };
-    for (k, v) in [("v", json!(SCHEMA)), ("user", json!(rec.user)), ("host", json!(rec.host)), ("at", json!(rec.at))] {
+    for (k, v) in [
+        ("v", json!(SCHEMA)),
+        ("seq", json!(e.id)),
+        ("user", json!(rec.user)),
+        ("host", json!(rec.host)),
+        ("at", json!(rec.at)),
+    ] {
         data[k] = v;
     }
     let id = format!("{}:0", stable_id_base(&format!("{}/{}", e.stream, e.id)));

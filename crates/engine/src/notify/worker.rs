@@ -39,7 +39,8 @@ impl Worker {
                 rep.lock().expect("not poisoned").state = "stopped".into();
                 return;
             };
-            let n = Notifier::new(engine.clone(), ably, &consumer);
+            let mut n = Notifier::new(engine.clone(), ably, &consumer);
+            n.share = true;
             let mut backoff = idle;
             let mut last_tick: Option<std::time::Instant> = None;
             loop {
@@ -51,36 +52,48 @@ impl Worker {
                         r.drains.push(p);
                     }
                 };
-                let result = match n.all_scopes().await {
-                    Ok(scopes) => {
-                        // Every few seconds, the queues' bounded housekeeping (the stats script): sessions
-                        // that ended while nobody called are closed and their buyers told, free sessions
-                        // are filled, even when no buyer and no console is calling.
-                        if last_tick.is_none_or(|t| t.elapsed() >= TICK) {
-                            last_tick = Some(std::time::Instant::now());
-                            let _ = engine.queue_stats(&scopes).await;
-                        }
-                        n.cycle(&scopes, &progress).await
+                let pass = async {
+                    let scopes = n.watched_scopes().await?;
+                    // Every few seconds, the live queues' bounded housekeeping (the stats script): sessions
+                    // that ended while nobody called are closed and their buyers told, free sessions are
+                    // filled, even when no buyer and no console is calling.
+                    if last_tick.is_none_or(|t| t.elapsed() >= TICK) {
+                        last_tick = Some(std::time::Instant::now());
+                        let _ = engine.queue_stats(&scopes).await;
                     }
-                    Err(e) => Err(e),
+                    n.cycle(&scopes, &progress).await
+                };
+                // Stopping does not wait for the pass: requests in flight are dropped (an event whose
+                // outcome is unknown stays unacknowledged and is sent again, under the same message id).
+                let result = tokio::select! {
+                    r = pass => r,
+                    _ = stop_rx.changed() => break,
                 };
                 let wait = {
                     let mut r = rep.lock().expect("not poisoned");
                     r.cycles += 1;
                     r.last_cycle_at_ms = now_ms();
+                    r.streams = n.streams_held() as u64;
                     match result {
                         Ok(c) => {
                             r.delivered += c.delivered;
                             r.failed += c.failed;
+                            let progress = c.delivered > 0 || c.told > 0;
                             if c.failed > 0 || !c.errors.is_empty() {
                                 r.state = "ably_unreachable".into();
                                 r.last_error = c.errors.first().cloned();
-                                backoff = (backoff * 2).min(Duration::from_secs(5));
+                                // Back off only while nothing gets through: a partly failing Ably keeps
+                                // the pace (the client's request ceiling bounds it).
+                                backoff = if progress { idle } else { (backoff * 2).min(Duration::from_secs(5)) };
                             } else {
                                 r.state = "running".into();
                                 backoff = idle;
                             }
-                            if c.read > 0 && c.failed == 0 { Duration::ZERO } else { backoff }
+                            if (c.read > 0 || c.pending) && (progress || (c.failed == 0 && c.errors.is_empty())) {
+                                Duration::ZERO
+                            } else {
+                                backoff
+                            }
                         }
                         Err(e) => {
                             r.state = "redis_unreachable".into();
@@ -95,16 +108,26 @@ impl Worker {
                     _ = stop_rx.changed() => break,
                 }
             }
+            // Hand the streams over at once rather than after the lease runs out (bounded: a Redis that
+            // does not answer must not hold up the stop).
+            let _ = tokio::time::timeout(Duration::from_millis(500), n.release()).await;
             rep.lock().expect("not poisoned").state = "stopped".into();
         });
         Worker { stop, report, task }
+    }
+
+    /// Ends the worker at once without handing anything over, as if its process died (for fault tests):
+    /// its leases run out after one TTL and other workers take its streams then.
+    pub fn kill(self) {
+        self.task.abort();
     }
 
     pub fn report(&self) -> WorkerReport {
         self.report.lock().expect("not poisoned").clone()
     }
 
-    /// Stops after the cycle in progress (nothing is lost: what was not acknowledged stays pending).
+    /// Stops within a second, mid-pass if need be (nothing is lost: what was not acknowledged stays
+    /// pending), and hands this worker's streams over.
     pub async fn stop(mut self) -> WorkerReport {
         let _ = self.stop.send(true);
         let _ = (&mut self.task).await;
