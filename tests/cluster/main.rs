@@ -81,3 +81,65 @@ async fn a_single_node_url_to_a_cluster_node_is_a_clear_error() {
         assert!(e.to_string().contains("connect to it as a cluster"), "{e}");
     }
 }
+
+/// A queue's slot moves to another master in the middle of a sale (a resharding): during the migration the
+/// engine follows ASK, after it MOVED. A redirect means the command did not run, so the engine sends it
+/// again; it never sends a command again after an I/O error (the first one may have run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queue_whose_slot_moves_to_another_master_keeps_working() {
+    let c = start_cluster().await;
+    let e = &c.engine;
+    open_show(e, &show("move", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("move", "d1");
+    let a = Ticket::parse(&e.join(&sc, &buyer("a")).await.unwrap().ticket).unwrap();
+    let slot = seatwise_engine::redis_conn::hash_slot(&seatwise_engine::keys::queue_keys(&sc)[0]);
+    let mut nodes = Vec::new();
+    for n in &c.cluster.nodes {
+        let conn = redis::Client::open(n.url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        nodes.push((n.port(), conn));
+    }
+    let mut ids = Vec::new();
+    let mut source = 0;
+    for (i, (_, conn)) in nodes.iter_mut().enumerate() {
+        let id: String = redis::cmd("CLUSTER").arg("MYID").query_async(conn).await.unwrap();
+        ids.push(id);
+        let n: i64 = redis::cmd("CLUSTER").arg("COUNTKEYSINSLOT").arg(slot).query_async(conn).await.unwrap();
+        if n > 0 {
+            source = i;
+        }
+    }
+    let target = (source + 1) % nodes.len();
+    let (src_id, tgt_id, tgt_port) = (ids[source].clone(), ids[target].clone(), nodes[target].0);
+    let setslot = |state: &str, id: &str| redis::cmd("CLUSTER").arg("SETSLOT").arg(slot).arg(state).arg(id).clone();
+    let _: () = setslot("IMPORTING", &src_id).query_async(&mut nodes[target].1).await.unwrap();
+    let _: () = setslot("MIGRATING", &tgt_id).query_async(&mut nodes[source].1).await.unwrap();
+    let keys: Vec<String> =
+        redis::cmd("CLUSTER").arg("GETKEYSINSLOT").arg(slot).arg(1000).query_async(&mut nodes[source].1).await.unwrap();
+    let _: () = redis::cmd("MIGRATE")
+        .arg("127.0.0.1")
+        .arg(tgt_port)
+        .arg("")
+        .arg(0)
+        .arg(5000)
+        .arg("KEYS")
+        .arg(&keys)
+        .query_async(&mut nodes[source].1)
+        .await
+        .unwrap();
+    // Mid-migration: every key is on the target, the slot still belongs to the source (ASK, then TRYAGAIN
+    // for a script whose keys are not all there yet): the call waits for the migration to end.
+    let during = {
+        let (e, sc, a) = (e.clone(), sc.clone(), a.clone());
+        tokio::spawn(async move { e.status(&sc, &a).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    for (_, conn) in nodes.iter_mut() {
+        let _: () = setslot("NODE", &tgt_id).query_async(conn).await.unwrap();
+    }
+    assert_eq!(during.await.unwrap().unwrap().state, TicketState::Admitted);
+    // After: the slot is the target's (MOVED). Each call ran exactly once.
+    let b = e.join(&sc, &buyer("b")).await.unwrap();
+    assert_eq!(b.rank, 1);
+    let st = queue_stats(e, &sc).await;
+    assert_eq!((st.tickets_issued, st.queue_size, st.active_sessions), (2, 1, 1));
+}

@@ -96,3 +96,33 @@ async fn a_request_that_ran_is_never_sent_again() {
     assert!(err.to_string().contains("whether the request ran is unknown"), "{err}");
     assert_eq!(queue_stats(e, &sc).await.active_sessions, 7, "the admission ran exactly once");
 }
+
+/// Upstash's read-only token (the stand-in runs its commands as a Redis user limited to reads): a
+/// watch-only connection sees the monitor and the audit log; a change is refused, clearly.
+#[tokio::test]
+async fn the_read_only_token_watches_and_every_change_is_refused() {
+    use seatwise_engine::{ConnectOptions, Engine, ErrorCode, Redis, StaffAction, Target};
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("s1", "d1");
+    let mut acl = redis::cmd("ACL");
+    acl.arg("SETUSER").arg("watcher").arg(">ro-pass-not-real").arg(seatwise_engine::redis_conn::WATCH_ONLY_ACL);
+    let _: String = e.redis().query(&acl).await.unwrap();
+    let rest = t.rest.as_ref().unwrap();
+    rest.allow_read_only(
+        "ro-token-not-real",
+        &format!("redis://watcher:ro-pass-not-real@127.0.0.1:{}", t.server.port()),
+    )
+    .await;
+    let mut opts = ConnectOptions::new(Target::Rest { url: rest.url(), token: "ro-token-not-real".into() });
+    opts.watch_only = true;
+    let w = Engine::new(Redis::connect(&opts).await.unwrap());
+    let all = w.all_open_queue_status().await.unwrap();
+    assert_eq!(all[0].queue_statuses[0].stats.state, "open");
+    assert!(!w.audit_log(5, None).await.unwrap().is_empty());
+    let err = w.perform(&actor(), &sc, &StaffAction::Pause).await.map(|_| ()).unwrap_err();
+    assert_eq!(err.code(), ErrorCode::ReadOnly, "{err}");
+    assert!(!err.to_string().contains("ro-token"), "{err}");
+    assert_eq!(queue_stats(e, &sc).await.state, "open");
+}

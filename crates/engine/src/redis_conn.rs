@@ -281,7 +281,10 @@ impl Redis {
                 let client = ClusterClient::builder(nodes.iter().map(|n| n.as_str()))
                     .connection_timeout(opts.connect_timeout)
                     .response_timeout(opts.response_timeout)
-                    .retries(2)
+                    // The driver would send a command again after an I/O error or a timeout, when the first
+                    // may have run (a script applied twice): no driver retries. Redirects and TRYAGAIN, which
+                    // mean the command did not run, are followed by `cluster_send`.
+                    .retries(0)
                     .build()
                     .map_err(|e| Error::Cluster(scrub(&e.to_string(), &secrets)))?;
                 let conn = match tokio::time::timeout(opts.connect_timeout * 2, client.get_async_connection()).await {
@@ -341,7 +344,7 @@ impl Redis {
         self.round_trips.fetch_add(1, Ordering::Relaxed);
         match &self.inner {
             Inner::Single(c) => cmd.query_async(&mut c.clone()).await,
-            Inner::Cluster(c) => cmd.query_async(&mut c.clone()).await,
+            Inner::Cluster(c) => T::from_redis_value(cluster_send(c, cmd).await?).map_err(Into::into),
             Inner::Rest(r) => T::from_redis_value(r.command(cmd).await?).map_err(Into::into),
         }
     }
@@ -459,6 +462,54 @@ impl Redis {
     /// Turns a driver error into an engine error that names this connection safely.
     pub(crate) fn error(&self, e: RedisError) -> Error {
         classify(e, &self.label, &self.secrets, self.timeout)
+    }
+}
+
+/// Sends one command to a cluster, following what says it did not run: MOVED (the slot has a new master:
+/// the driver re-reads the slots; sent again), ASK (the slot is migrating: sent to the named node after
+/// ASKING), TRYAGAIN (a multi-key command during a migration), CLUSTERDOWN and LOADING (waited out, up to
+/// about 3 s). Anything else, an I/O error or a timeout above all, is returned: the command may have run,
+/// so it is never sent again.
+async fn cluster_send(c: &ClusterConnection, cmd: &Cmd) -> RedisResult<Value> {
+    use redis::ServerErrorKind as S;
+    use redis::cluster_routing::SingleNodeRoutingInfo;
+    let mut wait = Duration::from_millis(25);
+    let mut waited = Duration::ZERO;
+    let mut ask: Option<(String, u16)> = None;
+    loop {
+        let result = match ask.take() {
+            None => cmd.query_async::<Value>(&mut c.clone()).await,
+            Some((host, port)) => {
+                let mut pipe = Pipeline::new();
+                pipe.add_command(redis::cmd("ASKING")).add_command(cmd.clone());
+                let route = SingleNodeRoutingInfo::ByAddress { host, port };
+                c.clone().route_pipeline(pipe, 0, 2, route).await.map(|mut v| v.pop().unwrap_or(Value::Nil))
+            }
+        };
+        let e = match result {
+            Ok(Value::ServerError(e)) => RedisError::from(e),
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        match e.kind() {
+            ErrorKind::Server(S::Ask) => {
+                ask = e.redirect_node().and_then(|(addr, _)| {
+                    let (h, p) = addr.rsplit_once(':')?;
+                    Some((h.to_string(), p.parse().ok()?))
+                });
+                if ask.is_none() {
+                    return Err(e);
+                }
+            }
+            ErrorKind::Server(S::Moved | S::TryAgain | S::ClusterDown | S::BusyLoading) => {}
+            _ => return Err(e),
+        }
+        if waited >= Duration::from_secs(3) {
+            return Err(e);
+        }
+        tokio::time::sleep(wait).await;
+        waited += wait;
+        wait = (wait * 2).min(Duration::from_millis(400));
     }
 }
 

@@ -21,6 +21,7 @@ pub struct UpstashStandIn {
     addr: SocketAddr,
     requests: Arc<AtomicU64>,
     lost_answers: Arc<AtomicU64>,
+    state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -33,6 +34,9 @@ impl Drop for UpstashStandIn {
 struct State {
     redis: redis::aio::MultiplexedConnection,
     token: String,
+    /// The database's read-only token, served through a Redis ACL user limited to reads (so writes are
+    /// refused by Redis itself, NOPERM, as Upstash refuses them).
+    read_only: std::sync::Mutex<Option<(String, redis::aio::MultiplexedConnection)>>,
     requests: Arc<AtomicU64>,
     /// Requests still to run whose answer is then replaced by a gateway's HTML error page (a fault).
     lost_answers: Arc<AtomicU64>,
@@ -71,9 +75,11 @@ impl UpstashStandIn {
         let state = Arc::new(State {
             redis,
             token: token.to_string(),
+            read_only: std::sync::Mutex::new(None),
             requests: requests.clone(),
             lost_answers: lost_answers.clone(),
         });
+        let state_ref = state.clone();
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
@@ -85,7 +91,15 @@ impl UpstashStandIn {
                 });
             }
         });
-        UpstashStandIn { addr, requests, lost_answers, task }
+        UpstashStandIn { addr, requests, lost_answers, state: state_ref, task }
+    }
+
+    /// Also accepts `token` as the database's read-only token, running its commands as the Redis user of
+    /// `redis_url` (an ACL user limited to reads).
+    pub async fn allow_read_only(&self, token: &str, redis_url: &str) {
+        let client = redis::Client::open(redis_url).expect("a Redis URL");
+        let conn = client.get_multiplexed_async_connection().await.expect("connect as the read-only user");
+        *self.state.read_only.lock().unwrap() = Some((token.to_string(), conn));
     }
 
     pub fn url(&self) -> String {
@@ -142,7 +156,7 @@ fn error_text(e: &redis::RedisError) -> String {
 }
 
 /// Runs one command; Err is the error text Upstash would put in `{"error"}`.
-async fn run(st: &State, args: &Json, b64: bool) -> Result<Json, String> {
+async fn run(conn: &redis::aio::MultiplexedConnection, args: &Json, b64: bool) -> Result<Json, String> {
     let Some(items) = args.as_array().filter(|a| !a.is_empty()) else {
         return Err("ERR a command is a non-empty JSON array".into());
     };
@@ -167,7 +181,7 @@ async fn run(st: &State, args: &Json, b64: bool) -> Result<Json, String> {
     for w in &words[1..] {
         cmd.arg(w);
     }
-    match cmd.query_async::<Value>(&mut st.redis.clone()).await {
+    match cmd.query_async::<Value>(&mut conn.clone()).await {
         Ok(Value::ServerError(e)) => Err(error_text(&e.into())),
         Ok(v) => Ok(to_json(&v, b64)),
         Err(e) => Err(error_text(&e)),
@@ -190,9 +204,16 @@ async fn handle(st: Arc<State>, req: Request<Incoming>) -> Result<Response<Full<
 async fn answer(st: &State, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, std::io::Error> {
     st.requests.fetch_add(1, Ordering::Relaxed);
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(String::from);
-    if header("Authorization") != Some(format!("Bearer {}", st.token)) {
-        return Ok(reply(401, json!({"error": "Unauthorized"})));
-    }
+    let auth = header("Authorization");
+    let conn = if auth == Some(format!("Bearer {}", st.token)) {
+        st.redis.clone()
+    } else {
+        let ro = st.read_only.lock().unwrap().clone();
+        match ro {
+            Some((t, c)) if auth == Some(format!("Bearer {t}")) => c,
+            _ => return Ok(reply(401, json!({"error": "Unauthorized"}))),
+        }
+    };
     let b64 = header("Upstash-Encoding").is_some_and(|e| e.eq_ignore_ascii_case("base64"));
     let path = req.uri().path().to_string();
     let body = req.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
@@ -203,7 +224,7 @@ async fn answer(st: &State, req: Request<Incoming>) -> Result<Response<Full<Byte
         return Ok(reply(400, json!({"error": "ERR the body must be JSON"})));
     };
     Ok(match path.as_str() {
-        "/" | "" => match run(st, &v, b64).await {
+        "/" | "" => match run(&conn, &v, b64).await {
             Ok(r) => reply(200, json!({"result": r})),
             Err(e) => reply(400, json!({"error": e})),
         },
@@ -213,7 +234,7 @@ async fn answer(st: &State, req: Request<Incoming>) -> Result<Response<Full<Byte
             };
             let mut out = Vec::with_capacity(cmds.len());
             for c in cmds {
-                out.push(match run(st, c, b64).await {
+                out.push(match run(&conn, c, b64).await {
                     Ok(r) => json!({"result": r}),
                     Err(e) => json!({"error": e}),
                 });
@@ -236,7 +257,7 @@ async fn answer(st: &State, req: Request<Incoming>) -> Result<Response<Full<Byte
                 }
                 pipe.add_command(cmd);
             }
-            match pipe.query_async::<Vec<Value>>(&mut st.redis.clone()).await {
+            match pipe.query_async::<Vec<Value>>(&mut conn.clone()).await {
                 Ok(vals) => reply(200, Json::Array(vals.iter().map(|x| json!({"result": to_json(x, b64)})).collect())),
                 Err(e) => reply(400, json!({"error": error_text(&e)})),
             }
