@@ -124,8 +124,10 @@ function editProfile(p) {
   $('#pf-rest-url').value = p.restUrl ?? '';
   $('#pf-ably-endpoint').value = p.ablyEndpoint ?? '';
   $('#pf-watch-only').checked = !!p.watchOnly;
+  $('#pf-tls-ca').value = $('#pf-tls-cert').value = $('#pf-tls-key').value = '';
   $('#pf-saved-hint').hidden = false;
-  $('#pf-saved-hint').textContent = `Saved: ${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}. Leave a secret field empty to keep what is saved.`;
+  const tls = [p.tlsCa ? 'own CA' : '', p.tlsClientCert ? 'client certificate' : ''].filter(Boolean).join(', ');
+  $('#pf-saved-hint').textContent = `Saved: ${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}${tls ? `; TLS: ${tls}` : ''}. Leave a secret or certificate field empty to keep what is saved.`;
   kindChanged();
 }
 
@@ -152,11 +154,13 @@ async function saveProfile(ev) {
     clusterNodes: $('#pf-nodes').value, ablyKey: $('#pf-ably').value, ablyEndpoint: $('#pf-ably-endpoint').value,
     restUrl: $('#pf-rest-url').value, restToken: $('#pf-rest-token').value,
     watchOnly: $('#pf-watch-only').checked,
+    tlsCa: $('#pf-tls-ca').value, tlsClientCert: $('#pf-tls-cert').value, tlsClientKey: $('#pf-tls-key').value,
   };
   try {
     const p = await api.saveProfile(input);
     // The secrets were handed to the keyring: clear them from the page at once.
     $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = $('#pf-rest-token').value = '';
+    $('#pf-tls-key').value = '';
     setResult($('#profile-result'), `Saved ${p.name} (${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}). Secrets are in the OS keyring.`, true);
     banner(null); // "no profile yet" no longer holds
     await renderProfiles();

@@ -49,6 +49,12 @@ pub struct Profile {
     /// token). The monitor, shows and audit log work; every change is disabled, and Redis refuses it.
     #[serde(default)]
     pub watch_only: bool,
+    /// PEM of the CA(s) to trust for this connection instead of the system's trust store (not a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<String>,
+    /// PEM of the TLS client certificate (not a secret; its key is in the keyring).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_client_cert: Option<String>,
 }
 
 /// What the setup screen sends. Empty secret fields on an existing profile keep the saved secret.
@@ -71,6 +77,29 @@ pub struct ProfileInput {
     pub ably_endpoint: String,
     #[serde(default)]
     pub watch_only: bool,
+    /// The CA certificate: PEM text, or the path of a PEM file. Empty keeps the saved one; `-` removes it.
+    #[serde(default)]
+    pub tls_ca: String,
+    /// The client certificate: PEM text or a file path. Empty keeps the saved one; `-` removes it (and its key).
+    #[serde(default)]
+    pub tls_client_cert: String,
+    /// The client certificate's private key (a secret, kept in the keyring): PEM text or a file path.
+    #[serde(default)]
+    pub tls_client_key: String,
+}
+
+/// PEM given as text or as the path of a file holding it.
+fn pem_or_file(what: &str, text: &str) -> UiResult<String> {
+    let t = text.trim();
+    if t.starts_with("-----BEGIN") {
+        return Ok(t.to_string());
+    }
+    std::fs::read_to_string(t).map_err(|e| {
+        UiError::new(
+            ErrorCode::Invalid,
+            format!("{what}: paste the PEM text, or give the path of a PEM file ({t}: {e})"),
+        )
+    })
 }
 
 impl std::fmt::Debug for ProfileInput {
@@ -208,13 +237,46 @@ impl AppState {
                 ));
             }
         }
+        // TLS: a CA and a client certificate are kept with the profile, the client key in the keyring.
+        let keep = |v: &str, old: Option<&String>| -> UiResult<Option<String>> {
+            Ok(match v.trim() {
+                "" => old.cloned(),
+                "-" => None,
+                _ => None,
+            })
+        };
+        let tls_ca = match input.tls_ca.trim() {
+            "" | "-" => keep(&input.tls_ca, existing.as_ref().and_then(|p| p.tls_ca.as_ref()))?,
+            t => Some(pem_or_file("CA certificate", t)?),
+        };
+        let tls_client_cert = match input.tls_client_cert.trim() {
+            "" | "-" => keep(&input.tls_client_cert, existing.as_ref().and_then(|p| p.tls_client_cert.as_ref()))?,
+            t => Some(pem_or_file("client certificate", t)?),
+        };
+        let tls_key = match input.tls_client_key.trim() {
+            "" => None,
+            t => Some(Secret::new(pem_or_file("client key", t)?)),
+        };
+        let had_key = existing.is_some() && secrets::load(&name, Kind::TlsKey)?.is_some();
+        let check = seatwise_engine::redis_conn::TlsOptions {
+            ca_pem: tls_ca.clone().map(String::into_bytes),
+            client_cert_pem: tls_client_cert.clone().map(String::into_bytes),
+            client_key_pem: match (&tls_key, had_key && tls_client_cert.is_some()) {
+                (Some(k), _) => Some(k.expose().as_bytes().to_vec()),
+                (None, true) => Some(b"-----BEGIN PRIVATE KEY----- (saved)".to_vec()),
+                (None, false) => None,
+            },
+        };
+        check.validate()?;
         // Write the secrets, remembering what they replace, so a failure further on puts the keyring back
         // as it was: a profile and its secrets change together or not at all.
         let mut written: Vec<(Kind, Option<Secret>)> = Vec::new();
         let result = (|| -> UiResult<Profile> {
-            for (kind, secret) in
-                [(Kind::Redis, redis_secret.as_ref().map(|(s, _)| s)), (Kind::Ably, ably.as_ref().map(|(s, _)| s))]
-            {
+            for (kind, secret) in [
+                (Kind::Redis, redis_secret.as_ref().map(|(s, _)| s)),
+                (Kind::Ably, ably.as_ref().map(|(s, _)| s)),
+                (Kind::TlsKey, tls_key.as_ref()),
+            ] {
                 if let Some(secret) = secret {
                     let before = secrets::load(&name, kind)?;
                     secrets::save(&name, kind, secret)?;
@@ -236,6 +298,8 @@ impl AppState {
                 ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
                 rest_url: rest_url.clone(),
                 watch_only: input.watch_only,
+                tls_ca: tls_ca.clone(),
+                tls_client_cert: tls_client_cert.clone(),
             };
             list.retain(|p| p.name != name);
             list.push(profile.clone());
@@ -272,6 +336,7 @@ impl AppState {
     pub fn delete_profile(&self, name: &str) -> UiResult<()> {
         secrets::delete(name, Kind::Redis)?;
         secrets::delete(name, Kind::Ably)?;
+        secrets::delete(name, Kind::TlsKey)?;
         let mut list = self.profiles();
         list.retain(|p| p.name != name);
         self.put_profiles(&list)
@@ -300,6 +365,11 @@ impl AppState {
         })?;
         let mut o = ConnectOptions::new(target_of(p.kind, secret.expose(), p.rest_url.as_deref()));
         o.watch_only = p.watch_only;
+        o.tls.ca_pem = p.tls_ca.clone().map(String::into_bytes);
+        if let Some(cert) = &p.tls_client_cert {
+            o.tls.client_cert_pem = Some(cert.clone().into_bytes());
+            o.tls.client_key_pem = secrets::load(&p.name, Kind::TlsKey)?.map(|k| k.expose().as_bytes().to_vec());
+        }
         Ok(o)
     }
 

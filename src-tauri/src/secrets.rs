@@ -33,10 +33,19 @@ pub enum Kind {
     Redis,
     /// The Ably API key.
     Ably,
+    /// The private key of the profile's TLS client certificate (PEM).
+    TlsKey,
 }
 
 fn entry(profile: &str, kind: Kind) -> UiResult<keyring::Entry> {
-    let user = format!("{profile}:{}", if kind == Kind::Redis { "redis" } else { "ably" });
+    let user = format!(
+        "{profile}:{}",
+        match kind {
+            Kind::Redis => "redis",
+            Kind::Ably => "ably",
+            Kind::TlsKey => "tls-key",
+        }
+    );
     keyring::Entry::new(SERVICE, &user).map_err(map)
 }
 

@@ -12,6 +12,9 @@ use seatwise_console::profiles::{ProfileInput, ProfileKind};
 use seatwise_console::secrets::{self, Kind};
 use seatwise_console::state::AppState;
 use seatwise_engine::local::{RedisServer, ServerOptions};
+
+#[path = "../support/pki.rs"]
+mod pki;
 use seatwise_engine::{Actor, ConnectOptions, ErrorCode, Redis, Target};
 
 fn keyring_required() {
@@ -493,4 +496,60 @@ async fn a_watch_only_profile_watches_and_changes_nothing() {
     assert_eq!(admin.get_show(&gala).await.unwrap().status, seatwise_engine::ShowStatus::Open);
     st.disconnect().await;
     st.delete_profile(&name).unwrap();
+}
+
+/// A profile for a Redis with the venue's own CA that requires a client certificate: the CA given as a
+/// file path, the certificate and key as pasted PEM. It connects; the key is only in the keyring (not in
+/// the saved profile, not in what the webview gets); without the certificate the test says what is missing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_with_a_private_ca_and_a_client_certificate_connects() {
+    keyring_required();
+    let dir = tempfile::tempdir().unwrap();
+    let prefs = std::sync::Arc::new(MemoryPrefs::default());
+    struct Shared(std::sync::Arc<MemoryPrefs>);
+    impl PrefsStore for Shared {
+        fn get(&self, k: &str) -> Option<serde_json::Value> {
+            self.0.get(k)
+        }
+        fn set(&self, k: &str, v: serde_json::Value) -> Result<(), String> {
+            self.0.set(k, v)
+        }
+    }
+    let st = AppState::new(Box::new(Shared(prefs.clone())), PathBuf::from(dir.path()), Actor::new("t", "h"));
+    let p = pki::pki();
+    let server = p.server("server", true);
+    let name = pname("mtls");
+    let url = format!("rediss://localhost:{}", server.tls_port().unwrap());
+    let saved = st
+        .save_profile(ProfileInput {
+            name: name.clone(),
+            redis_url: url.clone(),
+            tls_ca: p.dir.path().join("ca.crt").display().to_string(),
+            tls_client_cert: p.client_cert_pem.clone(),
+            tls_client_key: p.client_key_pem.clone(),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(saved.tls_ca.as_deref().is_some_and(|c| c.contains("BEGIN CERTIFICATE")));
+    let t = st.test_profile(&name).await.unwrap();
+    assert!(t.redis.ok, "{t:?}");
+    st.connect(&name).await.unwrap();
+    st.disconnect().await;
+    let key_marker = p.client_key_pem.lines().nth(1).unwrap().to_string();
+    let stored = serde_json::to_string(&prefs.get("profiles")).unwrap();
+    assert!(!stored.contains(&key_marker), "the client key is not in the saved profile");
+    assert!(!serde_json::to_string(&st.profiles()).unwrap().contains(&key_marker));
+    assert!(secrets::load(&name, Kind::TlsKey).unwrap().is_some_and(|k| k.expose().contains(&key_marker)));
+    // A key without a certificate is refused before anything is saved.
+    let err = st
+        .save_profile(ProfileInput {
+            name: pname("halfkey"),
+            redis_url: url,
+            tls_client_key: p.client_key_pem.clone(),
+            ..Default::default()
+        })
+        .unwrap_err();
+    assert!(err.message.contains("give both or neither") && !err.message.contains("PRIVATE"), "{err}");
+    st.delete_profile(&name).unwrap();
+    assert!(secrets::load(&name, Kind::TlsKey).unwrap().is_none());
 }

@@ -14,3 +14,4 @@ mod lifecycle;
 mod monitor;
 mod notify;
 mod shows;
+mod tls;

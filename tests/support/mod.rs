@@ -17,6 +17,8 @@ pub enum Transport {
 
 pub const REST_TOKEN: &str = "test-rest-token-not-real";
 
+pub mod pki;
+
 pub struct TestRedis {
     pub server: RedisServer,
     pub engine: Engine,

@@ -34,6 +34,16 @@ pub struct ConnArgs {
     /// read from SEATWISE_UPSTASH_TOKEN.
     #[arg(long, env = "SEATWISE_UPSTASH_URL", global = true)]
     pub upstash_url: Option<String>,
+    /// TLS: a PEM file of the CA(s) to trust for rediss:// servers and the Upstash REST URL, instead of the
+    /// operating system's trust store (the default).
+    #[arg(long, env = "SEATWISE_TLS_CA", global = true)]
+    pub tls_ca: Option<std::path::PathBuf>,
+    /// TLS: a PEM client certificate, for servers that require one (with --tls-key).
+    #[arg(long, env = "SEATWISE_TLS_CERT", global = true)]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// TLS: the PEM private key of the client certificate (a file readable by you only; never printed).
+    #[arg(long, env = "SEATWISE_TLS_KEY", global = true)]
+    pub tls_key: Option<std::path::PathBuf>,
     /// Watch only: the credentials are a Redis ACL user limited to reads (or Upstash's read-only token).
     /// `stats`, `monitor`, `shows list` and `audit` work; any change is refused by Redis.
     #[arg(long, env = "SEATWISE_WATCH_ONLY", global = true)]

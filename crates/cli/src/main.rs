@@ -49,12 +49,20 @@ async fn main() -> ExitCode {
     }
 }
 
-fn options(c: &ConnArgs, target: Target) -> ConnectOptions {
+fn options(c: &ConnArgs, target: Target) -> Result<ConnectOptions, Fail> {
     let mut o = ConnectOptions::new(target);
     o.connect_timeout = Duration::from_millis(c.connect_timeout_ms);
     o.response_timeout = Duration::from_millis(c.timeout_ms);
     o.watch_only = c.watch_only;
-    o
+    let read = |flag: &str, path: &Option<std::path::PathBuf>| -> Result<Option<Vec<u8>>, Fail> {
+        path.as_ref()
+            .map(|p| std::fs::read(p).map_err(|e| Fail(2, format!("{flag}: cannot read {}: {e}", p.display()))))
+            .transpose()
+    };
+    o.tls.ca_pem = read("--tls-ca", &c.tls_ca)?;
+    o.tls.client_cert_pem = read("--tls-cert", &c.tls_cert)?;
+    o.tls.client_key_pem = read("--tls-key", &c.tls_key)?;
+    Ok(o)
 }
 
 async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
@@ -79,7 +87,7 @@ async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
             "no Redis configured: pass --redis-url (or set SEATWISE_REDIS_URL), --cluster for a Redis Cluster, or --upstash-url (SEATWISE_UPSTASH_URL, with SEATWISE_UPSTASH_TOKEN) for Upstash over REST; `seatwise demo` runs a local sandbox".into(),
         ));
     };
-    Ok(Engine::new(Redis::connect(&options(c, target)).await?))
+    Ok(Engine::new(Redis::connect(&options(c, target)?).await?))
 }
 
 /// A password given with --redis-url or --cluster on the command line is visible to every user of the

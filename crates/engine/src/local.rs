@@ -15,6 +15,7 @@ const INSTALL_HINT: &str = "install it with `apt-get install redis-server` (scri
 pub struct RedisServer {
     child: Option<Child>,
     port: u16,
+    tls_port: Option<u16>,
     password: Option<String>,
     dir: PathBuf,
     _temp: Option<tempfile::TempDir>,
@@ -32,9 +33,22 @@ pub struct ServerOptions {
     /// Require this password (the local sandbox: other users of the machine must not reach its data). It
     /// is given to redis-server on its standard input, never on its command line (which `ps` shows).
     pub password: Option<String>,
+    /// Also listen for TLS (on a second free port; the plain port stays, for setup and health checks).
+    pub tls: Option<ServerTls>,
     /// Keep an append-only file written on every change (`appendfsync always`), so a crash loses nothing
     /// acknowledged (needs `data_dir` to survive a restart).
     pub appendonly: bool,
+}
+
+/// A TLS listener's files (PEM).
+#[derive(Clone, Debug)]
+pub struct ServerTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    /// The CA that client certificates must chain to (and that the cluster bus uses).
+    pub ca_file: PathBuf,
+    /// Require a client certificate (`tls-auth-clients yes`).
+    pub require_client_cert: bool,
 }
 
 fn free_port() -> Result<u16> {
@@ -113,6 +127,24 @@ impl RedisServer {
             if opts.appendonly {
                 cmd.args(["--appendfsync", "always"]);
             }
+            let tls_port = match &opts.tls {
+                Some(t) => {
+                    let tp = free_port()?;
+                    cmd.args(["--tls-port", &tp.to_string()])
+                        .arg("--tls-cert-file")
+                        .arg(&t.cert_file)
+                        .arg("--tls-key-file")
+                        .arg(&t.key_file)
+                        .arg("--tls-ca-cert-file")
+                        .arg(&t.ca_file)
+                        .args(["--tls-auth-clients", if t.require_client_cert { "yes" } else { "no" }]);
+                    if opts.cluster {
+                        cmd.args(["--tls-cluster", "yes"]);
+                    }
+                    Some(tp)
+                }
+                None => None,
+            };
             if opts.data_dir.is_some() {
                 cmd.args(["--save", "60 1", "--dbfilename", "seatwise.rdb"]);
             } else {
@@ -142,6 +174,7 @@ impl RedisServer {
                     return Ok(RedisServer {
                         child: Some(child),
                         port,
+                        tls_port,
                         password: opts.password.clone(),
                         dir,
                         _temp: temp,
@@ -160,6 +193,11 @@ impl RedisServer {
             }
         }
         Err(Error::Redis(last))
+    }
+
+    /// The TLS port, when started with [`ServerOptions::tls`].
+    pub fn tls_port(&self) -> Option<u16> {
+        self.tls_port
     }
 
     pub fn port(&self) -> u16 {

@@ -104,9 +104,93 @@ pub const WATCH_ONLY_ACL: &[&str] = &[
     "+eval_ro",
 ];
 
+/// TLS beyond the defaults. Without a CA, server certificates are verified against the operating system's
+/// trust store (so a CA the venue's IT installed on the machine just works); with one, against the CA
+/// bundle given (one or more PEM certificates). A client certificate and key are for servers that
+/// require them (`tls-auth-clients yes`, Redis Enterprise, some managed services). The key is a secret:
+/// never printed, never logged.
+#[derive(Clone, Default)]
+pub struct TlsOptions {
+    /// PEM: the CA certificate(s) to trust instead of the system store.
+    pub ca_pem: Option<Vec<u8>>,
+    /// PEM: the client certificate (chain).
+    pub client_cert_pem: Option<Vec<u8>>,
+    /// PEM: the client certificate's private key.
+    pub client_key_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsOptions")
+            .field("ca", &self.ca_pem.is_some())
+            .field("client_cert", &self.client_cert_pem.is_some())
+            .field("client_key", &self.client_key_pem.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+impl TlsOptions {
+    pub fn is_default(&self) -> bool {
+        self.ca_pem.is_none() && self.client_cert_pem.is_none() && self.client_key_pem.is_none()
+    }
+
+    /// Checks the PEM texts before any connection: each must hold what it is for.
+    pub fn validate(&self) -> Result<()> {
+        let has = |pem: &[u8], tag: &str| String::from_utf8_lossy(pem).contains(&format!("-----BEGIN {tag}"));
+        if let Some(ca) = &self.ca_pem
+            && !has(ca, "CERTIFICATE-----")
+        {
+            return Err(Error::invalid(
+                "CA certificate",
+                "(the given text)",
+                "give a PEM file with one or more -----BEGIN CERTIFICATE----- blocks",
+            ));
+        }
+        match (&self.client_cert_pem, &self.client_key_pem) {
+            (None, None) => {}
+            (Some(c), Some(k)) => {
+                if !has(c, "CERTIFICATE-----") {
+                    return Err(Error::invalid(
+                        "client certificate",
+                        "(the given text)",
+                        "give a PEM file with a -----BEGIN CERTIFICATE----- block",
+                    ));
+                }
+                if !has(k, "PRIVATE KEY-----") && !has(k, "RSA PRIVATE KEY-----") && !has(k, "EC PRIVATE KEY-----") {
+                    return Err(Error::invalid(
+                        "client key",
+                        "(not shown)",
+                        "give the PEM private key (-----BEGIN PRIVATE KEY-----) that goes with the client certificate",
+                    ));
+                }
+            }
+            _ => {
+                return Err(Error::invalid(
+                    "client certificate",
+                    "(incomplete)",
+                    "a client certificate needs its private key, and a key its certificate: give both or neither",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn certificates(&self) -> redis::TlsCertificates {
+        redis::TlsCertificates {
+            client_tls: match (&self.client_cert_pem, &self.client_key_pem) {
+                (Some(c), Some(k)) => Some(redis::ClientTlsConfig { client_cert: c.clone(), client_key: k.clone() }),
+                _ => None,
+            },
+            root_cert: self.ca_pem.clone(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ConnectOptions {
     pub target: Target,
+    /// CA and client certificate for `rediss://` servers and HTTPS REST URLs.
+    pub tls: TlsOptions,
     pub connect_timeout: Duration,
     pub response_timeout: Duration,
     /// A watch-only connection (a Redis ACL user limited to reads, Upstash's read-only token): the monitor
@@ -118,6 +202,7 @@ impl ConnectOptions {
     pub fn new(target: Target) -> Self {
         ConnectOptions {
             target,
+            tls: TlsOptions::default(),
             connect_timeout: Duration::from_secs(5),
             response_timeout: Duration::from_secs(5),
             watch_only: false,
@@ -238,13 +323,32 @@ impl Redis {
             Target::Url(url) => {
                 let label = redact(url);
                 let secrets: Vec<String> = password_of(url).into_iter().collect();
-                let client = redis::Client::open(url.as_str()).map_err(|_| {
+                opts.tls.validate()?;
+                let bad_url = || {
                     Error::invalid(
                         "Redis URL",
                         &label,
                         "use redis://[user:password@]host[:port][/db], or rediss:// for TLS",
                     )
-                })?;
+                };
+                let client = if opts.tls.is_default() {
+                    redis::Client::open(url.as_str()).map_err(|_| bad_url())?
+                } else if !url.starts_with("rediss://") {
+                    return Err(Error::invalid(
+                        "Redis URL",
+                        &label,
+                        "a CA or client certificate is for TLS: use a rediss:// URL",
+                    ));
+                } else {
+                    redis::Client::build_with_tls(url.as_str(), opts.tls.certificates()).map_err(|e| {
+                        let e = e.to_string();
+                        if e.contains("Redis URL") || e.contains("URL") {
+                            bad_url()
+                        } else {
+                            tls_setup_error(&label, &e)
+                        }
+                    })?
+                };
                 let cfg = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(opts.connect_timeout))
                     .set_response_timeout(Some(opts.response_timeout))
@@ -257,6 +361,23 @@ impl Redis {
                 };
                 let mgr = match result {
                     Ok(m) => m,
+                    // A TLS port drops a plain client's first command.
+                    Err(Error::Unreachable { target, detail })
+                        if url.starts_with("redis://") && {
+                            let d = detail.to_lowercase();
+                            d.contains("reset")
+                                || d.contains("closed")
+                                || d.contains("end of file")
+                                || d.contains("broken pipe")
+                        } =>
+                    {
+                        return Err(Error::Unreachable {
+                            target,
+                            detail: format!(
+                                "{detail}: the server closed the connection at once; if this port expects TLS, connect with rediss:// instead"
+                            ),
+                        });
+                    }
                     // A plain server never answers a TLS hello: say so rather than only "timed out".
                     Err(Error::Timeout { target, millis }) if url.starts_with("rediss://") => {
                         return Err(Error::Tls {
@@ -278,7 +399,12 @@ impl Redis {
                 }
                 let label = format!("cluster {}", nodes.iter().map(|n| redact(n)).collect::<Vec<_>>().join(","));
                 let secrets: Vec<String> = nodes.iter().filter_map(|n| password_of(n)).collect();
-                let client = ClusterClient::builder(nodes.iter().map(|n| n.as_str()))
+                opts.tls.validate()?;
+                let mut builder = ClusterClient::builder(nodes.iter().map(|n| n.as_str()));
+                if !opts.tls.is_default() {
+                    builder = builder.certs(opts.tls.certificates());
+                }
+                let client = builder
                     .connection_timeout(opts.connect_timeout)
                     .response_timeout(opts.response_timeout)
                     // The driver would send a command again after an I/O error or a timeout, when the first
@@ -301,7 +427,10 @@ impl Redis {
             Target::Rest { url, token } => {
                 opts.target.validate()?;
                 let label = redact(url);
-                (label, vec![token.clone()], Inner::Rest(crate::rest::RestConn::new(url, token, opts.response_timeout)))
+                opts.tls.validate()?;
+                let conn = crate::rest::RestConn::new(url, token, opts.response_timeout, &opts.tls)
+                    .map_err(|e| tls_setup_error(&label, &e))?;
+                (label, vec![token.clone()], Inner::Rest(conn))
             }
         };
         let redis = Redis {
@@ -513,6 +642,43 @@ async fn cluster_send(c: &ClusterConnection, cmd: &Cmd) -> RedisResult<Value> {
     }
 }
 
+/// A TLS failure in words that say what to do. rustls names the cause (`UnknownIssuer`,
+/// `NotValidForName`, `Expired…`, an alert from the server); the advice follows from it.
+pub(crate) fn tls_advice(target: &str, detail: &str) -> String {
+    let d = detail;
+    let host = target.split("://").nth(1).unwrap_or(target).rsplit_once(':').map_or(target, |(h, _)| h);
+    if d.contains("UnknownIssuer") || d.contains("unknown issuer") || d.contains("UnknownCA") {
+        return format!(
+            "the server's certificate is signed by a certificate authority this machine does not trust ({d}); give that CA's certificate (CLI: --tls-ca or SEATWISE_TLS_CA; console: the profile's CA certificate), or install it in the system's trust store"
+        );
+    }
+    if d.contains("NotValidForName") || d.contains("not valid for name") {
+        return format!(
+            "the server's certificate does not name the host {host} that was used ({d}); connect with a host name the certificate lists"
+        );
+    }
+    if d.contains("Expired") || d.contains("expired") || d.contains("NotValidYet") || d.contains("not valid yet") {
+        return format!(
+            "the server's certificate is outside its validity dates ({d}); the server needs a current certificate (or this machine's clock is wrong)"
+        );
+    }
+    if d.contains("CertificateRequired") || d.contains("certificate required") || d.contains("HandshakeFailure") {
+        return format!(
+            "the server wants a client certificate ({d}); give one with its key (CLI: --tls-cert and --tls-key; console: the profile's client certificate and key)"
+        );
+    }
+    if d.contains("BadCertificate") || d.contains("UnknownCA") || d.contains("DecryptError") {
+        return format!(
+            "the server refused this client certificate ({d}); check it was issued by a CA the server trusts"
+        );
+    }
+    d.to_string()
+}
+
+fn tls_setup_error(label: &str, detail: &str) -> Error {
+    Error::Tls { target: label.to_string(), detail: format!("the TLS settings cannot be used: {detail}") }
+}
+
 fn scrub(text: &str, secrets: &[String]) -> String {
     secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
@@ -537,7 +703,7 @@ fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -
     }
     if lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake") || lower.contains("rustls")
     {
-        return Error::Tls { target, detail: text };
+        return Error::Tls { detail: tls_advice(&target, &text), target };
     }
     match e.kind() {
         ErrorKind::Server(S::Moved) | ErrorKind::Server(S::Ask) => {

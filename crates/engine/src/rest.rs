@@ -90,11 +90,30 @@ fn parse(v: &Json) -> RedisResult<Value> {
 }
 
 impl RestConn {
-    pub(crate) fn new(url: &str, token: &str, timeout: Duration) -> RestConn {
+    /// HTTPS is verified against the operating system's trust store, plus the CA in `tls` if given; a client
+    /// certificate in `tls` is presented to servers that ask for one.
+    pub(crate) fn new(
+        url: &str,
+        token: &str,
+        timeout: Duration,
+        tls: &crate::redis_conn::TlsOptions,
+    ) -> std::result::Result<RestConn, String> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http =
-            reqwest::Client::builder().timeout(timeout).connect_timeout(timeout).build().expect("an HTTP client");
-        RestConn { http, url: url.trim_end_matches('/').to_string(), token: token.into() }
+        let mut b = reqwest::Client::builder().timeout(timeout).connect_timeout(timeout);
+        if let Some(ca) = &tls.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(ca).map_err(|e| format!("the CA certificate: {e}"))?;
+            b = b.tls_certs_merge(certs);
+        }
+        if let (Some(c), Some(k)) = (&tls.client_cert_pem, &tls.client_key_pem) {
+            let mut pem = c.clone();
+            pem.extend_from_slice(b"\n");
+            pem.extend_from_slice(k);
+            let id = reqwest::Identity::from_pem(&pem)
+                .map_err(|_| "the client certificate or key is not valid PEM".to_string())?;
+            b = b.identity(id);
+        }
+        let http = b.build().map_err(|e| format!("cannot set up HTTPS: {e}"))?;
+        Ok(RestConn { http, url: url.trim_end_matches('/').to_string(), token: token.into() })
     }
 
     /// POSTs a body. Retried (with backoff) only when the connection could not be made, so the request

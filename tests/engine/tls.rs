@@ -1,0 +1,93 @@
+//! TLS for real: redis-server on a TLS port with a CA, server and client certificates this test makes
+//! (rcgen). The lifecycle over TLS with the venue's own CA, mutual TLS, and each failure a venue's IT team
+//! meets, produced for real with its message checked.
+
+use seatwise_engine::redis_conn::TlsOptions;
+use seatwise_engine::{BuyerId, ConnectOptions, Engine, Error, Redis, SeatId, Target, Ticket, TicketState};
+
+use crate::support::pki::pki;
+use crate::support::*;
+
+async fn connect(url: String, tls: TlsOptions) -> Result<Engine, Error> {
+    let mut o = ConnectOptions::new(Target::Url(url));
+    o.tls = tls;
+    o.connect_timeout = std::time::Duration::from_secs(2);
+    Ok(Engine::new(Redis::connect(&o).await?))
+}
+
+fn tls_detail(e: Error) -> String {
+    match e {
+        Error::Tls { detail, .. } => detail,
+        other => panic!("expected a TLS error, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn the_whole_lifecycle_runs_over_tls_with_the_venues_own_ca() {
+    let p = pki();
+    let s = p.server("server", false);
+    let url = format!("rediss://localhost:{}", s.tls_port().unwrap());
+    let e = connect(url.clone(), p.ca()).await.unwrap();
+    open_show(&e, &show("tls", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("tls", "d1");
+    let a = Ticket::parse(&e.join(&sc, &BuyerId::new("ann").unwrap()).await.unwrap().ticket).unwrap();
+    let b = Ticket::parse(&e.join(&sc, &BuyerId::new("bob").unwrap()).await.unwrap().ticket).unwrap();
+    e.hold(&sc, &a, &[SeatId::new("A1").unwrap()]).await.unwrap();
+    e.complete(&sc, &a).await.unwrap();
+    assert_eq!(e.status(&sc, &b).await.unwrap().state, TicketState::Admitted);
+    assert_eq!(queue_stats(&e, &sc).await.completed_total, 1);
+
+    // Without the CA (the system store does not know the venue's CA), or with another CA: refused, and
+    // the message says what to give.
+    for tls in [TlsOptions::default(), TlsOptions { ca_pem: Some(p.other_ca_pem.clone().into()), ..Default::default() }]
+    {
+        let d = tls_detail(connect(url.clone(), tls).await.map(|_| ()).unwrap_err());
+        assert!(d.contains("does not trust") && d.contains("--tls-ca"), "{d}");
+    }
+}
+
+#[tokio::test]
+async fn a_certificate_for_another_name_or_out_of_its_dates_is_refused_clearly() {
+    let p = pki();
+    let s = p.server("server", false);
+    // The certificate names localhost, not 127.0.0.1.
+    let d = tls_detail(
+        connect(format!("rediss://127.0.0.1:{}", s.tls_port().unwrap()), p.ca()).await.map(|_| ()).unwrap_err(),
+    );
+    assert!(d.contains("does not name the host 127.0.0.1"), "{d}");
+    let old = p.server("expired", false);
+    let d = tls_detail(
+        connect(format!("rediss://localhost:{}", old.tls_port().unwrap()), p.ca()).await.map(|_| ()).unwrap_err(),
+    );
+    assert!(d.contains("validity dates"), "{d}");
+}
+
+#[tokio::test]
+async fn mutual_tls_is_accepted_with_the_client_certificate_and_refused_without() {
+    let p = pki();
+    let s = p.server("server", true);
+    let url = format!("rediss://localhost:{}", s.tls_port().unwrap());
+    let e = connect(url.clone(), p.ca_and_client()).await.unwrap();
+    let pong: String = e.redis().query(&redis::cmd("PING")).await.unwrap();
+    assert_eq!(pong, "PONG");
+    let err = connect(url.clone(), p.ca()).await.map(|_| ()).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("client certificate") && text.contains("--tls-cert"), "{text}");
+    // A key without its certificate is refused before connecting, without showing the key.
+    let half = TlsOptions { client_key_pem: Some(p.client_key_pem.clone().into()), ..p.ca() };
+    let text = connect(url, half).await.map(|_| ()).unwrap_err().to_string();
+    assert!(text.contains("give both or neither"), "{text}");
+    assert!(!text.contains("PRIVATE KEY") && !format!("{:?}", p.ca_and_client()).contains("PRIVATE KEY"));
+}
+
+#[tokio::test]
+async fn plain_redis_to_a_tls_port_fails_clearly() {
+    let p = pki();
+    let s = p.server("server", false);
+    let err = connect(format!("redis://localhost:{}", s.tls_port().unwrap()), TlsOptions::default())
+        .await
+        .map(|_| ())
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("rediss://"), "{text}");
+}
