@@ -28,6 +28,22 @@ fn state(dir: &tempfile::TempDir) -> AppState {
     AppState::new(Box::<MemoryPrefs>::default(), PathBuf::from(dir.path()), Actor::new("tester", "test-host"))
 }
 
+/// Preferences the test can read after the app wrote them.
+struct Shared(std::sync::Arc<MemoryPrefs>);
+
+impl PrefsStore for Shared {
+    fn get(&self, k: &str) -> Option<serde_json::Value> {
+        self.0.get(k)
+    }
+    fn set(&self, k: &str, v: serde_json::Value) -> Result<(), String> {
+        self.0.set(k, v)
+    }
+}
+
+fn state_seeing(prefs: &std::sync::Arc<MemoryPrefs>, dir: &tempfile::TempDir) -> AppState {
+    AppState::new(Box::new(Shared(prefs.clone())), dir.path().into(), Actor::new("t", "h"))
+}
+
 /// A unique profile name per test (the keyring is shared by the test process).
 fn pname(tag: &str) -> String {
     format!("t-{tag}-{}", std::process::id())
@@ -45,16 +61,7 @@ async fn saving_a_profile_checks_offline_and_keeps_secrets_in_the_keyring_only()
     keyring_required();
     let dir = tempfile::tempdir().unwrap();
     let prefs = std::sync::Arc::new(MemoryPrefs::default());
-    struct Shared(std::sync::Arc<MemoryPrefs>);
-    impl PrefsStore for Shared {
-        fn get(&self, k: &str) -> Option<serde_json::Value> {
-            self.0.get(k)
-        }
-        fn set(&self, k: &str, v: serde_json::Value) -> Result<(), String> {
-            self.0.set(k, v)
-        }
-    }
-    let st = AppState::new(Box::new(Shared(prefs.clone())), dir.path().into(), Actor::new("t", "h"));
+    let st = state_seeing(&prefs, &dir);
     let name = pname("save");
     // Bad input is refused with what is allowed, and nothing is saved.
     let bad = st
@@ -506,16 +513,7 @@ async fn a_profile_with_a_private_ca_and_a_client_certificate_connects() {
     keyring_required();
     let dir = tempfile::tempdir().unwrap();
     let prefs = std::sync::Arc::new(MemoryPrefs::default());
-    struct Shared(std::sync::Arc<MemoryPrefs>);
-    impl PrefsStore for Shared {
-        fn get(&self, k: &str) -> Option<serde_json::Value> {
-            self.0.get(k)
-        }
-        fn set(&self, k: &str, v: serde_json::Value) -> Result<(), String> {
-            self.0.set(k, v)
-        }
-    }
-    let st = AppState::new(Box::new(Shared(prefs.clone())), PathBuf::from(dir.path()), Actor::new("t", "h"));
+    let st = state_seeing(&prefs, &dir);
     let p = pki::pki();
     let server = p.server("server", true);
     let name = pname("mtls");
