@@ -91,3 +91,27 @@ async fn plain_redis_to_a_tls_port_fails_clearly() {
     let text = err.to_string();
     assert!(text.contains("rediss://"), "{text}");
 }
+
+/// A Redis Cluster over TLS (`--tls-cluster yes`), seeds given as rediss:// URLs with the venue's CA:
+/// scripts and the monitoring pipeline reach every master over TLS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_over_tls_runs_the_queues() {
+    let p = pki();
+    let d = p.dir.path();
+    let tls = seatwise_engine::local::ServerTls {
+        cert_file: d.join("node.crt"),
+        key_file: d.join("node.key"),
+        ca_file: d.join("ca.crt"),
+        require_client_cert: false,
+    };
+    let cluster = seatwise_engine::local::RedisCluster::start_with(3, Some(tls)).unwrap();
+    let mut o = ConnectOptions::new(Target::Cluster(cluster.tls_urls()));
+    o.tls = p.ca();
+    let e = Engine::new(Redis::connect(&o).await.unwrap());
+    open_show(&e, &show("tlsc", 6, 1, 60.0, 120.0)).await;
+    for i in 1..=6 {
+        e.join(&scope("tlsc", &format!("d{i}")), &BuyerId::new("ann").unwrap()).await.unwrap();
+    }
+    let all = e.all_open_queue_status().await.unwrap();
+    assert_eq!(all[0].queue_statuses.iter().map(|q| q.stats.active_sessions).sum::<u64>(), 6);
+}

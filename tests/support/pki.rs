@@ -32,11 +32,11 @@ pub fn pki() -> Pki {
     let dir = tempfile::tempdir().unwrap();
     let venue = ca("Venue Test CA");
     let other = ca("Some Other CA");
-    let leaf = |names: &[&str], usage: ExtendedKeyUsagePurpose, expired: bool| {
+    let leaf = |names: &[&str], usages: &[ExtendedKeyUsagePurpose], expired: bool| {
         let key = KeyPair::generate().unwrap();
         let mut p = CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap();
         p.distinguished_name.push(DnType::CommonName, names[0]);
-        p.extended_key_usages = vec![usage];
+        p.extended_key_usages = usages.to_vec();
         if expired {
             p.not_before = rcgen::date_time_ymd(2020, 1, 1);
             p.not_after = rcgen::date_time_ymd(2020, 1, 2);
@@ -44,9 +44,17 @@ pub fn pki() -> Pki {
         (p.signed_by(&key, &venue).unwrap().pem(), key.serialize_pem())
     };
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-    let (srv, srv_key) = leaf(&["localhost"], ExtendedKeyUsagePurpose::ServerAuth, false);
-    let (old, old_key) = leaf(&["localhost"], ExtendedKeyUsagePurpose::ServerAuth, true);
-    let (client, client_key) = leaf(&["box-office"], ExtendedKeyUsagePurpose::ClientAuth, false);
+    let (srv, srv_key) = leaf(&["localhost"], &[ExtendedKeyUsagePurpose::ServerAuth], false);
+    let (old, old_key) = leaf(&["localhost"], &[ExtendedKeyUsagePurpose::ServerAuth], true);
+    let (client, client_key) = leaf(&["box-office"], &[ExtendedKeyUsagePurpose::ClientAuth], false);
+    // Cluster nodes announce 127.0.0.1 and authenticate each other on the TLS cluster bus.
+    let (node, node_key) = leaf(
+        &["localhost", "127.0.0.1"],
+        &[ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
+        false,
+    );
+    write("node.crt", &node);
+    write("node.key", &node_key);
     write("ca.crt", &venue.pem());
     write("server.crt", &srv);
     write("server.key", &srv_key);

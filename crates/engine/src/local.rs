@@ -285,7 +285,13 @@ fn redis_cli(args: &[String]) -> Result<String> {
 
 impl RedisCluster {
     pub fn start(n: usize) -> Result<RedisCluster> {
-        let opts = ServerOptions { cluster: true, ..Default::default() };
+        Self::start_with(n, None)
+    }
+
+    /// A cluster whose nodes also listen for TLS and talk TLS on the cluster bus (`tls-cluster yes`; the
+    /// certificate must serve both as server and client certificate). Seeds: [`RedisCluster::tls_urls`].
+    pub fn start_with(n: usize, tls: Option<ServerTls>) -> Result<RedisCluster> {
+        let opts = ServerOptions { cluster: true, tls, ..Default::default() };
         let nodes = (0..n).map(|_| RedisServer::start(&opts)).collect::<Result<Vec<_>>>()?;
         let mut args = vec!["--cluster".to_string(), "create".to_string()];
         args.extend(nodes.iter().map(|s| format!("127.0.0.1:{}", s.port)));
@@ -310,5 +316,10 @@ impl RedisCluster {
     /// The seed node URLs.
     pub fn urls(&self) -> Vec<String> {
         self.nodes.iter().map(|n| n.url()).collect()
+    }
+
+    /// The seed node URLs on the TLS ports (when started with TLS).
+    pub fn tls_urls(&self) -> Vec<String> {
+        self.nodes.iter().filter_map(|n| n.tls_port).map(|p| format!("rediss://127.0.0.1:{p}")).collect()
     }
 }
