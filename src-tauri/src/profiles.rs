@@ -356,6 +356,8 @@ impl AppState {
         let Some(key) = secrets::load(&p.name, Kind::Ably)? else { return Ok(None) };
         let mut o = AblyOptions::new(key.expose(), &agent());
         o.endpoint = p.ably_endpoint.clone();
+        // A private CA (a venue's proxy in front of the endpoint) is trusted for Ably too.
+        o.ca_pem = p.tls_ca.clone().map(String::into_bytes);
         Ok(Some(o))
     }
 

@@ -115,3 +115,29 @@ async fn a_cluster_over_tls_runs_the_queues() {
     let all = e.all_open_queue_status().await.unwrap();
     assert_eq!(all[0].queue_statuses.iter().map(|q| q.stats.active_sessions).sum::<u64>(), 6);
 }
+
+/// An Ably endpoint behind a venue's proxy with a private CA (the stand-in over HTTPS): trusted with the
+/// CA given, refused without it with a message that says so.
+#[tokio::test]
+async fn an_ably_endpoint_with_a_private_ca_is_trusted_when_given_the_ca() {
+    let p = pki();
+    let read = |f: &str| std::fs::read_to_string(p.dir.path().join(f)).unwrap();
+    let s = seatwise_ably_standin::StandIn::start_tls(
+        seatwise_ably_standin::Config::default(),
+        &read("server.crt"),
+        &read("server.key"),
+    )
+    .await;
+    assert!(s.url().starts_with("https://localhost:"));
+    let options = |ca: Option<&str>| {
+        let mut o = seatwise_engine::connect::AblyOptions::new(&s.key(), "seatwise-test");
+        o.endpoint = Some(s.url());
+        o.ca_pem = ca.map(|c| c.as_bytes().to_vec());
+        o.build().unwrap()
+    };
+    let ably = options(Some(&p.ca_pem));
+    assert!(ably.time().await.unwrap() > 0);
+    let untrusted = options(None);
+    let err = untrusted.time().await.unwrap_err().to_string();
+    assert!(err.contains("UnknownIssuer") && err.contains("--ably-ca"), "{err}");
+}

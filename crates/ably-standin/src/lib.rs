@@ -100,6 +100,7 @@ struct State {
 
 pub struct StandIn {
     addr: SocketAddr,
+    https: bool,
     cfg: Arc<Config>,
     state: Arc<State>,
     task: tokio::task::JoinHandle<()>,
@@ -118,27 +119,55 @@ fn now_ms() -> u64 {
 impl StandIn {
     /// Starts on a free port of 127.0.0.1.
     pub async fn start(cfg: Config) -> StandIn {
+        Self::start_inner(cfg, None).await
+    }
+
+    /// Starts serving HTTPS with this certificate chain and key (PEM): an Ably endpoint behind a venue's
+    /// proxy with a private CA. [`StandIn::url`] is then `https://localhost:<port>`.
+    pub async fn start_tls(cfg: Config, cert_pem: &str, key_pem: &str) -> StandIn {
+        use rustls_pki_types::pem::PemObject;
+        use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let certs =
+            CertificateDer::pem_slice_iter(cert_pem.as_bytes()).collect::<Result<Vec<_>, _>>().expect("PEM certs");
+        let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes()).expect("a PEM key");
+        let tls =
+            rustls::ServerConfig::builder().with_no_client_auth().with_single_cert(certs, key).expect("TLS config");
+        Self::start_inner(cfg, Some(tokio_rustls::TlsAcceptor::from(Arc::new(tls)))).await
+    }
+
+    async fn start_inner(cfg: Config, tls: Option<tokio_rustls::TlsAcceptor>) -> StandIn {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind a local port");
         let addr = listener.local_addr().expect("local address");
+        let https = tls.is_some();
         let (cfg, state) = (Arc::new(cfg), Arc::new(State::default()));
         let (c, s) = (cfg.clone(), state.clone());
         let task = tokio::spawn(async move {
             loop {
                 let Ok((stream, _)) = listener.accept().await else { continue };
-                let (c, s) = (c.clone(), s.clone());
+                let (c, s, tls) = (c.clone(), s.clone(), tls.clone());
                 tokio::spawn(async move {
-                    let io = hyper_util::rt::TokioIo::new(stream);
                     let svc = hyper::service::service_fn(move |req| handle(c.clone(), s.clone(), req));
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, svc).await;
+                    let http = hyper::server::conn::http1::Builder::new();
+                    match tls {
+                        Some(acceptor) => {
+                            if let Ok(stream) = acceptor.accept(stream).await {
+                                let _ = http.serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                            }
+                        }
+                        None => {
+                            let _ = http.serve_connection(hyper_util::rt::TokioIo::new(stream), svc).await;
+                        }
+                    }
                 });
             }
         });
-        StandIn { addr, cfg, state, task }
+        StandIn { addr, https, cfg, state, task }
     }
 
     /// `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        if self.https { format!("https://localhost:{}", self.addr.port()) } else { format!("http://{}", self.addr) }
     }
 
     /// The first configured key, `appId.keyId:secret`.

@@ -106,6 +106,9 @@ pub struct AblyConfig {
     pub max_requests_per_second: f64,
     /// Our entry of the Ably-Agent header.
     pub agent: String,
+    /// PEM of extra CA certificate(s) to trust (an endpoint behind a venue's proxy with a private CA), on
+    /// top of the operating system's trust store.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl AblyConfig {
@@ -119,6 +122,7 @@ impl AblyConfig {
             max_retries: 3,
             max_requests_per_second: 50.0,
             agent: format!("seatwise/{}", env!("CARGO_PKG_VERSION")),
+            ca_pem: None,
         }
     }
 }
@@ -210,10 +214,13 @@ impl Answer {
 impl AblyRest {
     pub fn new(cfg: AblyConfig) -> Result<AblyRest> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .connect_timeout(cfg.request_timeout)
-            .build()
-            .map_err(|e| Error::Config(format!("cannot set up HTTPS: {e}")))?;
+        let mut builder = reqwest::Client::builder().connect_timeout(cfg.request_timeout);
+        if let Some(ca) = &cfg.ca_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(ca)
+                .map_err(|e| Error::Config(format!("the CA certificate is not valid PEM: {e}")))?;
+            builder = builder.tls_certs_merge(certs);
+        }
+        let http = builder.build().map_err(|e| Error::Config(format!("cannot set up HTTPS: {e}")))?;
         Ok(AblyRest {
             http,
             cfg,
@@ -431,8 +438,20 @@ impl AblyRest {
 }
 
 fn describe(e: &reqwest::Error) -> String {
+    // The causes, innermost last (a TLS failure names its reason there: e.g. UnknownIssuer).
+    let mut chain = Vec::new();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        chain.push(inner.to_string());
+        src = inner.source();
+    }
+    let tls = chain.iter().find(|c| c.contains("certificate") || c.contains("UnknownIssuer") || c.contains("tls"));
     if e.is_timeout() {
         "timed out".into()
+    } else if let Some(t) = tls {
+        format!(
+            "the TLS connection failed ({t}); if the endpoint uses a private CA, give that CA (CLI: --ably-ca or SEATWISE_ABLY_CA; console: the profile's CA certificate)"
+        )
     } else if e.is_connect() {
         "connection failed".into()
     } else {

@@ -58,6 +58,9 @@ pub struct ConnArgs {
     /// only from SEATWISE_ABLY_KEY, never from a flag.
     #[arg(long, env = "SEATWISE_ABLY_ENDPOINT", global = true)]
     pub ably_endpoint: Option<String>,
+    /// A PEM file of a private CA to trust for the Ably endpoint (besides the system's trust store).
+    #[arg(long, env = "SEATWISE_ABLY_CA", global = true)]
+    pub ably_ca: Option<std::path::PathBuf>,
     /// Ceiling on Ably HTTP requests per second (your account's limit; 50 on the free plan).
     #[arg(long, env = "SEATWISE_ABLY_MAX_RPS", default_value_t = seatwise_engine::connect::DEFAULT_ABLY_MAX_RPS, global = true)]
     pub ably_max_rps: f64,

@@ -121,6 +121,9 @@ fn ably_client(c: &ConnArgs) -> Result<Option<Arc<AblyRest>>, Fail> {
     let mut o = AblyOptions::new(&key, &format!("seatwise-cli/{}", env!("CARGO_PKG_VERSION")));
     o.endpoint = c.ably_endpoint.clone();
     o.max_rps = c.ably_max_rps;
+    if let Some(p) = &c.ably_ca {
+        o.ca_pem = Some(std::fs::read(p).map_err(|e| Fail(2, format!("--ably-ca: cannot read {}: {e}", p.display())))?);
+    }
     Ok(Some(o.build().map_err(|e| Fail(2, format!("SEATWISE_ABLY_KEY / --ably-endpoint / --ably-max-rps: {e}")))?))
 }
 

@@ -24,6 +24,8 @@ pub struct AblyOptions {
     pub max_rps: f64,
     /// The `Ably-Agent` product token, e.g. `seatwise-cli/0.1.0`.
     pub agent: String,
+    /// PEM of a private CA to trust for the endpoint (besides the system's trust store).
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for AblyOptions {
@@ -34,7 +36,13 @@ impl std::fmt::Debug for AblyOptions {
 
 impl AblyOptions {
     pub fn new(key: &str, agent: &str) -> AblyOptions {
-        AblyOptions { key: key.to_string(), endpoint: None, max_rps: DEFAULT_ABLY_MAX_RPS, agent: agent.to_string() }
+        AblyOptions {
+            key: key.to_string(),
+            endpoint: None,
+            max_rps: DEFAULT_ABLY_MAX_RPS,
+            agent: agent.to_string(),
+            ca_pem: None,
+        }
     }
 
     /// Checks the key and endpoint offline and builds the client. Errors never quote the key.
@@ -60,6 +68,7 @@ impl AblyOptions {
             ));
         }
         cfg.max_requests_per_second = self.max_rps;
+        cfg.ca_pem = self.ca_pem.clone();
         if !self.agent.is_empty() {
             cfg.agent = self.agent.clone();
         }
