@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 use fantoccini::{Client, ClientBuilder, Locator};
 use seatwise_ably_standin::{Config, StandIn};
 use seatwise_engine::local::{RedisServer, ServerOptions};
+
+#[path = "../support/pki.rs"]
+mod pki;
 use seatwise_engine::{BuyerId, ConnectOptions, Engine, Redis, Scope, Target};
 
 /// A child process killed and reaped on drop.
@@ -403,6 +406,33 @@ async fn the_console_end_to_end_in_the_real_window() {
     click(&c, "#nav-monitor").await;
     wait_text(&c, "tr[data-scope='rest-gala:d1'] [data-field='state']", 20, |t| t == "open").await;
     assert!(rest.requests() > 0, "the console went through the REST endpoint");
+
+    // 9. A Redis with the venue's own CA that requires a client certificate: the CA as a file path, the
+    // certificate and key pasted; the key goes to the keyring only.
+    let p = pki::pki();
+    let tls_redis = p.server("server", true);
+    std::fs::write(p.dir.path().join("client.key"), &p.client_key_pem).unwrap();
+    click(&c, "#nav-setup").await;
+    click(&c, "#profile-new").await;
+    css(&c, "#pf-kind").await.select_by_value("redis").await.unwrap();
+    type_into(&c, "#pf-name", "venue-tls").await;
+    type_into(&c, "#pf-url", &format!("rediss://localhost:{}", tls_redis.tls_port().unwrap())).await;
+    click(&c, "#profile-form details summary").await;
+    set_value(&c, "#pf-tls-ca", &p.dir.path().join("ca.crt").display().to_string()).await;
+    set_value(&c, "#pf-tls-cert", &p.client_cert_pem).await;
+    set_value(&c, "#pf-tls-key", &p.client_key_pem).await;
+    click(&c, "#profile-save").await;
+    wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved venue-tls")).await;
+    let key_line = p.client_key_pem.lines().nth(1).unwrap().to_string();
+    let found =
+        Command::new(tool("secret-tool")).args(["search", "--all", "service", "seatwise-console"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&found.stdout).contains(&key_line), "the client key is in the keyring");
+    assert!(files_containing(home.path(), &key_line).is_empty(), "the client key was written to a file");
+    assert!(!c.source().await.unwrap().contains(&key_line), "the client key is in the page after saving");
+    click(&c, "li[data-profile='venue-tls'] button.primary").await;
+    wait_text(&c, "#modal-title", 10, |t| t.contains("Leave upstash")).await;
+    click(&c, "#modal-yes").await;
+    wait_text(&c, "#conn", 15, |t| t.starts_with("venue-tls")).await;
 
     c.close().await.unwrap();
 }
