@@ -312,6 +312,18 @@ fn tls_with_a_private_ca_and_a_client_certificate() {
     let no_cert = seatwise(Some(&url), &["--tls-ca", &path("ca.crt"), "shows", "list"]);
     let err = String::from_utf8_lossy(&no_cert.stderr);
     assert!(err.contains("client certificate") && !err.contains("PRIVATE KEY"), "{err}");
+    // The system's trust store is used by default: a CA installed there (here through SSL_CERT_FILE,
+    // which the native store honours) needs no flag.
+    let system = seatwise_env(
+        Some(&url),
+        &[
+            ("SSL_CERT_FILE", &path("ca.crt")),
+            ("SEATWISE_TLS_CERT", &path("client.crt")),
+            ("SEATWISE_TLS_KEY", &path("client.key")),
+        ],
+        &["shows", "list"],
+    );
+    assert!(system.status.success(), "{}", String::from_utf8_lossy(&system.stderr));
     let missing = seatwise(Some(&url), &["--tls-ca", &path("nope.crt"), "shows", "list"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--tls-ca: cannot read"));
