@@ -238,34 +238,34 @@ impl AppState {
             }
         }
         // TLS: a CA and a client certificate are kept with the profile, the client key in the keyring.
-        let keep = |v: &str, old: Option<&String>| -> UiResult<Option<String>> {
+        // Empty keeps what is saved, `-` removes it, anything else is PEM text or a file path.
+        let pem_field = |what: &str, v: &str, old: Option<&String>| -> UiResult<Option<String>> {
             Ok(match v.trim() {
                 "" => old.cloned(),
                 "-" => None,
-                _ => None,
+                t => Some(pem_or_file(what, t)?),
             })
         };
-        let tls_ca = match input.tls_ca.trim() {
-            "" | "-" => keep(&input.tls_ca, existing.as_ref().and_then(|p| p.tls_ca.as_ref()))?,
-            t => Some(pem_or_file("CA certificate", t)?),
-        };
-        let tls_client_cert = match input.tls_client_cert.trim() {
-            "" | "-" => keep(&input.tls_client_cert, existing.as_ref().and_then(|p| p.tls_client_cert.as_ref()))?,
-            t => Some(pem_or_file("client certificate", t)?),
-        };
+        let tls_ca = pem_field("CA certificate", &input.tls_ca, existing.as_ref().and_then(|p| p.tls_ca.as_ref()))?;
+        let tls_client_cert = pem_field(
+            "client certificate",
+            &input.tls_client_cert,
+            existing.as_ref().and_then(|p| p.tls_client_cert.as_ref()),
+        )?;
         let tls_key = match input.tls_client_key.trim() {
             "" => None,
             t => Some(Secret::new(pem_or_file("client key", t)?)),
         };
-        let had_key = existing.is_some() && secrets::load(&name, Kind::TlsKey)?.is_some();
+        // The key checked with the certificate: the one given now, or the one saved with the profile.
+        let saved_key =
+            if tls_key.is_none() && existing.is_some() { secrets::load(&name, Kind::TlsKey)? } else { None };
         let check = seatwise_engine::redis_conn::TlsOptions {
             ca_pem: tls_ca.clone().map(String::into_bytes),
             client_cert_pem: tls_client_cert.clone().map(String::into_bytes),
-            client_key_pem: match (&tls_key, had_key && tls_client_cert.is_some()) {
-                (Some(k), _) => Some(k.expose().as_bytes().to_vec()),
-                (None, true) => Some(b"-----BEGIN PRIVATE KEY----- (saved)".to_vec()),
-                (None, false) => None,
-            },
+            client_key_pem: tls_key
+                .as_ref()
+                .or(saved_key.as_ref().filter(|_| tls_client_cert.is_some()))
+                .map(|k| k.expose().as_bytes().to_vec()),
         };
         check.validate()?;
         // Write the secrets, remembering what they replace, so a failure further on puts the keyring back
