@@ -160,7 +160,7 @@ impl TlsOptions {
                     return Err(Error::invalid(
                         "client key",
                         "(not shown)",
-                        "give the PEM private key (-----BEGIN PRIVATE KEY-----) that goes with the client certificate",
+                        "give the private key (PEM, a BEGIN PRIVATE KEY block) that goes with the client certificate",
                     ));
                 }
             }
