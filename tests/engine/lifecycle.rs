@@ -421,3 +421,67 @@ async fn a_buyer_whose_session_ended_unnoticed_gets_a_new_ticket() {
     assert_ne!(again.ticket, first.ticket);
     assert_eq!(e.status(&sc, &tk(&first.ticket)).await.unwrap().state, TicketState::Expired);
 }
+
+#[tokio::test]
+async fn join_many_answers_each_buyer_as_one_join_after_another_would() {
+    use seatwise_engine::JoinProof;
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("s1", "d1");
+    let carol = e.join(&sc, &buyer("carol")).await.unwrap(); // admitted at once: the only session
+    let carol_ticket = tk(&carol.ticket);
+    let batch = vec![
+        (buyer("a"), JoinProof::None),
+        (buyer("b"), JoinProof::None),
+        (buyer("a"), JoinProof::None),                  // a again, no proof: refused, a keeps one ticket
+        (buyer("carol"), JoinProof::Ticket(&carol_ticket)), // carol with her ticket: hers again
+        (buyer("c"), JoinProof::None),
+    ];
+    let out = e.join_many(&sc, &batch).await.unwrap();
+    let ok: Vec<_> = out.iter().map(|r| r.as_ref().map(|s| (s.state, s.rank)).ok()).collect();
+    assert_eq!(
+        ok,
+        vec![
+            Some((TicketState::Waiting, 1)),
+            Some((TicketState::Waiting, 2)),
+            None,
+            Some((TicketState::Admitted, 0)),
+            Some((TicketState::Waiting, 3)),
+        ]
+    );
+    assert!(matches!(out[2], Err(Error::AlreadyQueued { .. })), "{:?}", out[2]);
+    assert_eq!(out[3].as_ref().unwrap().ticket, carol.ticket);
+    // The tickets are real: each answers its status with the same rank, and the sequence stayed dense.
+    let b = tk(&out[1].as_ref().unwrap().ticket);
+    assert_eq!(e.status(&sc, &b).await.unwrap().rank, 2);
+    assert_eq!(b.seq, 3, "carol 1, a 2, b 3: the refused and the returning buyer used no number");
+    assert_eq!(queue_stats(e, &sc).await.queue_size, 3);
+    assert!(e.join_many(&sc, &[]).await.unwrap().is_empty());
+    let too_many: Vec<_> = (0..257).map(|i| (buyer(&format!("x{i}")), JoinProof::None)).collect();
+    assert!(matches!(e.join_many(&sc, &too_many).await, Err(Error::Invalid { .. })));
+    assert!(matches!(e.join_many(&scope("s1", "nope"), &batch[..1]).await, Err(Error::NoQueue(_))));
+}
+
+#[tokio::test]
+async fn a_caller_acting_for_a_buyer_cannot_use_another_buyers_ticket() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("s1", "d1");
+    let a = tk(&e.join(&sc, &buyer("alice")).await.unwrap().ticket);
+    let (alice, mallory) = (buyer("alice"), buyer("mallory"));
+    for r in [
+        e.status_for(&sc, &a, Some(&mallory)).await.map(|_| ()),
+        e.hold_for(&sc, &a, Some(&mallory), &seats(&["A1"])).await.map(|_| ()),
+        e.release_for(&sc, &a, Some(&mallory), &[]).await.map(|_| ()),
+        e.complete_for(&sc, &a, Some(&mallory)).await.map(|_| ()),
+        e.leave_for(&sc, &a, Some(&mallory)).await.map(|_| ()),
+    ] {
+        assert!(matches!(r, Err(Error::NotOwner { .. })), "{r:?}");
+    }
+    // Nothing changed for alice, who can do all of it.
+    assert_eq!(e.status_for(&sc, &a, Some(&alice)).await.unwrap().state, TicketState::Admitted);
+    assert_eq!(e.hold_for(&sc, &a, Some(&alice), &seats(&["A1"])).await.unwrap().seats, vec!["A1"]);
+    assert_eq!(e.complete_for(&sc, &a, Some(&alice)).await.unwrap(), vec!["A1"]);
+}

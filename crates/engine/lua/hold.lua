@@ -1,10 +1,12 @@
 -- hold: an admitted buyer holds seats, all or nothing, against other sessions' holds and sold seats.
 -- Seats the session already holds are kept; the total may not exceed the queue's max_seats.
--- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4..] seat ids (validated by the caller)
+-- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] owner ('' or the buyer
+-- the caller acts for; see check_ticket),
+-- ARGV[5..] seat ids (validated by the caller)
 -- Returns {OK, expires_at_ms, seat...} (all seats now held) | {E_SEATS_TAKEN, seat...} |
---         {E_TOO_MANY_SEATS, max_seats} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET}
+--         {E_TOO_MANY_SEATS, max_seats} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET} | {E_NOT_OWNER}
 local m = load_meta()
-local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
+local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if seq < 0 then return {seq} end
 local now = now_ms()
 local expires = live_session(seq, now)
@@ -15,7 +17,7 @@ local held = held_seats(seq)
 local have = {}
 for _, seat in ipairs(held) do have[seat] = true end
 local new = {}
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   local seat = ARGV[i]
   if not have[seat] then have[seat] = true; new[#new + 1] = seat end
 end

@@ -1,12 +1,13 @@
 -- leave: a buyer leaves (or staff remove a ticket). A waiting ticket gives up its place; an admitted one ends
 -- its session, releases its holds and frees the slot for the head of the queue.
--- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] 'left' | 'removed'
--- Returns {OK, previous_state} | {E_ALREADY, state} | {E_CLOSED} | {E_UNKNOWN_TICKET}
+-- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] owner ('' or the buyer
+-- the caller acts for; see check_ticket), ARGV[5] 'left' | 'removed'
+-- Returns {OK, previous_state} | {E_ALREADY, state} | {E_CLOSED} | {E_UNKNOWN_TICKET} | {E_NOT_OWNER}
 local m = load_meta()
-local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
+local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if seq < 0 then return {seq} end
 local final, counter = ST_LEFT, 'left_total'
-if ARGV[4] == 'removed' then final, counter = ST_REMOVED, 'removed_total' end
+if ARGV[5] == 'removed' then final, counter = ST_REMOVED, 'removed_total' end
 local now = now_ms()
 local st = slot_get(seq)
 if st == ST_WAITING then

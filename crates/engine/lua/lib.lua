@@ -247,12 +247,17 @@ local function maintain(m, now, expire_budget, sweep_budget)
   return n
 end
 
--- Parses ARGV ticket parts (gen, seq, tag) and checks them against this generation.
--- Returns seq, or a negative code: E_CLOSED for another generation or a closed queue, E_UNKNOWN_TICKET.
-local function check_ticket(m, gen, seq, tag)
+-- Parses ARGV ticket parts (gen, seq, tag) and checks them against this generation; `owner`, when given
+-- and not '', is the buyer the caller acts for (the gateway): the ticket must be that buyer's latest one.
+-- Returns seq, or a negative code: E_CLOSED for another generation or a closed queue, E_UNKNOWN_TICKET,
+-- E_NOT_OWNER.
+local function check_ticket(m, gen, seq, tag, owner)
   if not m or m.state == 'closed' or tonumber(gen) ~= m.gen then return E_CLOSED end
   seq = tonumber(seq)
   if not seq or seq < 1 or seq > m.tail or ticket_tag(m, seq) ~= tag then return E_UNKNOWN_TICKET end
+  if owner and owner ~= '' and tonumber(redis.call('HGET', K_BUY, owner) or '0') ~= seq then
+    return E_NOT_OWNER
+  end
   return seq
 end
 
@@ -317,4 +322,56 @@ local function stats_reply(m, outbox)
   return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
           n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
           c[8] or '', m.max_seats, n(c[9])}
+end
+
+-- One buyer's join (join.lua, join-many.lua). `v` is the queue meta as join reads it: HMGET of state, gen,
+-- secret, capacity, departed, session_ms (v[5] is kept current across the buyers of one batch).
+-- The path of a new buyer is kept to the fewest calls: it admits the buyer at once only when nobody else
+-- waits and a session is free; otherwise the head is admitted by the queue's housekeeping (the next
+-- status call, or any stats call). A buyer's live ticket is handed back only to its owner: `proof` is the
+-- ticket id, or '*' from a trusted caller vouching for the buyer id; anyone else presenting the same buyer
+-- id (which may be an email) gets E_NOT_OWNER and learns nothing of the ticket.
+-- Returns {OK, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_QUEUE_FULL} | {E_NOT_OWNER}
+local function join_one(v, buyer, proof)
+  local seq = redis.call('INCR', K_SEQ)
+  if seq > MAX_SEQ then
+    redis.call('DECR', K_SEQ) -- nothing else was written
+    return {E_QUEUE_FULL}
+  end
+  if redis.call('HSETNX', K_BUY, buyer, seq) == 0 then
+    -- A buyer we know: a live ticket is theirs again (with a heartbeat); otherwise a new one at the back.
+    local prev = tonumber(redis.call('HGET', K_BUY, buyer))
+    local st = slot_get(prev)
+    -- An admitted ticket whose session already ended (not yet cleaned up) is not live: a new ticket.
+    if st == ST_ADMITTED and not live_session(prev, now_ms()) then st = ST_EXPIRED end
+    if st == ST_WAITING or st == ST_ADMITTED then
+      redis.call('DECR', K_SEQ) -- nobody saw the number: give it back, the sequence stays dense
+      local m = load_meta()
+      if proof ~= '*' and proof ~= ticket_id(m, prev) then return {E_NOT_OWNER} end
+      if st == ST_WAITING then slot_set(prev, ST_WAITING, now_ms()) end
+      return ticket_reply(m, prev)
+    end
+    redis.call('HSET', K_BUY, buyer, seq)
+  end
+  local now = now_ms()
+  local id = ticket_id({gen = v[2], secret = v[3]}, seq)
+  -- Every ticket issued so far, this one included, either waits or has departed.
+  local waiting = seq - tonumber(v[5] or '0')
+  if v[1] == 'open' and waiting == 1 and redis.call('ZCARD', K_SESS) < tonumber(v[4]) then
+    -- Nobody waits and a session is free: admitted at once (the admission clock stays stopped, as the
+    -- queue was idle; see record_admissions).
+    local expires = now + tonumber(v[6])
+    slot_set(seq, ST_ADMITTED, now)
+    redis.call('ZADD', K_SESS, int(expires), seq)
+    redis.call('SETBIT', K_SBITS, seq, 1)
+    redis.call('HINCRBY', K_META, 'admitted_total', 1)
+    redis.call('HINCRBY', K_META, 'departed', 1) -- it never waited
+    v[5] = tostring(tonumber(v[5] or '0') + 1)
+    emit('your_turn', id, {expires_at = expires, session_ms = tonumber(v[6])}, now)
+    return {OK, id, ST_ADMITTED, 0, 0, expires, 0}
+  end
+  redis.call('SETBIT', K_WAIT, seq, 1)
+  slot_set(seq, ST_WAITING, now)
+  -- The newest ticket is last in line: its rank is the queue size, no count needed.
+  return {OK, id, ST_WAITING, waiting, waiting * avg_ms(), 0, (v[1] == 'paused') and 1 or 0}
 end

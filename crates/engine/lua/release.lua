@@ -1,20 +1,22 @@
 -- release: an admitted buyer releases some (or all) of the seats their session holds.
--- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4..] seat ids to release; none = release all
+-- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] owner ('' or the buyer
+-- the caller acts for; see check_ticket),
+-- ARGV[5..] seat ids to release; none = release all
 -- Returns {OK, seat...} (seats still held) | {E_NOT_HELD, seat...} | {E_NO_SESSION} | {E_CLOSED} |
---         {E_UNKNOWN_TICKET}
+--         {E_UNKNOWN_TICKET} | {E_NOT_OWNER}
 local m = load_meta()
-local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3])
+local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
 if seq < 0 then return {seq} end
 local now = now_ms()
 if not live_session(seq, now) then return {E_NO_SESSION} end
 local held = held_seats(seq)
-if #ARGV < 4 then
+if #ARGV < 5 then
   release_seats(seq)
   return {OK}
 end
 local have, drop, missing = {}, {}, {}
 for _, seat in ipairs(held) do have[seat] = true end
-for i = 4, #ARGV do
+for i = 5, #ARGV do
   if have[ARGV[i]] then drop[ARGV[i]] = true else missing[#missing + 1] = ARGV[i] end
 end
 if #missing > 0 then return {E_NOT_HELD, unpack(missing)} end

@@ -195,23 +195,45 @@ pub struct Held {
 
 const MAX_ANNOUNCEMENT: usize = 1000;
 
-fn ticket_args(t: &Ticket) -> Vec<String> {
-    vec![t.generation.to_string(), t.seq.to_string(), t.tag.clone()]
+/// The ticket's parts and the owner check (ARGV[1..4] of the ticket scripts, see `check_ticket` in lib.lua).
+fn ticket_args(t: &Ticket, owner: Option<&BuyerId>) -> Vec<String> {
+    vec![t.generation.to_string(), t.seq.to_string(), t.tag.clone(), owner.map(BuyerId::to_string).unwrap_or_default()]
+}
+
+/// The error for a ticket used by a buyer it does not belong to.
+fn not_owner(ticket: &Ticket, owner: Option<&BuyerId>) -> Error {
+    Error::NotOwner { ticket: ticket.to_string(), buyer: owner.map(BuyerId::to_string).unwrap_or_default() }
 }
 
 fn ticket_status(scope: &Scope, r: &Reply) -> Result<TicketStatus> {
-    let state = TicketState::from_code(r.int(2))?;
-    let expires = r.uint(5);
+    ticket_status_at(scope, r, 0)
+}
+
+/// The ticket fields {ticket, state, rank, eta_ms, expires_at_ms, paused} at `base + 1 ..= base + 6`.
+fn ticket_status_at(scope: &Scope, r: &Reply, base: usize) -> Result<TicketStatus> {
+    let state = TicketState::from_code(r.int(base + 2))?;
+    let expires = r.uint(base + 5);
     Ok(TicketStatus {
         scope: scope.to_string(),
-        ticket: r.str(1),
+        ticket: r.str(base + 1),
         state,
-        rank: r.uint(3),
-        eta_ms: r.uint(4),
+        rank: r.uint(base + 3),
+        eta_ms: r.uint(base + 4),
         expires_at_ms: (expires > 0).then_some(expires),
-        paused: r.int(6) == 1,
+        paused: r.int(base + 6) == 1,
     })
 }
+
+fn proof_arg(proof: JoinProof<'_>) -> String {
+    match proof {
+        JoinProof::None => String::new(),
+        JoinProof::Ticket(t) => t.to_string(),
+        JoinProof::Trusted => "*".to_string(),
+    }
+}
+
+/// The most buyers [`Engine::join_many`] takes in one call (one script call stays well under a millisecond).
+pub const MAX_JOIN_BATCH: usize = 256;
 
 impl Engine {
     pub fn new(redis: Redis) -> Engine {
@@ -235,21 +257,70 @@ impl Engine {
     /// A buyer joins the queue, or gets their live ticket back with proof that it is theirs.
     pub async fn join_as(&self, scope: &Scope, buyer: &BuyerId, proof: JoinProof<'_>) -> Result<TicketStatus> {
         let keys = keys::queue_keys(scope);
-        let proof = match proof {
-            JoinProof::None => String::new(),
-            JoinProof::Ticket(t) => t.to_string(),
-            JoinProof::Trusted => "*".to_string(),
-        };
-        let r = self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string(), proof]).await?;
+        let r = self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string(), proof_arg(proof)]).await?;
         if r.code() == scripts::E_NOT_OWNER {
             return Err(Error::AlreadyQueued { scope: scope.to_string(), buyer: buyer.to_string() });
         }
         ticket_status(scope, &r.into_result(&scope.to_string(), "")?)
     }
 
+    /// Several buyers join one queue in one script call, in the order given: each gets what
+    /// [`Engine::join_as`] would have answered had the calls run one after another (dense ranks in this
+    /// order, one ticket per buyer, ownership checked per buyer). The outer error is the whole batch's
+    /// (no queue, closed, Redis); the inner ones are per buyer. At most [`MAX_JOIN_BATCH`] buyers.
+    pub async fn join_many(
+        &self,
+        scope: &Scope,
+        joins: &[(BuyerId, JoinProof<'_>)],
+    ) -> Result<Vec<Result<TicketStatus>>> {
+        if joins.len() > MAX_JOIN_BATCH {
+            return Err(Error::invalid(
+                "join batch",
+                &joins.len().to_string(),
+                &format!("at most {MAX_JOIN_BATCH} buyers per call"),
+            ));
+        }
+        if joins.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys = keys::queue_keys(scope);
+        let mut args = Vec::with_capacity(1 + 2 * joins.len());
+        args.push(joins.len().to_string());
+        for (buyer, proof) in joins {
+            args.push(buyer.to_string());
+            args.push(proof_arg(*proof));
+        }
+        let r = self.redis.eval(&SCRIPTS.join_many, &keys[..keys::JOIN_KEYS], &args).await?;
+        let r = r.into_result(&scope.to_string(), "")?;
+        Ok(joins
+            .iter()
+            .enumerate()
+            .map(|(i, (buyer, _))| {
+                let base = 1 + 7 * i;
+                match r.int(base) {
+                    scripts::OK => ticket_status_at(scope, &r, base),
+                    scripts::E_NOT_OWNER => {
+                        Err(Error::AlreadyQueued { scope: scope.to_string(), buyer: buyer.to_string() })
+                    }
+                    scripts::E_QUEUE_FULL => Err(Error::QueueFull(scope.to_string())),
+                    code => Err(Error::Redis(format!("join-many answered code {code} for one buyer"))),
+                }
+            })
+            .collect())
+    }
+
     /// A buyer's heartbeat: where the ticket stands now. A ticket of a closed queue answers `closed`.
     pub async fn status(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketStatus> {
-        let r = self.run(&SCRIPTS.status, scope, ticket_args(ticket)).await?;
+        self.status_for(scope, ticket, None).await
+    }
+
+    /// [`Engine::status`] for a caller acting for `owner` (the gateway): someone else's ticket is refused
+    /// with [`Error::NotOwner`]. The same `owner` argument on leave, hold, release and complete.
+    pub async fn status_for(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>) -> Result<TicketStatus> {
+        let r = self.run(&SCRIPTS.status, scope, ticket_args(ticket, owner)).await?;
+        if r.code() == scripts::E_NOT_OWNER {
+            return Err(not_owner(ticket, owner));
+        }
         if r.code() == scripts::E_CLOSED {
             return Ok(TicketStatus {
                 scope: scope.to_string(),
@@ -264,49 +335,99 @@ impl Engine {
         ticket_status(scope, &r.into_result(&scope.to_string(), &ticket.to_string())?)
     }
 
-    async fn leave_as(&self, scope: &Scope, ticket: &Ticket, how: &str) -> Result<TicketState> {
-        let mut args = ticket_args(ticket);
+    async fn leave_as(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>, how: &str) -> Result<TicketState> {
+        let mut args = ticket_args(ticket, owner);
         args.push(how.to_string());
         let r = self.run(&SCRIPTS.leave, scope, args).await?;
         if r.code() == scripts::E_ALREADY {
             return TicketState::from_code(r.int(1));
+        }
+        if r.code() == scripts::E_NOT_OWNER {
+            return Err(not_owner(ticket, owner));
         }
         TicketState::from_code(r.into_result(&scope.to_string(), &ticket.to_string())?.int(1))
     }
 
     /// The buyer leaves. Returns the state the ticket was in (leaving twice is harmless).
     pub async fn leave(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketState> {
-        self.leave_as(scope, ticket, "left").await
+        self.leave_as(scope, ticket, None, "left").await
+    }
+
+    /// [`Engine::leave`] for a caller acting for `owner`.
+    pub async fn leave_for(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>) -> Result<TicketState> {
+        self.leave_as(scope, ticket, owner, "left").await
     }
 
     /// Staff remove a ticket from the queue (the buyer is told). Returns the state it was in.
     pub async fn remove_ticket(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketState> {
-        self.leave_as(scope, ticket, "removed").await
+        self.leave_as(scope, ticket, None, "removed").await
     }
 
     /// Holds seats for an admitted buyer, all or nothing.
     pub async fn hold(&self, scope: &Scope, ticket: &Ticket, seats: &[SeatId]) -> Result<Held> {
+        self.hold_for(scope, ticket, None, seats).await
+    }
+
+    /// [`Engine::hold`] for a caller acting for `owner`.
+    pub async fn hold_for(
+        &self,
+        scope: &Scope,
+        ticket: &Ticket,
+        owner: Option<&BuyerId>,
+        seats: &[SeatId],
+    ) -> Result<Held> {
         if seats.is_empty() {
             return Err(Error::invalid("seat list", "", "name at least one seat to hold"));
         }
-        let mut args = ticket_args(ticket);
+        let mut args = ticket_args(ticket, owner);
         args.extend(seats.iter().map(|s| s.to_string()));
-        let r = self.run(&SCRIPTS.hold, scope, args).await?.into_result(&scope.to_string(), &ticket.to_string())?;
+        let r = self.run_ticket(&SCRIPTS.hold, scope, ticket, owner, args).await?;
         Ok(Held { expires_at_ms: r.uint(1), seats: r.strings_from(2) })
     }
 
     /// Releases some seats (or all, when `seats` is empty). Returns the seats still held.
     pub async fn release(&self, scope: &Scope, ticket: &Ticket, seats: &[SeatId]) -> Result<Vec<String>> {
-        let mut args = ticket_args(ticket);
+        self.release_for(scope, ticket, None, seats).await
+    }
+
+    /// [`Engine::release`] for a caller acting for `owner`.
+    pub async fn release_for(
+        &self,
+        scope: &Scope,
+        ticket: &Ticket,
+        owner: Option<&BuyerId>,
+        seats: &[SeatId],
+    ) -> Result<Vec<String>> {
+        let mut args = ticket_args(ticket, owner);
         args.extend(seats.iter().map(|s| s.to_string()));
-        let r = self.run(&SCRIPTS.release, scope, args).await?;
-        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?.strings_from(1))
+        Ok(self.run_ticket(&SCRIPTS.release, scope, ticket, owner, args).await?.strings_from(1))
     }
 
     /// Books the held seats: they become sold, the session ends, the next buyer is admitted.
     pub async fn complete(&self, scope: &Scope, ticket: &Ticket) -> Result<Vec<String>> {
-        let r = self.run(&SCRIPTS.complete, scope, ticket_args(ticket)).await?;
-        Ok(r.into_result(&scope.to_string(), &ticket.to_string())?.strings_from(1))
+        self.complete_for(scope, ticket, None).await
+    }
+
+    /// [`Engine::complete`] for a caller acting for `owner`.
+    pub async fn complete_for(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>) -> Result<Vec<String>> {
+        let args = ticket_args(ticket, owner);
+        Ok(self.run_ticket(&SCRIPTS.complete, scope, ticket, owner, args).await?.strings_from(1))
+    }
+
+    /// Runs a ticket script and maps its result code, the owner check included.
+    async fn run_ticket(
+        &self,
+        script: &scripts::Lua,
+        scope: &Scope,
+        ticket: &Ticket,
+        owner: Option<&BuyerId>,
+        args: Vec<String>,
+    ) -> Result<Reply> {
+        let r = self.run(script, scope, args).await?;
+        if r.code() == scripts::E_NOT_OWNER {
+            return Err(not_owner(ticket, owner));
+        }
+        r.into_result(&scope.to_string(), &ticket.to_string())
     }
 
     /// The OPEN effect: initialise (or resume) the queue. Idempotent.

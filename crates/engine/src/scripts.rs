@@ -108,6 +108,7 @@ macro_rules! queue_scripts {
 
 queue_scripts! {
     join => "join.lua",
+    join_many => "join-many.lua",
     status => "status.lua",
     leave => "leave.lua",
     hold => "hold.lua",
