@@ -202,6 +202,12 @@ pub enum QueueCmd {
         scope: String,
         ticket: String,
     },
+    /// Ask every join through the buyer gateway for a proof of work of BITS leading zero bits (0 = off;
+    /// at most 24). Each bit doubles a buyer's work: 16 bits take about 0.1 s in a browser, 20 about 2 s.
+    Challenge {
+        scope: String,
+        bits: u32,
+    },
 }
 
 #[derive(Subcommand)]

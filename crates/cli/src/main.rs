@@ -369,6 +369,7 @@ async fn queue(engine: &Engine, actor: &Actor, c: QueueCmd, json: bool) -> Out {
         QueueCmd::Capacity { scope, capacity } => (scope, StaffAction::Capacity { capacity }),
         QueueCmd::Announce { scope, message } => (scope, StaffAction::Announce { message }),
         QueueCmd::Remove { scope, ticket: t } => (scope, StaffAction::Remove { ticket: ticket(&t)? }),
+        QueueCmd::Challenge { scope, bits } => (scope, StaffAction::Challenge { bits }),
     };
     let out = engine.perform(actor, &scope(&s)?, &action).await?;
     if json {

@@ -317,11 +317,12 @@ end
 -- The monitoring figures of stats.lua and stats-ro.lua (see their headers for the reply).
 local function stats_reply(m, outbox)
   local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'completed_total', 'expired_total',
-                       'left_total', 'removed_total', 'opened_ms', 'closed_reason', 'outbox_dropped')
+                       'left_total', 'removed_total', 'opened_ms', 'closed_reason', 'outbox_dropped',
+                       'pow_bits')
   local function n(x) return tonumber(x or '0') end
   return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
           n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
-          c[8] or '', m.max_seats, n(c[9])}
+          c[8] or '', m.max_seats, n(c[9]), n(c[10])}
 end
 
 -- One buyer's join (join.lua, join-many.lua). `v` is the queue meta as join reads it: HMGET of state, gen,

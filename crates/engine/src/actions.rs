@@ -25,10 +25,12 @@ pub enum StaffAction {
     Announce { message: String },
     /// Remove a ticket from the queue (the buyer is told).
     Remove { ticket: Ticket },
+    /// Ask every join for a proof of work of `bits` leading zero bits (0 = off); see [`crate::gate`].
+    Challenge { bits: u32 },
 }
 
 /// The names [`StaffAction::parse`] accepts.
-pub const ACTION_NAMES: [&str; 6] = ["pause", "resume", "admit", "capacity", "announce", "remove"];
+pub const ACTION_NAMES: [&str; 7] = ["pause", "resume", "admit", "capacity", "announce", "remove", "challenge"];
 
 impl StaffAction {
     pub fn name(&self) -> &'static str {
@@ -39,6 +41,7 @@ impl StaffAction {
             StaffAction::Capacity { .. } => "capacity",
             StaffAction::Announce { .. } => "announce",
             StaffAction::Remove { .. } => "remove",
+            StaffAction::Challenge { .. } => "challenge",
         }
     }
 
@@ -55,6 +58,7 @@ impl StaffAction {
             "capacity" => StaffAction::Capacity { capacity: num("capacity")? },
             "announce" => StaffAction::Announce { message: arg.to_string() },
             "remove" => StaffAction::Remove { ticket: Ticket::parse(arg.trim())? },
+            "challenge" => StaffAction::Challenge { bits: num("challenge difficulty (bits)")? },
             other => {
                 return Err(Error::invalid("staff action", other, format!("use one of {}", ACTION_NAMES.join(", "))));
             }
@@ -95,6 +99,14 @@ impl Engine {
                 let prev = self.remove_ticket(scope, ticket).await?;
                 (format!("ticket {ticket} removed (it was {})", prev.as_str()), ticket.to_string())
             }
+            StaffAction::Challenge { bits } => {
+                let prev = self.set_challenge(scope, *bits).await?;
+                let message = match bits {
+                    0 => "joins need no proof of work".to_string(),
+                    b => format!("joins need a proof of work of {b} bits (about {} hashes)", 1u64 << b),
+                };
+                (message, format!("{prev} -> {bits}"))
+            }
         };
         let event = AuditEvent::Action {
             show: scope.show.clone(),
@@ -118,10 +130,10 @@ mod tests {
         let e = StaffAction::parse("admit", Some("five")).unwrap_err().to_string();
         assert!(e.contains("whole number"), "{e}");
         let e = StaffAction::parse("explode", None).unwrap_err().to_string();
-        assert!(e.contains("pause, resume, admit, capacity, announce, remove"), "{e}");
+        assert!(e.contains("pause, resume, admit, capacity, announce, remove, challenge"), "{e}");
         for name in ACTION_NAMES {
             let arg = match name {
-                "admit" | "capacity" => "1",
+                "admit" | "capacity" | "challenge" => "1",
                 "remove" => "1.1.0123456789abcdef",
                 _ => "hello",
             };

@@ -45,6 +45,9 @@ pub fn lease(stream: &str) -> String {
     }
 }
 
+/// The key every buyer gateway on this Redis signs cookies and challenges with, when none is configured.
+pub const GATEWAY_KEY: &str = "seatwise:{gateway}:key";
+
 /// The workers alive: a sorted set of consumer name -> the time (ms) its heartbeat runs out. Workers share
 /// the streams by it.
 pub const WORKERS: &str = "seatwise:workers";

@@ -13,6 +13,8 @@
 //! - [`shows`]: shows and schedules, the status transition table and `update_show_status`, the audit log.
 //! - [`monitor`]: `get_show_queue_status` and the same for every open queue, in two round trips.
 //! - [`notify`]: Ably channels and events, the outbox worker, the closed-queue drain, buyer tokens.
+//! - [`gate`]: what the buyer gateway shares through Redis or signs: its key, proof-of-work challenges,
+//!   admission passes, rate limits.
 //! - [`local`]: a local redis-server (and Redis Cluster) started on a free port: the embedded default and
 //!   the test harness.
 //! - [`sim`]: the load simulator: buyers that join, poll, abandon, hold seats and book.
@@ -23,6 +25,7 @@ pub mod actions;
 pub mod audit;
 pub mod connect;
 pub mod error;
+pub mod gate;
 pub mod ids;
 pub mod keys;
 pub mod local;
@@ -43,7 +46,7 @@ pub use audit::{Actor, AuditEvent, AuditRecord};
 pub use error::{Error, ErrorCode, Result};
 pub use ids::{BuyerId, SchedId, Scope, SeatId, ShowId, Ticket};
 pub use monitor::{QueueStats, ScheduleQueueStatus, ShowQueueStatus};
-pub use queue::{Engine, JoinProof, QueueSettings, TicketState, TicketStatus};
+pub use queue::{Engine, JoinProof, MAX_JOIN_BATCH, QueueSettings, TicketState, TicketStatus};
 pub use redis_conn::{ConnectOptions, Redis, Target};
 pub use shows::{Schedule, Show, StatusChange};
 pub use status::ShowStatus;

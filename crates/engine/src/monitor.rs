@@ -45,6 +45,8 @@ pub struct QueueStats {
     pub tickets_issued: u64,
     pub opened_at_ms: u64,
     pub closed_reason: String,
+    /// Proof-of-work difficulty of a join, in leading zero bits (0 = no challenge); see docs/PROTOCOL.md.
+    pub pow_bits: u32,
 }
 
 impl QueueStats {
@@ -76,6 +78,7 @@ impl QueueStats {
             closed_reason: r.str(18),
             max_seats: r.uint(19),
             outbox_dropped: r.uint(20),
+            pow_bits: r.uint(21) as u32,
             to_tell: 0,
         }
     }

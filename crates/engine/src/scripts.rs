@@ -86,7 +86,7 @@ fn link(name: &str, body: &str) -> String {
 
 macro_rules! queue_scripts {
     ($($field:ident => $file:literal),* $(,)?) => {
-        pub(crate) struct Scripts { $(pub $field: Lua,)* pub show_cas: Lua, pub lease: Lua }
+        pub(crate) struct Scripts { $(pub $field: Lua,)* pub show_cas: Lua, pub lease: Lua, pub ratelimit: Lua }
         pub(crate) static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| Scripts {
             $($field: Lua::new($file, link($file, include_str!(concat!("../lua/", $file)))),)*
             show_cas: Lua::new("show-cas.lua", {
@@ -97,11 +97,15 @@ macro_rules! queue_scripts {
                 let body = include_str!("../lua/lease.lua");
                 format!("{}{body}", code_prelude(body))
             }),
+            ratelimit: Lua::new("ratelimit.lua", {
+                let body = include_str!("../lua/ratelimit.lua");
+                format!("{}{body}", code_prelude(body))
+            }),
         });
         /// Every script's source, for tooling and tests (e.g. syntax checks, SCRIPT LOAD).
         pub fn all_sources() -> Vec<(&'static str, &'static str)> {
             let s = &*SCRIPTS;
-            vec![$(( $file, s.$field.source.as_str() ),)* ("show-cas.lua", s.show_cas.source.as_str()), ("lease.lua", s.lease.source.as_str())]
+            vec![$(( $file, s.$field.source.as_str() ),)* ("show-cas.lua", s.show_cas.source.as_str()), ("lease.lua", s.lease.source.as_str()), ("ratelimit.lua", s.ratelimit.source.as_str())]
         }
     };
 }
@@ -120,6 +124,7 @@ queue_scripts! {
     close => "close.lua",
     admit => "admit.lua",
     capacity => "capacity.lua",
+    challenge => "challenge.lua",
     announce => "announce.lua",
     stats => "stats.lua",
     stats_ro => "stats-ro.lua",

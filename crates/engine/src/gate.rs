@@ -1,0 +1,276 @@
+//! What the buyer gateway keeps in Redis or signs, so that any number of gateway processes agree without
+//! talking to each other (docs/PROTOCOL.md, "Buyer gateway"):
+//! - the gateway key (signs buyer cookies and challenges), created once in Redis unless configured;
+//! - proof-of-work challenges: stateless (HMAC-signed, bound to a queue and a time window), single use by
+//!   one `SET NX` per solution, verified in O(1);
+//! - admission passes: an HMAC-SHA256 token the venue's booking site verifies offline;
+//! - fixed-window rate limits, one counter per client or buyer.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::ids::{Scope, Ticket};
+use crate::keys;
+use crate::queue::Engine;
+use crate::scripts::SCRIPTS;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The hardest challenge staff may set: 2^24 hashes, a few seconds in a browser's Web Worker.
+pub const MAX_POW_BITS: u32 = 24;
+/// How long a challenge may be solved and used.
+pub const CHALLENGE_TTL_MS: u64 = 120_000;
+
+pub fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// A secret key for signing (32 bytes). Never printed: Debug shows nothing of it.
+#[derive(Clone)]
+pub struct SigningKey(Vec<u8>);
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SigningKey(redacted)")
+    }
+}
+
+impl SigningKey {
+    /// A key from configuration text (at least 32 characters).
+    pub fn from_text(what: &'static str, text: &str) -> Result<SigningKey> {
+        if text.len() < 32 {
+            return Err(Error::invalid(what, "(hidden)", "a key of at least 32 characters (e.g. `openssl rand -hex 32`)"));
+        }
+        Ok(SigningKey(text.as_bytes().to_vec()))
+    }
+
+    /// A key derived for one purpose, so one secret never signs two kinds of token.
+    pub fn derive(&self, purpose: &str) -> SigningKey {
+        SigningKey(self.mac(&[purpose.as_bytes()]).to_vec())
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+
+    /// `base64url(HMAC-SHA256(key, text))`.
+    pub fn sign(&self, text: &str) -> String {
+        B64.encode(self.mac(&[text.as_bytes()]))
+    }
+
+    /// Checks a signature made by [`SigningKey::sign`], in constant time.
+    pub fn verify(&self, text: &str, signature: &str) -> bool {
+        let Ok(sig) = B64.decode(signature) else { return false };
+        let mut m = HmacSha256::new_from_slice(&self.0).expect("HMAC takes any key length");
+        m.update(text.as_bytes());
+        m.verify_slice(&sig).is_ok()
+    }
+
+    /// A short keyed hash of a value that must not be stored or logged as it is (buyer ids may be emails).
+    pub fn pseudonym(&self, value: &str) -> String {
+        B64.encode(&self.mac(&[b"pseudonym:", value.as_bytes()])[..12])
+    }
+}
+
+impl Engine {
+    /// The key every gateway on this Redis shares (created at the first start, 32 random bytes), for
+    /// deployments that do not configure one (`SEATWISE_GATEWAY_KEY`).
+    pub async fn gateway_key(&self) -> Result<SigningKey> {
+        let fresh: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        let _: Option<String> =
+            self.redis().query(redis::cmd("SET").arg(keys::GATEWAY_KEY).arg(&fresh).arg("NX")).await?;
+        let key: String = self.redis().query(redis::cmd("GET").arg(keys::GATEWAY_KEY)).await?;
+        SigningKey::from_text("gateway key", &key)
+    }
+
+    /// Sets the proof-of-work difficulty of a queue's joins (0 = off). Returns the previous one.
+    pub async fn set_challenge(&self, scope: &Scope, bits: u32) -> Result<u32> {
+        if bits > MAX_POW_BITS {
+            return Err(Error::invalid(
+                "challenge difficulty",
+                &bits.to_string(),
+                &format!("0 (off) to {MAX_POW_BITS} bits; each bit doubles the buyer's work"),
+            ));
+        }
+        let r = self.redis().eval(&SCRIPTS.challenge, &keys::queue_keys(scope), &[bits.to_string()]).await?;
+        Ok(r.into_result(&scope.to_string(), "")?.uint(1) as u32)
+    }
+
+    /// Counts one request against a fixed-window limit. `Ok(None)` = allowed; `Ok(Some(ms))` = over the
+    /// limit, retry after `ms`.
+    pub async fn rate_limit(&self, kind: &str, who: &str, limit: u64, window_ms: u64) -> Result<Option<u64>> {
+        let key = format!("seatwise:rl:{{{kind}:{who}}}");
+        let r = self.redis().eval(&SCRIPTS.ratelimit, &[key], &[window_ms.to_string()]).await?;
+        let r = r.into_result(kind, "")?;
+        Ok((r.uint(1) > limit).then(|| r.uint(2).max(1)))
+    }
+
+    /// Uses up a solved challenge: true the first time, false for a replay. The marker lives until the
+    /// challenge expires, so the check stays O(1) and the keys clean themselves up.
+    pub async fn consume_challenge(&self, c: &Challenge) -> Result<bool> {
+        let ttl = c.expires_ms.saturating_sub(now_ms()).max(1);
+        let key = format!("seatwise:pow:{}:{}", c.scope.hash_tag(), c.nonce);
+        let set: Option<String> =
+            self.redis().query(redis::cmd("SET").arg(key).arg(1).arg("NX").arg("PX").arg(ttl)).await?;
+        Ok(set.is_some())
+    }
+}
+
+/// A proof-of-work challenge as issued: `<scope>|<bits>|<expires_ms>|<nonce>.<signature>`, opaque to the
+/// page, which finds a `solution` (decimal) such that SHA-256(`<challenge>:<solution>`) starts with `bits`
+/// zero bits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Challenge {
+    pub scope: Scope,
+    pub bits: u32,
+    pub expires_ms: u64,
+    pub nonce: String,
+}
+
+impl Challenge {
+    pub fn issue(key: &SigningKey, scope: &Scope, bits: u32, now: u64) -> (Challenge, String) {
+        let nonce: String = (0..12).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
+        let c = Challenge { scope: scope.clone(), bits, expires_ms: now + CHALLENGE_TTL_MS, nonce };
+        let body = format!("{}|{}|{}|{}", c.scope, c.bits, c.expires_ms, c.nonce);
+        let text = format!("{body}.{}", key.sign(&body));
+        (c, text)
+    }
+
+    /// Checks a solved challenge for `scope` needing at least `min_bits`: signature, queue, time window and
+    /// the work itself, in O(1). Single use is checked separately ([`Engine::consume_challenge`]).
+    pub fn verify(key: &SigningKey, text: &str, solution: &str, scope: &Scope, min_bits: u32, now: u64) -> Result<Challenge> {
+        let bad = |why: &str| Error::invalid("challenge", "(as sent)", why);
+        let (body, sig) = text.rsplit_once('.').ok_or_else(|| bad("not a challenge issued by this gateway"))?;
+        if !key.verify(body, sig) {
+            return Err(bad("not a challenge issued by this gateway"));
+        }
+        let parts: Vec<&str> = body.split('|').collect();
+        let [s, bits, expires, nonce] = parts[..] else { return Err(bad("not a challenge issued by this gateway")) };
+        let c = Challenge {
+            scope: Scope::parse(s)?,
+            bits: bits.parse().map_err(|_| bad("malformed"))?,
+            expires_ms: expires.parse().map_err(|_| bad("malformed"))?,
+            nonce: nonce.to_string(),
+        };
+        if &c.scope != scope {
+            return Err(bad("this challenge was issued for another queue; ask for a new one"));
+        }
+        if now > c.expires_ms {
+            return Err(bad("this challenge has expired; ask for a new one"));
+        }
+        if c.bits < min_bits {
+            return Err(bad("the queue now asks for harder work; ask for a new challenge"));
+        }
+        if solution.is_empty() || solution.len() > 20 || !solution.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(bad("the solution is a decimal number of at most 20 digits"));
+        }
+        if leading_zero_bits(&Sha256::digest(format!("{text}:{solution}").as_bytes())) < c.bits {
+            return Err(bad("the solution does not solve the challenge"));
+        }
+        Ok(c)
+    }
+
+    /// Solves a challenge (tests, the benchmark and the CLI's simulated buyers; pages do it in a Web Worker).
+    pub fn solve(text: &str, bits: u32) -> u64 {
+        (0u64..).find(|n| leading_zero_bits(&Sha256::digest(format!("{text}:{n}").as_bytes())) >= bits).unwrap_or(0)
+    }
+}
+
+pub fn leading_zero_bits(hash: &[u8]) -> u32 {
+    let mut n = 0;
+    for b in hash {
+        if *b == 0 {
+            n += 8;
+        } else {
+            return n + b.leading_zeros();
+        }
+    }
+    n
+}
+
+/// What an admission pass says. The pass is `base64url(JSON of this).base64url(HMAC-SHA256(pass key,
+/// first part))`; see docs/PROTOCOL.md for a verifier in a few lines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pass {
+    /// `<showId>:<schedId>`.
+    pub scope: String,
+    pub ticket: String,
+    /// When the session, and so the pass, ends (ms since the epoch).
+    pub exp: u64,
+}
+
+impl Pass {
+    pub fn sign(&self, key: &SigningKey) -> String {
+        let body = B64.encode(serde_json::to_vec(self).expect("a pass serializes"));
+        let sig = key.sign(&body);
+        format!("{body}.{sig}")
+    }
+
+    /// Verifies a pass offline: signature, then expiry.
+    pub fn verify(key: &SigningKey, text: &str, now: u64) -> Result<Pass> {
+        let bad = |why: &str| Error::invalid("admission pass", "(as sent)", why);
+        let (body, sig) = text.split_once('.').ok_or_else(|| bad("not a pass: two base64url parts joined by '.'"))?;
+        if !key.verify(body, sig) {
+            return Err(bad("the signature does not match: not issued with this venue's pass key"));
+        }
+        let json = B64.decode(body).map_err(|_| bad("the first part is not base64url"))?;
+        let pass: Pass = serde_json::from_slice(&json).map_err(|_| bad("the first part is not a pass"))?;
+        if now >= pass.exp {
+            return Err(bad("this pass has expired (the buyer's session ended)"));
+        }
+        Ticket::parse(&pass.ticket)?;
+        Ok(pass)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> SigningKey {
+        SigningKey::from_text("k", "0123456789abcdef0123456789abcdef").unwrap()
+    }
+
+    #[test]
+    fn a_challenge_is_bound_to_its_queue_time_and_work() {
+        let k = key();
+        let sc = Scope::parse("s1:d1").unwrap();
+        let (_, text) = Challenge::issue(&k, &sc, 8, 1000);
+        let sol = Challenge::solve(&text, 8).to_string();
+        assert!(Challenge::verify(&k, &text, &sol, &sc, 8, 2000).is_ok());
+        let other = Scope::parse("s1:d2").unwrap();
+        let err = |r: Result<Challenge>| r.unwrap_err().to_string();
+        assert!(err(Challenge::verify(&k, &text, &sol, &other, 8, 2000)).contains("another queue"));
+        assert!(err(Challenge::verify(&k, &text, &sol, &sc, 8, 1000 + CHALLENGE_TTL_MS + 1)).contains("expired"));
+        assert!(err(Challenge::verify(&k, &text, &sol, &sc, 9, 2000)).contains("harder"));
+        let wrong = (0u64..)
+            .find(|n| leading_zero_bits(&Sha256::digest(format!("{text}:{n}").as_bytes())) < 8)
+            .unwrap()
+            .to_string();
+        assert!(err(Challenge::verify(&k, &text, &wrong, &sc, 8, 2000)).contains("does not solve"));
+        let forged = text.replace("|8|", "|0|");
+        assert!(err(Challenge::verify(&k, &forged, "0", &sc, 0, 2000)).contains("not a challenge"));
+    }
+
+    #[test]
+    fn a_pass_verifies_only_with_its_key_and_before_it_expires() {
+        let k = key();
+        let p = Pass { scope: "s1:d1".into(), ticket: "1.2.0123456789abcdef".into(), exp: 5000 };
+        let text = p.sign(&k);
+        assert_eq!(Pass::verify(&k, &text, 4999).unwrap(), p);
+        assert!(Pass::verify(&k, &text, 5000).unwrap_err().to_string().contains("expired"));
+        let other = SigningKey::from_text("k", "another key of thirty-two characters").unwrap();
+        assert!(Pass::verify(&other, &text, 1).unwrap_err().to_string().contains("signature"));
+        assert!(format!("{k:?}").contains("redacted"));
+    }
+}
