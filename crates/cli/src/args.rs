@@ -134,6 +134,11 @@ pub enum Cmd {
     },
     /// Test the Ably credentials: read Ably's clock and exchange a token request for a token.
     AblyCheck,
+    /// Run the buyer gateway: the HTTP API of docs/PROTOCOL.md for buyers' browsers and the venue's web app.
+    /// Secrets come from the environment only: SEATWISE_SERVICE_KEY (server-to-server calls),
+    /// SEATWISE_GATEWAY_KEY (signs cookies and challenges; default: one kept in Redis for every gateway),
+    /// SEATWISE_PASS_KEY (signs admission passes, shared with the booking site), SEATWISE_ABLY_KEY.
+    Serve(ServeArgs),
     /// The embedded default: a local redis-server, demo shows opened, simulated buyers and the monitor.
     Demo {
         /// Where the local Redis keeps its data (default: the user data dir, seatwise/sandbox).
@@ -152,6 +157,37 @@ pub enum Cmd {
         #[arg(long)]
         on_configured_redis: bool,
     },
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "SEATWISE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// An origin (scheme://host[:port]) allowed to call from browsers; repeat for several.
+    #[arg(long = "cors-origin", env = "SEATWISE_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Behind a load balancer: take the client address from X-Forwarded-For.
+    #[arg(long)]
+    pub trust_proxy: bool,
+    /// Serve the venue's web app only (service key); browsers get no cookie identity.
+    #[arg(long)]
+    pub no_browser_direct: bool,
+    /// Joins per client address per minute (0 = no limit).
+    #[arg(long, default_value_t = 120)]
+    pub join_per_ip: u64,
+    /// Joins per buyer per minute (0 = no limit).
+    #[arg(long, default_value_t = 10)]
+    pub join_per_buyer: u64,
+    /// Status calls per client address per minute (0 = no limit).
+    #[arg(long, default_value_t = 3000)]
+    pub status_per_ip: u64,
+    /// Status calls per buyer per minute (0 = no limit).
+    #[arg(long, default_value_t = 90)]
+    pub status_per_buyer: u64,
+    /// Log format: text or json.
+    #[arg(long, default_value = "text")]
+    pub log: String,
 }
 
 #[derive(Subcommand)]

@@ -6,6 +6,7 @@
 
 mod args;
 mod monitor;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,7 +28,7 @@ use seatwise_engine::{
 use args::{BuyerCmd, Cli, Cmd, ConnArgs, QueueCmd, ShowsCmd, SimArgs};
 
 /// A failure with its exit code.
-struct Fail(u8, String);
+pub(crate) struct Fail(pub(crate) u8, pub(crate) String);
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
@@ -35,7 +36,7 @@ impl From<Error> for Fail {
     }
 }
 
-type Out = Result<(), Fail>;
+pub(crate) type Out = Result<(), Fail>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -302,6 +303,7 @@ async fn run(cli: Cli) -> Out {
             print_json(&req);
             Ok(())
         }
+        Cmd::Serve(a) => serve::run(engine, ably_client(&cli.conn)?, a).await,
         Cmd::AblyCheck => unreachable!("handled above"),
         Cmd::Demo { .. } => unreachable!("handled above"),
     }

@@ -1,0 +1,450 @@
+//! The `/v1` handlers: parse and check the request, call the engine once, shape the answer. The routes,
+//! bodies and answers are documented in `openapi.json` (served at `/v1/openapi.json`) and docs/PROTOCOL.md.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use seatwise_engine::gate::{Challenge, Pass, now_ms};
+use seatwise_engine::{SchedId, Scope, SeatId, ShowId, Ticket, TicketState, TicketStatus};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::Gateway;
+use crate::error::ApiError;
+use crate::identity::{Identity, client_ip};
+
+type Gw = State<Arc<Gateway>>;
+type Peer = ConnectInfo<SocketAddr>;
+type Body = Result<Bytes, BytesRejection>;
+
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+pub fn routes() -> Router<Arc<Gateway>> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/v1/openapi.json", get(openapi))
+        .route("/v1/shows/{show}/queue", get(show_queue))
+        .route("/v1/queues/{show}/{sched}/challenge", post(challenge))
+        .route("/v1/queues/{show}/{sched}/tickets", post(join))
+        .route("/v1/queues/{show}/{sched}/tickets/{ticket}", get(status).delete(leave))
+        .route("/v1/queues/{show}/{sched}/tickets/{ticket}/holds", post(hold))
+        .route("/v1/queues/{show}/{sched}/tickets/{ticket}/release", post(release))
+        .route("/v1/queues/{show}/{sched}/tickets/{ticket}/complete", post(complete))
+        .route("/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token", get(ably_token).post(ably_token))
+        .route("/v1/passes/verify", post(verify_pass))
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /v1/openapi.json")
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn readyz(State(gw): Gw) -> Response {
+    match gw.engine.redis().query::<String>(&redis::cmd("PING")).await {
+        Ok(_) => "ready".into_response(),
+        Err(_) => ApiError::unavailable().into_response(),
+    }
+}
+
+async fn metrics(State(gw): Gw) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], gw.render_metrics()).into_response()
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+fn scope_of(show: &str, sched: &str) -> Result<Scope, ApiError> {
+    Ok(Scope::new(ShowId::new(show)?, SchedId::new(sched)?))
+}
+
+fn ticket_of(t: &str) -> Result<Ticket, ApiError> {
+    Ok(Ticket::parse(t)?)
+}
+
+/// A JSON body; an empty body is the type's default.
+fn json<T: DeserializeOwned + Default>(body: Body) -> Result<T, ApiError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large (at most 16 KiB)")
+        } else {
+            ApiError::bad_request("the request body could not be read")
+        }
+    })?;
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(T::default());
+    }
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not the JSON expected: {e}")))
+}
+
+/// Adds the identity cookie (when new) and `Cache-Control: no-store` to a buyer's answer.
+fn answer<T: Serialize>(id: &Identity, status: StatusCode, body: T) -> Response {
+    let mut r = (status, Json(body)).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Some(c) = &id.set_cookie {
+        r.headers_mut().insert(header::SET_COOKIE, c.clone());
+    }
+    r
+}
+
+// ---- Public queue status ----
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicSchedule {
+    sched_id: String,
+    starts_at: String,
+    time_zone: String,
+    /// open, paused, closed or none.
+    state: String,
+    queue_size: u64,
+    active_sessions: u64,
+    capacity: u64,
+    estimated_wait_ms: u64,
+    pow_bits: u32,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PublicShow {
+    show_id: String,
+    name: String,
+    venue: String,
+    status: String,
+    schedules: Vec<PublicSchedule>,
+}
+
+async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response, ApiError> {
+    let show = ShowId::new(&show)?;
+    let s = gw.public_status(&show).await?;
+    let body = PublicShow {
+        show_id: s.show_id.to_string(),
+        name: s.name.clone(),
+        venue: s.venue.clone(),
+        status: s.status.to_string(),
+        schedules: s
+            .queue_statuses
+            .iter()
+            .map(|q| PublicSchedule {
+                sched_id: q.sched_id.to_string(),
+                starts_at: q.starts_at.clone(),
+                time_zone: q.time_zone.clone(),
+                state: q.stats.state.clone(),
+                queue_size: q.stats.queue_size,
+                active_sessions: q.stats.active_sessions,
+                capacity: q.stats.capacity,
+                estimated_wait_ms: q.stats.estimated_wait_time,
+                pow_bits: q.stats.pow_bits,
+            })
+            .collect(),
+    };
+    let mut r = Json(body).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=1"));
+    Ok(r)
+}
+
+/// The queue's public settings a buyer call needs (cached ≤ 1 s): 404 for a schedule the show lacks.
+async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<(u32, u64), ApiError> {
+    let s = gw.public_status(&scope.show).await?;
+    let q = s.queue_statuses.iter().find(|q| q.sched_id == scope.sched).ok_or_else(|| {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("show {} has no schedule {}", scope.show, scope.sched))
+    })?;
+    Ok((q.stats.pow_bits, q.stats.abandon_ms))
+}
+
+// ---- Tickets ----
+
+/// How long a page should wait before its next status call (docs/PROTOCOL.md, "Poll interval"): buyers far
+/// from the front poll less often; every waiting buyer still polls at least three times per abandonment
+/// window; 0 = stop polling.
+pub fn poll_after_ms(state: TicketState, rank: u64, abandon_ms: u64) -> u64 {
+    match state {
+        TicketState::Waiting => {
+            let ceiling = (abandon_ms / 3).clamp(2_000, 30_000);
+            (rank.saturating_mul(20)).clamp(2_000, ceiling)
+        }
+        TicketState::Admitted => 15_000,
+        _ => 0,
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TicketAnswer {
+    scope: String,
+    ticket: String,
+    state: TicketState,
+    rank: u64,
+    eta_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at_ms: Option<u64>,
+    paused: bool,
+    poll_after_ms: u64,
+    /// The admission pass for the booking site, while admitted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pass: Option<String>,
+}
+
+fn ticket_answer(gw: &Gateway, s: TicketStatus, abandon_ms: u64) -> TicketAnswer {
+    let pass = match (s.state, s.expires_at_ms) {
+        (TicketState::Admitted, Some(exp)) => {
+            Some(Pass { scope: s.scope.clone(), ticket: s.ticket.clone(), exp }.sign(&gw.pass_key))
+        }
+        _ => None,
+    };
+    TicketAnswer {
+        poll_after_ms: poll_after_ms(s.state, s.rank, abandon_ms),
+        scope: s.scope,
+        ticket: s.ticket,
+        state: s.state,
+        rank: s.rank,
+        eta_ms: s.eta_ms,
+        expires_at_ms: s.expires_at_ms,
+        paused: s.paused,
+        pass,
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ChallengeAnswer {
+    /// 0 = no challenge needed: join without one.
+    bits: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    challenge: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at_ms: Option<u64>,
+}
+
+async fn challenge(
+    State(gw): Gw,
+    Path((show, sched)): Path<(String, String)>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    let scope = scope_of(&show, &sched)?;
+    let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
+    gw.limit("challenge-ip", &ip, gw.config.limits.join_per_ip).await?;
+    let (bits, _) = queue_settings(&gw, &scope).await?;
+    let body = if bits == 0 {
+        ChallengeAnswer { bits, challenge: None, expires_at_ms: None }
+    } else {
+        let (c, text) = Challenge::issue(&gw.key, &scope, bits, now_ms());
+        ChallengeAnswer { bits, challenge: Some(text), expires_at_ms: Some(c.expires_ms) }
+    };
+    let mut r = Json(body).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct JoinBody {
+    challenge: Option<String>,
+    solution: Option<String>,
+}
+
+async fn join(
+    State(gw): Gw,
+    Path((show, sched)): Path<(String, String)>,
+    headers: HeaderMap,
+    peer: Peer,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let scope = scope_of(&show, &sched)?;
+    let body: JoinBody = json(body)?;
+    let id = gw.identity.identify(&headers)?;
+    let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
+    let l = gw.config.limits;
+    tokio::try_join!(
+        gw.limit("join-ip", &ip, if id.service { crate::Limit::OFF } else { l.join_per_ip }),
+        gw.limit("join-buyer", id.buyer.as_str(), l.join_per_buyer)
+    )?;
+    let (bits, abandon_ms) = queue_settings(&gw, &scope).await?;
+    if bits > 0 {
+        let (Some(text), Some(solution)) = (&body.challenge, &body.solution) else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "challenge_required",
+                format!("this queue asks for a proof of work ({bits} bits): POST …/challenge, solve it, join with {{challenge, solution}}"),
+            ));
+        };
+        let c = Challenge::verify(&gw.key, text, solution, &scope, bits, now_ms())?;
+        if !gw.engine.consume_challenge(&c).await? {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "challenge_used",
+                "this challenge was already used; ask for a new one",
+            ));
+        }
+    }
+    let s = gw.joiner.join(&gw.engine, &scope, id.buyer.clone()).await?;
+    metrics::counter!("seatwise_gateway_joins_total").increment(1);
+    tracing::debug!(buyer = %gw.key.pseudonym(id.buyer.as_str()), scope = %scope, "joined");
+    Ok(answer(&id, StatusCode::OK, ticket_answer(&gw, s, abandon_ms)))
+}
+
+async fn status(
+    State(gw): Gw,
+    Path((show, sched, ticket)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    peer: Peer,
+) -> Result<Response, ApiError> {
+    let scope = scope_of(&show, &sched)?;
+    let ticket = ticket_of(&ticket)?;
+    let id = gw.identity.identify(&headers)?;
+    let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
+    let l = gw.config.limits;
+    let (_, _, settings, s) = tokio::try_join!(
+        gw.limit("status-ip", &ip, if id.service { crate::Limit::OFF } else { l.status_per_ip }),
+        gw.limit("status-buyer", id.buyer.as_str(), l.status_per_buyer),
+        queue_settings(&gw, &scope),
+        async { gw.engine.status_for(&scope, &ticket, Some(&id.buyer)).await.map_err(ApiError::from) },
+    )?;
+    Ok(answer(&id, StatusCode::OK, ticket_answer(&gw, s, settings.1)))
+}
+
+#[derive(Serialize)]
+struct LeaveAnswer {
+    /// The state the ticket was in.
+    was: TicketState,
+}
+
+async fn leave(
+    State(gw): Gw,
+    Path((show, sched, ticket)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+    let id = gw.identity.identify(&headers)?;
+    let was = gw.engine.leave_for(&scope, &ticket, Some(&id.buyer)).await?;
+    Ok(answer(&id, StatusCode::OK, LeaveAnswer { was }))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SeatsBody {
+    #[serde(default)]
+    seats: Vec<String>,
+}
+
+fn seat_ids(b: &SeatsBody) -> Result<Vec<SeatId>, ApiError> {
+    Ok(b.seats.iter().map(|s| SeatId::new(s)).collect::<seatwise_engine::Result<_>>()?)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SeatsAnswer {
+    seats: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at_ms: Option<u64>,
+}
+
+async fn hold(
+    State(gw): Gw,
+    Path((show, sched, ticket)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+    let seats = seat_ids(&json::<SeatsBody>(body)?)?;
+    let id = gw.identity.identify(&headers)?;
+    let h = gw.engine.hold_for(&scope, &ticket, Some(&id.buyer), &seats).await?;
+    Ok(answer(&id, StatusCode::OK, SeatsAnswer { seats: h.seats, expires_at_ms: Some(h.expires_at_ms) }))
+}
+
+async fn release(
+    State(gw): Gw,
+    Path((show, sched, ticket)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+    let seats = seat_ids(&json::<SeatsBody>(body)?)?;
+    let id = gw.identity.identify(&headers)?;
+    let left = gw.engine.release_for(&scope, &ticket, Some(&id.buyer), &seats).await?;
+    Ok(answer(&id, StatusCode::OK, SeatsAnswer { seats: left, expires_at_ms: None }))
+}
+
+async fn complete(
+    State(gw): Gw,
+    Path((show, sched, ticket)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+    let id = gw.identity.identify(&headers)?;
+    let sold = gw.engine.complete_for(&scope, &ticket, Some(&id.buyer)).await?;
+    Ok(answer(&id, StatusCode::OK, SeatsAnswer { seats: sold, expires_at_ms: None }))
+}
+
+/// Ably's token request for the buyer's own live ticket: ably-js uses this route as its `authUrl`; a page
+/// without ably-js posts the answer to Ably's `requestToken` for a token (docs/PROTOCOL.md).
+async fn ably_token(
+    State(gw): Gw,
+    Path((show, sched, ticket)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+    let id = gw.identity.identify(&headers)?;
+    let Some(ably) = &gw.ably else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_realtime",
+            "live updates are not configured on this gateway; keep polling the ticket status",
+        ));
+    };
+    let req = gw.engine.buyer_token_request(ably, &scope, &ticket, &id.buyer, None, None, None).await?;
+    Ok(answer(&id, StatusCode::OK, req))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    #[serde(default)]
+    pass: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VerifyAnswer {
+    valid: bool,
+    scope: String,
+    ticket: String,
+    expires_at_ms: u64,
+}
+
+/// Checks an admission pass for the venue's booking site (which may also verify it offline).
+async fn verify_pass(State(gw): Gw, body: Body) -> Result<Response, ApiError> {
+    let b: VerifyBody = json(body)?;
+    let p = Pass::verify(&gw.pass_key, &b.pass, now_ms())
+        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "invalid_pass", e.to_string()))?;
+    Ok(Json(VerifyAnswer { valid: true, scope: p.scope, ticket: p.ticket, expires_at_ms: p.exp }).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn far_buyers_poll_less_often_but_always_within_the_abandonment_window() {
+        let a = 120_000;
+        assert_eq!(poll_after_ms(TicketState::Waiting, 1, a), 2_000);
+        assert_eq!(poll_after_ms(TicketState::Waiting, 500, a), 10_000);
+        assert_eq!(poll_after_ms(TicketState::Waiting, 1_000_000, a), 30_000);
+        assert_eq!(poll_after_ms(TicketState::Waiting, 1_000_000, 30_000), 10_000);
+        assert_eq!(poll_after_ms(TicketState::Closed, 0, a), 0);
+    }
+}
