@@ -434,7 +434,7 @@ async fn join_many_answers_each_buyer_as_one_join_after_another_would() {
     let batch = vec![
         (buyer("a"), JoinProof::None),
         (buyer("b"), JoinProof::None),
-        (buyer("a"), JoinProof::None),                  // a again, no proof: refused, a keeps one ticket
+        (buyer("a"), JoinProof::None), // a again, no proof: refused, a keeps one ticket
         (buyer("carol"), JoinProof::Ticket(&carol_ticket)), // carol with her ticket: hers again
         (buyer("c"), JoinProof::None),
     ];

@@ -1,1 +1,110 @@
+//! The buyer gateway over real HTTP: a real redis-server (a 3-master Cluster and the Upstash REST stand-in
+//! for one lifecycle each), gateways on free ports, reqwest as the client, ably-js as the reference Ably
+//! client, and the admission pass checked by an HMAC computed here, not by the gateway's code.
 
+#[path = "../support/mod.rs"]
+mod support;
+
+/// This suite's `start()` talks the Redis protocol.
+pub const TRANSPORT: support::Transport = support::Transport::Native;
+
+mod abuse;
+mod api;
+mod deploy;
+
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use seatwise_engine::Engine;
+use seatwise_gateway::{Config, Gateway, Limits, Running};
+use serde_json::{Value, json};
+
+pub async fn gateway(engine: &Engine, config: Config) -> Running {
+    gateway_with_ably(engine, config, None).await
+}
+
+pub async fn gateway_with_ably(engine: &Engine, config: Config, ably: Option<Arc<seatwise_ably::AblyRest>>) -> Running {
+    let gw = Arc::new(Gateway::new(engine.clone(), ably, config).await.expect("gateway"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    Running::start(listener, gw).await.unwrap()
+}
+
+/// The test default: no rate limits (tests that check them set their own).
+pub fn config() -> Config {
+    Config { limits: Limits::OFF, ..Config::default() }
+}
+
+/// One buyer's browser: keeps the identity cookie the gateway gives it, like a browser would.
+#[derive(Default)]
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub cookie: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `code` of an error answer.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Browser {
+    pub fn new() -> Browser {
+        Browser::default()
+    }
+
+    /// A venue web app calling for `buyer` with the service key.
+    pub fn service(key: &str, buyer: &str) -> Browser {
+        let mut b = Browser::new();
+        b.headers = vec![("authorization".into(), format!("Bearer {key}")), ("x-seatwise-buyer".into(), buyer.into())];
+        b
+    }
+
+    pub async fn call(&mut self, method: Method, url: &str, body: Option<Value>) -> Answer {
+        let mut r = self.client.request(method, url);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        for (k, v) in &self.headers {
+            r = r.header(k, v);
+        }
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let res = r.send().await.expect("the gateway answers");
+        if let Some(c) = res.headers().get("set-cookie") {
+            let c = c.to_str().unwrap();
+            self.cookie = Some(c.split(';').next().unwrap().to_string());
+        }
+        let (status, headers) = (res.status(), res.headers().clone());
+        let text = res.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Answer { status, headers, body }
+    }
+
+    pub async fn get(&mut self, url: &str) -> Answer {
+        self.call(Method::GET, url, None).await
+    }
+
+    pub async fn post(&mut self, url: &str, body: Value) -> Answer {
+        self.call(Method::POST, url, Some(body)).await
+    }
+
+    pub async fn join(&mut self, base: &str, scope: &str) -> Answer {
+        let (show, sched) = scope.split_once(':').unwrap();
+        self.post(&format!("{base}/v1/queues/{show}/{sched}/tickets"), json!({})).await
+    }
+
+    /// A ticket route: `tickets/<ticket><rest>`.
+    pub fn ticket_url(base: &str, scope: &str, ticket: &str, rest: &str) -> String {
+        let (show, sched) = scope.split_once(':').unwrap();
+        format!("{base}/v1/queues/{show}/{sched}/tickets/{ticket}{rest}")
+    }
+}

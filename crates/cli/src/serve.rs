@@ -29,7 +29,10 @@ pub async fn run(engine: Engine, ably: Option<Arc<AblyRest>>, a: ServeArgs) -> O
     }
     let service_key = std::env::var("SEATWISE_SERVICE_KEY").ok().filter(|k| !k.is_empty());
     if service_key.as_ref().is_some_and(|k| k.len() < 32) {
-        return Err(Fail(2, "SEATWISE_SERVICE_KEY: use a key of at least 32 characters (e.g. `openssl rand -hex 32`)".into()));
+        return Err(Fail(
+            2,
+            "SEATWISE_SERVICE_KEY: use a key of at least 32 characters (e.g. `openssl rand -hex 32`)".into(),
+        ));
     }
     if a.no_browser_direct && service_key.is_none() {
         return Err(Fail(2, "--no-browser-direct leaves only server-to-server calls: set SEATWISE_SERVICE_KEY".into()));

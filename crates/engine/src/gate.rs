@@ -45,7 +45,11 @@ impl SigningKey {
     /// A key from configuration text (at least 32 characters).
     pub fn from_text(what: &'static str, text: &str) -> Result<SigningKey> {
         if text.len() < 32 {
-            return Err(Error::invalid(what, "(hidden)", "a key of at least 32 characters (e.g. `openssl rand -hex 32`)"));
+            return Err(Error::invalid(
+                what,
+                "(hidden)",
+                "a key of at least 32 characters (e.g. `openssl rand -hex 32`)",
+            ));
         }
         Ok(SigningKey(text.as_bytes().to_vec()))
     }
@@ -99,7 +103,7 @@ impl Engine {
             return Err(Error::invalid(
                 "challenge difficulty",
                 &bits.to_string(),
-                &format!("0 (off) to {MAX_POW_BITS} bits; each bit doubles the buyer's work"),
+                format!("0 (off) to {MAX_POW_BITS} bits; each bit doubles the buyer's work"),
             ));
         }
         let r = self.redis().eval(&SCRIPTS.challenge, &keys::queue_keys(scope), &[bits.to_string()]).await?;
@@ -148,7 +152,14 @@ impl Challenge {
 
     /// Checks a solved challenge for `scope` needing at least `min_bits`: signature, queue, time window and
     /// the work itself, in O(1). Single use is checked separately ([`Engine::consume_challenge`]).
-    pub fn verify(key: &SigningKey, text: &str, solution: &str, scope: &Scope, min_bits: u32, now: u64) -> Result<Challenge> {
+    pub fn verify(
+        key: &SigningKey,
+        text: &str,
+        solution: &str,
+        scope: &Scope,
+        min_bits: u32,
+        now: u64,
+    ) -> Result<Challenge> {
         let bad = |why: &str| Error::invalid("challenge", "(as sent)", why);
         let (body, sig) = text.rsplit_once('.').ok_or_else(|| bad("not a challenge issued by this gateway"))?;
         if !key.verify(body, sig) {

@@ -257,7 +257,8 @@ impl Engine {
     /// A buyer joins the queue, or gets their live ticket back with proof that it is theirs.
     pub async fn join_as(&self, scope: &Scope, buyer: &BuyerId, proof: JoinProof<'_>) -> Result<TicketStatus> {
         let keys = keys::queue_keys(scope);
-        let r = self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string(), proof_arg(proof)]).await?;
+        let r =
+            self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string(), proof_arg(proof)]).await?;
         if r.code() == scripts::E_NOT_OWNER {
             return Err(Error::AlreadyQueued { scope: scope.to_string(), buyer: buyer.to_string() });
         }
@@ -277,7 +278,7 @@ impl Engine {
             return Err(Error::invalid(
                 "join batch",
                 &joins.len().to_string(),
-                &format!("at most {MAX_JOIN_BATCH} buyers per call"),
+                format!("at most {MAX_JOIN_BATCH} buyers per call"),
             ));
         }
         if joins.is_empty() {
@@ -335,7 +336,13 @@ impl Engine {
         ticket_status(scope, &r.into_result(&scope.to_string(), &ticket.to_string())?)
     }
 
-    async fn leave_as(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>, how: &str) -> Result<TicketState> {
+    async fn leave_as(
+        &self,
+        scope: &Scope,
+        ticket: &Ticket,
+        owner: Option<&BuyerId>,
+        how: &str,
+    ) -> Result<TicketState> {
         let mut args = ticket_args(ticket, owner);
         args.push(how.to_string());
         let r = self.run(&SCRIPTS.leave, scope, args).await?;

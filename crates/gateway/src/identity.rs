@@ -70,7 +70,7 @@ impl IdentityConfig {
                 "this gateway serves the venue's web app only: call it with the service key",
             ));
         }
-        if let Some(buyer) = self.from_cookie(headers) {
+        if let Some(buyer) = self.buyer_in_cookie(headers) {
             return Ok(Identity { buyer, set_cookie: None, service: false });
         }
         let id: String = (0..16).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
@@ -85,7 +85,7 @@ impl IdentityConfig {
         Ok(Identity { buyer, set_cookie: Some(set_cookie), service: false })
     }
 
-    fn from_cookie(&self, headers: &HeaderMap) -> Option<BuyerId> {
+    fn buyer_in_cookie(&self, headers: &HeaderMap) -> Option<BuyerId> {
         for h in headers.get_all(header::COOKIE) {
             for part in h.to_str().ok()?.split(';') {
                 let Some(value) = part.trim().strip_prefix(COOKIE).and_then(|v| v.strip_prefix('=')) else {

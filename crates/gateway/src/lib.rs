@@ -77,8 +77,12 @@ impl Default for Limits {
 }
 
 impl Limits {
-    pub const OFF: Limits =
-        Limits { join_per_ip: Limit::OFF, join_per_buyer: Limit::OFF, status_per_ip: Limit::OFF, status_per_buyer: Limit::OFF };
+    pub const OFF: Limits = Limits {
+        join_per_ip: Limit::OFF,
+        join_per_buyer: Limit::OFF,
+        status_per_ip: Limit::OFF,
+        status_per_buyer: Limit::OFF,
+    };
 }
 
 /// How a gateway runs. Secrets come from the environment (the CLI reads them), never from flags.
@@ -219,7 +223,8 @@ async fn observe(req: Request, next: Next) -> Response {
     let secs = start.elapsed().as_secs_f64();
     let status = res.status().as_u16().to_string();
     metrics::counter!("seatwise_gateway_requests_total", "route" => route.clone(), "method" => method.to_string(), "status" => status.clone()).increment(1);
-    metrics::histogram!("seatwise_gateway_request_seconds", "route" => route.clone(), "method" => method.to_string()).record(secs);
+    metrics::histogram!("seatwise_gateway_request_seconds", "route" => route.clone(), "method" => method.to_string())
+        .record(secs);
     tracing::debug!(%method, route, status, ms = secs * 1000.0, "request");
     res
 }

@@ -26,6 +26,26 @@ type Body = Result<Bytes, BytesRejection>;
 
 pub const OPENAPI: &str = include_str!("openapi.json");
 
+/// Every route of [`routes`] as (method, path): the test checks `openapi.json` against this list and every
+/// entry against the router.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/v1/openapi.json"),
+    ("GET", "/v1/shows/{show}/queue"),
+    ("POST", "/v1/queues/{show}/{sched}/challenge"),
+    ("POST", "/v1/queues/{show}/{sched}/tickets"),
+    ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}"),
+    ("DELETE", "/v1/queues/{show}/{sched}/tickets/{ticket}"),
+    ("POST", "/v1/queues/{show}/{sched}/tickets/{ticket}/holds"),
+    ("POST", "/v1/queues/{show}/{sched}/tickets/{ticket}/release"),
+    ("POST", "/v1/queues/{show}/{sched}/tickets/{ticket}/complete"),
+    ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token"),
+    ("POST", "/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token"),
+    ("POST", "/v1/passes/verify"),
+];
+
 pub fn routes() -> Router<Arc<Gateway>> {
     Router::new()
         .route("/healthz", get(healthz))
@@ -160,7 +180,11 @@ async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response,
 async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<(u32, u64), ApiError> {
     let s = gw.public_status(&scope.show).await?;
     let q = s.queue_statuses.iter().find(|q| q.sched_id == scope.sched).ok_or_else(|| {
-        ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("show {} has no schedule {}", scope.show, scope.sched))
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("show {} has no schedule {}", scope.show, scope.sched),
+        )
     })?;
     Ok((q.stats.pow_bits, q.stats.abandon_ms))
 }
@@ -279,7 +303,9 @@ async fn join(
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "challenge_required",
-                format!("this queue asks for a proof of work ({bits} bits): POST …/challenge, solve it, join with {{challenge, solution}}"),
+                format!(
+                    "this queue asks for a proof of work ({bits} bits): POST …/challenge, solve it, join with {{challenge, solution}}"
+                ),
             ));
         };
         let c = Challenge::verify(&gw.key, text, solution, &scope, bits, now_ms())?;
