@@ -4,7 +4,10 @@
 //! - join throughput with 50 concurrent clients, against redis-benchmark running a minimal INCR+ZADD join
 //!   script by EVALSHA at the same concurrency on the same server;
 //! - Redis memory per waiting buyer at 1M buyers, every key included, and the slowest command meanwhile;
-//! - monitoring 100 open schedules: round trips and time per refresh.
+//! - monitoring 100 open schedules: round trips and time per refresh;
+//! - the buyer gateway over HTTP and the your-turn latency (bench_gateway.rs).
+
+mod bench_gateway;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -44,6 +47,12 @@ struct Args {
     /// Concurrent batch requests to Ably while closing.
     #[arg(long, default_value_t = 16)]
     ably_concurrency: usize,
+    /// Admissions timed from `complete` to the next buyer's "your turn" at Ably.
+    #[arg(long, default_value_t = 1000)]
+    admissions: u64,
+    /// Only the join baselines and the buyer gateway's figures.
+    #[arg(long)]
+    gateway_only: bool,
 }
 
 fn show(id: &str, n: usize, capacity: u32) -> Show {
@@ -170,6 +179,24 @@ async fn main() {
         args.clients,
         separate / base
     );
+
+    // 1b. The buyer gateway over HTTP, against the same baselines; then the your-turn latency.
+    let base500 = redis_benchmark(server.port(), &sha, 500, args.joins);
+    let baselines =
+        bench_gateway::Baselines { redis_benchmark_50: base, redis_benchmark_500: base500, direct_join_50: shared };
+    bench_gateway::run(&e, &server.url(), baselines, args.joins.min(100_000)).await;
+    {
+        let latency = Duration::from_millis(args.ably_latency_ms);
+        let standin = StandIn::start(StandInConfig { latency, ..StandInConfig::default() }).await;
+        let mut cfg = AblyConfig::new(ApiKey::parse(&standin.key()).unwrap());
+        cfg.endpoint = Some(Endpoint::parse(&standin.url()).unwrap());
+        let ably = Arc::new(AblyRest::new(cfg).unwrap());
+        println!("(the Ably stand-in adds {} ms to every request)", args.ably_latency_ms);
+        bench_gateway::your_turn(&e, ably, &standin, args.admissions, Duration::from_millis(250)).await;
+    }
+    if args.gateway_only {
+        return;
+    }
 
     // 2. Memory per waiting buyer, and the slowest command while filling, ranking, admitting and closing.
     let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();

@@ -1,0 +1,311 @@
+//! The buyer gateway's figures (part of `seatwise-bench`, same redis-server and run): `seatwise serve` runs
+//! as its own process (as deployed), the load comes from this process over HTTP/1.1 keep-alive, one
+//! connection per simulated client.
+//! - HTTP join throughput at 50 and 500 clients, as ratios to redis-benchmark's minimal script and to the
+//!   engine's direct join measured just before;
+//! - join and status latency (p50/p99) at half the peak rate, open loop; status polls per second;
+//! - the gateway's idle memory (RSS) and CPU;
+//! - your-turn latency: `complete` → the next buyer's private "your turn" at the Ably stand-in, one worker.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper::client::conn::http1;
+use hyper_util::rt::TokioIo;
+use seatwise_ably::AblyRest;
+use seatwise_ably_standin::StandIn;
+use seatwise_engine::notify::{Worker, ticket_channel};
+use seatwise_engine::{BuyerId, Engine, Scope, SeatId, Ticket};
+
+const SERVICE_KEY: &str = "bench service key, thirty-two characters";
+
+struct Gateway {
+    child: Child,
+    addr: String,
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_gateway(redis_url: &str) -> Gateway {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let exe = std::env::current_exe().unwrap().with_file_name("seatwise");
+    let child = Command::new(&exe)
+        .args(["serve", "--listen", &addr, "--join-per-ip", "0", "--join-per-buyer", "0"])
+        .args(["--status-per-ip", "0", "--status-per-buyer", "0"])
+        .env("SEATWISE_REDIS_URL", redis_url)
+        .env("SEATWISE_SERVICE_KEY", SERVICE_KEY)
+        .env("SEATWISE_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e} (build it with cargo build --release -p seatwise-cli)", exe.display()));
+    for _ in 0..100 {
+        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
+            return Gateway { child, addr };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the gateway did not start on {addr}");
+}
+
+/// One keep-alive connection.
+struct Conn {
+    tx: http1::SendRequest<Full<Bytes>>,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> Conn {
+        let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream.set_nodelay(true).unwrap();
+        let (tx, conn) = http1::handshake(TokioIo::new(stream)).await.unwrap();
+        tokio::spawn(conn);
+        Conn { tx }
+    }
+
+    /// Sends one request for `buyer`; returns the status and body.
+    async fn call(&mut self, method: &str, path: &str, buyer: &str) -> (u16, Bytes) {
+        self.tx.ready().await.unwrap();
+        let req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "bench")
+            .header("authorization", format!("Bearer {SERVICE_KEY}"))
+            .header("x-seatwise-buyer", buyer)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from_static(b"{}")))
+            .unwrap();
+        let res = self.tx.send_request(req).await.unwrap();
+        let status = res.status().as_u16();
+        (status, res.into_body().collect().await.unwrap().to_bytes())
+    }
+}
+
+const JOIN: &str = "/v1/queues/gw/d0/tickets";
+
+/// Closed loop: `clients` connections, `n` joins in all. Returns joins/s.
+async fn join_throughput(addr: &str, prefix: &str, clients: u64, n: u64) -> f64 {
+    let mut conns = Vec::new();
+    for _ in 0..clients {
+        conns.push(Conn::open(addr).await);
+    }
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for (c, mut conn) in conns.into_iter().enumerate() {
+        let prefix = prefix.to_string();
+        set.spawn(async move {
+            let mut i = c as u64;
+            while i < n {
+                let (s, body) = conn.call("POST", JOIN, &format!("{prefix}-{i}")).await;
+                assert_eq!(s, 200, "{}", String::from_utf8_lossy(&body));
+                i += clients;
+            }
+        });
+    }
+    while set.join_next().await.is_some() {}
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Open loop at `rate` requests/s for `secs`: latencies in ms (sorted). `path_of(i)` gives request i's path
+/// and buyer.
+async fn open_loop(
+    addr: &str,
+    method: &'static str,
+    rate: f64,
+    secs: u64,
+    path_of: Arc<dyn Fn(u64) -> (String, String) + Send + Sync>,
+) -> Vec<f64> {
+    let clients = 200u64;
+    let next = Arc::new(AtomicU64::new(0));
+    let total = (rate * secs as f64) as u64;
+    let start = Instant::now();
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..clients {
+        let (next, path_of) = (next.clone(), path_of.clone());
+        let mut conn = Conn::open(addr).await;
+        set.spawn(async move {
+            let mut lat = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= total {
+                    return lat;
+                }
+                // Request i is due at i / rate: wait for it, then time it from when it was due.
+                let due = start + Duration::from_secs_f64(i as f64 / rate);
+                tokio::time::sleep_until(due.into()).await;
+                let (path, buyer) = path_of(i);
+                let (s, _) = conn.call(method, &path, &buyer).await;
+                assert_eq!(s, 200);
+                lat.push(due.elapsed().as_secs_f64() * 1000.0);
+            }
+        });
+    }
+    let mut all = Vec::new();
+    while let Some(r) = set.join_next().await {
+        all.extend(r.unwrap());
+    }
+    all.sort_by(f64::total_cmp);
+    all
+}
+
+fn pct(v: &[f64], p: f64) -> f64 {
+    v[((v.len() as f64 - 1.0) * p) as usize]
+}
+
+/// Resident memory (kB) and CPU ticks (user + system) of a process.
+fn proc_figures(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let rss = status.lines().find_map(|l| l.strip_prefix("VmRSS:")).unwrap().trim().trim_end_matches(" kB");
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let fields: Vec<&str> = stat.rsplit_once(')').unwrap().1.split_whitespace().collect();
+    (rss.trim().parse().unwrap(), fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap())
+}
+
+pub struct Baselines {
+    pub redis_benchmark_50: f64,
+    pub redis_benchmark_500: f64,
+    pub direct_join_50: f64,
+}
+
+pub async fn run(e: &Engine, redis_url: &str, base: Baselines, joins: u64) {
+    crate::open(e, &crate::show("gw", 1, 1)).await;
+    let gw = start_gateway(redis_url).await;
+    let pid = gw.child.id();
+
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (rss, t0) = proc_figures(pid);
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (_, t1) = proc_figures(pid);
+    let ticks = 100.0; // USER_HZ on Linux
+    let idle_cpu = (t1 - t0) as f64 / ticks / 10.0 * 100.0;
+
+    let j50 = join_throughput(&gw.addr, "h50", 50, joins).await;
+    let j500 = join_throughput(&gw.addr, "h500", 500, joins).await;
+    let (busy_rss, _) = proc_figures(pid);
+    println!("\n## Buyer gateway: `seatwise serve` as its own process, HTTP/1.1 keep-alive, {joins} joins per run");
+    println!("redis-benchmark, minimal INCR+ZADD script, 50 clients:  {:>9.0} calls/s", base.redis_benchmark_50);
+    println!("redis-benchmark, minimal INCR+ZADD script, 500 clients: {:>9.0} calls/s", base.redis_benchmark_500);
+    println!("engine's direct join, 50 clients (one script per join): {:>9.0} joins/s", base.direct_join_50);
+    println!(
+        "HTTP join through the gateway, 50 clients:              {j50:>9.0} joins/s  ratio {:.2} to redis-benchmark, {:.2} to the direct join",
+        j50 / base.redis_benchmark_50,
+        j50 / base.direct_join_50
+    );
+    println!(
+        "HTTP join through the gateway, 500 clients:             {j500:>9.0} joins/s  ratio {:.2} to redis-benchmark (500), {:.2} to the direct join",
+        j500 / base.redis_benchmark_500,
+        j500 / base.direct_join_50
+    );
+
+    // Status polls of the tickets just issued (closed loop, 200 clients), then latency at half the peaks.
+    let n = joins.min(50_000);
+    let tickets: Arc<Vec<(String, String)>> = Arc::new({
+        let scope = Scope::parse("gw:d0").unwrap();
+        let mut v = Vec::new();
+        for i in 0..n {
+            let buyer = format!("h50-{i}");
+            let s = e.join_as(&scope, &BuyerId::new(&buyer).unwrap(), seatwise_engine::JoinProof::Trusted).await.unwrap();
+            v.push((format!("{JOIN}/{}", s.ticket), buyer));
+        }
+        v
+    });
+    let t = tickets.clone();
+    let status_path: Arc<dyn Fn(u64) -> (String, String) + Send + Sync> =
+        Arc::new(move |i| t[(i % t.len() as u64) as usize].clone());
+    let peak_status = {
+        let s = Instant::now();
+        let count = Arc::new(AtomicU64::new(0));
+        let mut set = tokio::task::JoinSet::new();
+        for c in 0..200u64 {
+            let (t, count) = (tickets.clone(), count.clone());
+            let mut conn = Conn::open(&gw.addr).await;
+            set.spawn(async move {
+                let mut i = c;
+                let until = Instant::now() + Duration::from_secs(5);
+                while Instant::now() < until {
+                    let (p, b) = &t[(i % t.len() as u64) as usize];
+                    let (st, _) = conn.call("GET", p, b).await;
+                    assert_eq!(st, 200);
+                    count.fetch_add(1, Ordering::Relaxed);
+                    i += 200;
+                }
+            });
+        }
+        while set.join_next().await.is_some() {}
+        count.load(Ordering::Relaxed) as f64 / s.elapsed().as_secs_f64()
+    };
+    let half_join = j50.max(j500) / 2.0;
+    let join_path: Arc<dyn Fn(u64) -> (String, String) + Send + Sync> =
+        Arc::new(|i| (JOIN.to_string(), format!("lat-{i}")));
+    let jl = open_loop(&gw.addr, "POST", half_join, 5, join_path).await;
+    let sl = open_loop(&gw.addr, "GET", peak_status / 2.0, 5, status_path).await;
+    println!("status polls sustained (200 clients, closed loop):     {peak_status:>9.0} polls/s");
+    println!(
+        "join at {half_join:.0}/s (half the peak), open loop:  p50 {:.2} ms  p99 {:.2} ms  ({} joins)",
+        pct(&jl, 0.5),
+        pct(&jl, 0.99),
+        jl.len()
+    );
+    println!(
+        "status at {:.0}/s (half the peak), open loop: p50 {:.2} ms  p99 {:.2} ms  ({} polls)",
+        peak_status / 2.0,
+        pct(&sl, 0.5),
+        pct(&sl, 0.99),
+        sl.len()
+    );
+    println!(
+        "gateway idle: RSS {:.1} MiB, CPU {idle_cpu:.2}% of a core over 10 s; RSS after the load {:.1} MiB",
+        rss as f64 / 1024.0,
+        busy_rss as f64 / 1024.0
+    );
+}
+
+/// `complete` frees a session → the next buyer's private "your turn" reaches the Ably stand-in, with one
+/// worker running (its default pause between idle passes).
+pub async fn your_turn(e: &Engine, ably: Arc<AblyRest>, standin: &StandIn, admissions: u64, idle: Duration) {
+    crate::open(e, &crate::show("turn", 1, 1)).await;
+    let scope = Scope::parse("turn:d0").unwrap();
+    let mut tickets = Vec::new();
+    for i in 0..=admissions {
+        tickets.push(e.join(&scope, &BuyerId::new(&format!("t{i}")).unwrap()).await.unwrap().ticket);
+    }
+    let worker = Worker::start(e.clone(), Some(ably), "bench-turn", idle);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let mut lat = Vec::new();
+    for i in 0..admissions as usize {
+        let cur = Ticket::parse(&tickets[i]).unwrap();
+        // The buyer admitted now holds a seat and books it; the next one is admitted in the same step.
+        while e.status(&scope, &cur).await.unwrap().state != seatwise_engine::TicketState::Admitted {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        e.hold(&scope, &cur, &[SeatId::new(&format!("S{i}")).unwrap()]).await.unwrap();
+        let channel = ticket_channel(&scope, &tickets[i + 1]);
+        let t = Instant::now();
+        e.complete(&scope, &cur).await.unwrap();
+        while !standin.messages(&channel).iter().any(|m| m.name == "ticket.your_turn") {
+            tokio::time::sleep(Duration::from_micros(200)).await;
+        }
+        lat.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    worker.stop().await;
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "\n## Your-turn latency ({admissions} admissions, one worker pausing {} ms between idle passes)",
+        idle.as_millis()
+    );
+    println!(
+        "complete → the next buyer's ticket.your_turn at Ably: p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
+        pct(&lat, 0.5),
+        pct(&lat, 0.99),
+        lat[lat.len() - 1]
+    );
+}
