@@ -32,6 +32,8 @@ pub struct ConnectionInfo {
     /// A watch-only profile: the UI offers no change, and this console runs no notification worker (the
     /// box office's workers send the events; a read-only user could not acknowledge them).
     pub watch_only: bool,
+    /// The sandbox's buyer gateway (where a waiting page can be opened locally).
+    pub gateway_url: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -68,6 +70,8 @@ struct Session {
     sim: Option<Simulator>,
     // Kept for its lifetime: the sandbox's redis-server stops when the session ends.
     sandbox: Option<Sandbox>,
+    // The sandbox's buyer gateway; stops (gracefully) when dropped.
+    gateway: Option<seatwise_gateway::Running>,
 }
 
 pub struct AppState {
@@ -127,7 +131,13 @@ impl AppState {
             stop_session(old).await;
         }
         self.history.lock().expect("not poisoned").clear();
-        *s = Some(Session { info: info.clone(), engine, worker, sim: None, sandbox });
+        let gateway = match &sandbox {
+            Some(_) => seatwise_gateway::start_local(&engine).await.ok(),
+            None => None,
+        };
+        let mut info = info;
+        info.gateway_url = gateway.as_ref().map(seatwise_gateway::Running::url);
+        *s = Some(Session { info: info.clone(), engine, worker, sim: None, sandbox, gateway });
         info
     }
 
@@ -141,6 +151,7 @@ impl AppState {
             sandbox: false,
             ably: ably.is_some(),
             watch_only: p.watch_only,
+            gateway_url: None,
         };
         let _ = self.prefs.set("lastProfile", json!(p.name));
         Ok(self.start_session(info, Engine::new(redis), ably, None).await)
@@ -159,6 +170,7 @@ impl AppState {
             sandbox: true,
             ably: false,
             watch_only: false,
+            gateway_url: None,
         };
         let info = self.start_session(info, engine, None, Some(sandbox)).await;
         self.simulate(true).await?;
@@ -378,6 +390,9 @@ async fn stop_session(s: Session) {
         sim.stop().await;
     }
     s.worker.stop().await;
+    if let Some(g) = s.gateway {
+        g.stop().await;
+    }
     if let Some(sandbox) = s.sandbox {
         sandbox.stop().await;
     }

@@ -254,7 +254,13 @@ async fn the_sandbox_starts_a_local_redis_with_demo_shows_and_buyers() {
         }
     }
     assert!(admitted > 0);
+    // The sandbox runs a buyer gateway too, so a waiting page can be opened locally.
+    let gw = info.gateway_url.clone().expect("the sandbox's gateway");
+    let id = &m.shows[0].show_id;
+    let q: serde_json::Value = reqwest::get(format!("{gw}/v1/shows/{id}/queue")).await.unwrap().json().await.unwrap();
+    assert!(q["schedules"].as_array().is_some_and(|s| !s.is_empty()), "{q}");
     st.disconnect().await;
+    assert!(reqwest::get(format!("{gw}/healthz")).await.is_err(), "the gateway stops with the sandbox");
 }
 
 /// With no Secret Service reachable, saving fails with a message saying what to install, and nothing is

@@ -49,13 +49,14 @@ async fn start_gateway(redis_url: &str) -> Gateway {
         .stdout(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e} (build it with cargo build --release -p seatwise-cli)", exe.display()));
+    let gw = Gateway { child, addr };
     for _ in 0..100 {
-        if tokio::net::TcpStream::connect(&addr).await.is_ok() {
-            return Gateway { child, addr };
+        if tokio::net::TcpStream::connect(&gw.addr).await.is_ok() {
+            return gw;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("the gateway did not start on {addr}");
+    panic!("the gateway did not start on {}", gw.addr);
 }
 
 /// One keep-alive connection.
@@ -170,6 +171,22 @@ fn proc_figures(pid: u32) -> (u64, u64) {
     (rss.trim().parse().unwrap(), fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap())
 }
 
+/// The mean join batch size so far, from the gateway's own /metrics.
+async fn batch_mean(addr: &str) -> f64 {
+    let mut conn = Conn::open(addr).await;
+    let (_, body) = conn.call("GET", "/metrics", "bench").await;
+    let text = String::from_utf8_lossy(&body);
+    let value = |name: &str| {
+        text.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0)
+    };
+    value("seatwise_gateway_join_batch_size_sum ") / value("seatwise_gateway_join_batch_size_count ").max(1.0)
+}
+
+/// USER_HZ: the unit of /proc/<pid>/stat's CPU times (100 on Linux).
+fn ticks_per_s() -> f64 {
+    100.0
+}
+
 pub struct Baselines {
     pub redis_benchmark_50: f64,
     pub redis_benchmark_500: f64,
@@ -185,12 +202,19 @@ pub async fn run(e: &Engine, redis_url: &str, base: Baselines, joins: u64) {
     let (rss, t0) = proc_figures(pid);
     tokio::time::sleep(Duration::from_secs(10)).await;
     let (_, t1) = proc_figures(pid);
-    let ticks = 100.0; // USER_HZ on Linux
-    let idle_cpu = (t1 - t0) as f64 / ticks / 10.0 * 100.0;
+    let idle_cpu = (t1 - t0) as f64 / ticks_per_s() / 10.0 * 100.0;
 
+    let (_, c0) = proc_figures(pid);
+    let self0 = proc_figures(std::process::id()).1;
+    let r0 = crate::redis_cpu(e.redis()).await;
     let j50 = join_throughput(&gw.addr, "h50", 50, joins).await;
+    let (_, c1) = proc_figures(pid);
+    let self1 = proc_figures(std::process::id()).1;
+    let redis_us = (crate::redis_cpu(e.redis()).await - r0) / joins as f64 * 1e6;
     let j500 = join_throughput(&gw.addr, "h500", 500, joins).await;
     let (busy_rss, _) = proc_figures(pid);
+    // Where the 2 cores went during the 50-client run, per join.
+    let per_join = |ticks: u64| ticks as f64 / ticks_per_s() / joins as f64 * 1e6;
     println!("\n## Buyer gateway: `seatwise serve` as its own process, HTTP/1.1 keep-alive, {joins} joins per run");
     println!("redis-benchmark, minimal INCR+ZADD script, 50 clients:  {:>9.0} calls/s", base.redis_benchmark_50);
     println!("redis-benchmark, minimal INCR+ZADD script, 500 clients: {:>9.0} calls/s", base.redis_benchmark_500);
@@ -199,6 +223,12 @@ pub async fn run(e: &Engine, redis_url: &str, base: Baselines, joins: u64) {
         "HTTP join through the gateway, 50 clients:              {j50:>9.0} joins/s  ratio {:.2} to redis-benchmark, {:.2} to the direct join",
         j50 / base.redis_benchmark_50,
         j50 / base.direct_join_50
+    );
+    println!(
+        "CPU per HTTP join (50 clients): gateway process {:.1} µs, load generator {:.1} µs, redis-server {redis_us:.1} µs (coalesced: {:.0} joins per script call on average)",
+        per_join(c1 - c0),
+        per_join(self1 - self0),
+        batch_mean(&gw.addr).await
     );
     println!(
         "HTTP join through the gateway, 500 clients:             {j500:>9.0} joins/s  ratio {:.2} to redis-benchmark (500), {:.2} to the direct join",
@@ -213,7 +243,8 @@ pub async fn run(e: &Engine, redis_url: &str, base: Baselines, joins: u64) {
         let mut v = Vec::new();
         for i in 0..n {
             let buyer = format!("h50-{i}");
-            let s = e.join_as(&scope, &BuyerId::new(&buyer).unwrap(), seatwise_engine::JoinProof::Trusted).await.unwrap();
+            let s =
+                e.join_as(&scope, &BuyerId::new(&buyer).unwrap(), seatwise_engine::JoinProof::Trusted).await.unwrap();
             v.push((format!("{JOIN}/{}", s.ticket), buyer));
         }
         v

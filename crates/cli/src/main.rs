@@ -534,7 +534,12 @@ async fn demo(
         (Some(s), e)
     };
     let sim = simulate_live(&engine, SimConfig::sandbox(&engine, rate).await?).await?;
+    let gateway = seatwise_gateway::start_local(&engine)
+        .await
+        .map_err(|e| Fail(1, format!("the sandbox's buyer gateway could not start: {e}")))?;
+    eprintln!("buyer gateway at {} (API: {}/v1/openapi.json)", gateway.url(), gateway.url());
     let r = monitor::run(&engine, Duration::from_secs(interval.max(1)), false, duration.map(Duration::from_secs)).await;
+    gateway.stop().await;
     let snap = sim.stop().await;
     eprintln!(
         "simulated buyers: joined {} admitted {} booked {} abandoned {} left {}",

@@ -29,27 +29,26 @@ pub struct Identity {
 }
 
 pub struct IdentityConfig {
-    pub service_key: Option<String>,
+    /// A keyed hash of the service key (compared with the one of the key presented).
+    pub service_key: Option<[u8; 32]>,
     pub browser_direct: bool,
     pub cookie_key: SigningKey,
     pub cookie_secure: bool,
 }
 
-/// Compares two secrets without leaking where they differ (both hashed first: lengths may differ).
-fn same_secret(a: &str, b: &str) -> bool {
-    let h = |s: &str| {
-        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"seatwise-compare").expect("any key length");
-        m.update(s.as_bytes());
-        m.finalize().into_bytes()
-    };
-    h(a) == h(b)
+/// A keyed hash of a secret: two secrets are compared by their hashes, so the comparison leaks nothing of
+/// where they differ (nor their lengths).
+pub fn secret_hash(s: &str) -> [u8; 32] {
+    let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"seatwise-compare").expect("any key length");
+    m.update(s.as_bytes());
+    m.finalize().into_bytes().into()
 }
 
 impl IdentityConfig {
     pub fn identify(&self, headers: &HeaderMap) -> Result<Identity, ApiError> {
         if let Some(auth) = headers.get(header::AUTHORIZATION) {
             let given = auth.to_str().ok().and_then(|a| a.strip_prefix("Bearer ")).unwrap_or("");
-            let ok = self.service_key.as_deref().is_some_and(|k| same_secret(k, given));
+            let ok = self.service_key.is_some_and(|k| k == secret_hash(given));
             if !ok {
                 return Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,

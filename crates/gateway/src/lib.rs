@@ -167,7 +167,7 @@ impl Gateway {
         };
         let pass_key = config.pass_key.clone().unwrap_or_else(|| key.derive("admission-pass"));
         let identity = IdentityConfig {
-            service_key: config.service_key.clone(),
+            service_key: config.service_key.as_deref().map(identity::secret_hash),
             browser_direct: config.browser_direct,
             cookie_key: key.derive("buyer-cookie"),
             cookie_secure: config.cookie_secure,
@@ -273,6 +273,19 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let app = router(gw).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// The local sandbox's gateway (`seatwise demo`, the console's sandbox): on 127.0.0.1:8080, or a free port
+/// when that one is taken, with the default limits and browser-direct identities.
+pub async fn start_local(engine: &Engine) -> std::io::Result<Running> {
+    let gw = Gateway::new(engine.clone(), None, Config::default())
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let listener = match TcpListener::bind("127.0.0.1:8080").await {
+        Ok(l) => l,
+        Err(_) => TcpListener::bind("127.0.0.1:0").await?,
+    };
+    Running::start(listener, Arc::new(gw)).await
 }
 
 /// Starts a gateway on `listener` in the background (tests, the sandbox): returns its address and a
