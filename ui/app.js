@@ -87,7 +87,8 @@ function renderConnection() {
   $('#disconnect').hidden = !c;
   const chip = $('#conn');
   const ably = c && (c.watchOnly ? ' · watch only' : c.ably ? '' : ' · Ably not configured');
-  chip.textContent = c ? `${c.profile} · ${c.label}${ably}` : 'Not connected';
+  const gateway = c && c.gatewayUrl ? ` · buyer API ${c.gatewayUrl}` : '';
+  chip.textContent = c ? `${c.profile} · ${c.label}${ably}${gateway}` : 'Not connected';
   chip.className = 'chip' + (c ? '' : ' off');
   // A watch-only profile changes nothing: every control that would is hidden (Redis refuses them anyway).
   document.body.classList.toggle('watch-only', !!(c && c.watchOnly));
