@@ -194,6 +194,7 @@ async fn main() {
         println!("(the Ably stand-in adds {} ms to every request)", args.ably_latency_ms);
         bench_gateway::your_turn(&e, ably, &standin, args.admissions, Duration::from_millis(250)).await;
     }
+    bench_gateway::pow_solve_times();
     if args.gateway_only {
         return;
     }

@@ -340,3 +340,20 @@ pub async fn your_turn(e: &Engine, ably: Arc<AblyRest>, standin: &StandIn, admis
         lat[lat.len() - 1]
     );
 }
+
+/// Proof-of-work solve time on this machine, natively (one core; the waiting page's Web Worker, which
+/// hashes with WebCrypto, is measured in the browser tests of the waiting page).
+pub fn pow_solve_times() {
+    use seatwise_engine::gate::{Challenge, SigningKey};
+    let key = SigningKey::from_text("bench", "bench key of at least thirty-two characters").unwrap();
+    let scope = Scope::parse("gw:d0").unwrap();
+    println!("\n## Proof of work: time to solve a challenge (native, one core; mean of 20 challenges)");
+    for bits in [8u32, 12, 16, 18, 20] {
+        let t = Instant::now();
+        for i in 0..20 {
+            let (_, text) = Challenge::issue(&key, &scope, bits, i);
+            Challenge::solve(&text, bits);
+        }
+        println!("{bits:>2} bits (~{:>7} hashes): {:>8.1} ms", 1u64 << bits, t.elapsed().as_secs_f64() * 1000.0 / 20.0);
+    }
+}
