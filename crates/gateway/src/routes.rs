@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -85,6 +86,25 @@ async fn metrics(State(gw): Gw) -> Response {
 
 async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// A call on one ticket: the queue and ticket from the path, and the buyer the request acts for.
+struct TicketCall {
+    scope: Scope,
+    ticket: Ticket,
+    id: Identity,
+}
+
+impl FromRequestParts<Arc<Gateway>> for TicketCall {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, gw: &Arc<Gateway>) -> Result<Self, ApiError> {
+        let Path((show, sched, ticket)) = Path::<(String, String, String)>::from_request_parts(parts, gw)
+            .await
+            .map_err(|_| ApiError::bad_request("the path names a show, a schedule and a ticket"))?;
+        let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+        Ok(TicketCall { scope, ticket, id: gw.identity.identify(&parts.headers)? })
+    }
 }
 
 fn scope_of(show: &str, sched: &str) -> Result<Scope, ApiError> {
@@ -323,24 +343,16 @@ async fn join(
     Ok(answer(&id, StatusCode::OK, ticket_answer(&gw, s, abandon_ms)))
 }
 
-async fn status(
-    State(gw): Gw,
-    Path((show, sched, ticket)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    peer: Peer,
-) -> Result<Response, ApiError> {
-    let scope = scope_of(&show, &sched)?;
-    let ticket = ticket_of(&ticket)?;
-    let id = gw.identity.identify(&headers)?;
+async fn status(State(gw): Gw, c: TicketCall, headers: HeaderMap, peer: Peer) -> Result<Response, ApiError> {
     let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
     let l = gw.config.limits;
     let (_, _, settings, s) = tokio::try_join!(
-        gw.limit("status-ip", &ip, if id.service { crate::Limit::OFF } else { l.status_per_ip }),
-        gw.limit("status-buyer", id.buyer.as_str(), l.status_per_buyer),
-        queue_settings(&gw, &scope),
-        async { gw.engine.status_for(&scope, &ticket, Some(&id.buyer)).await.map_err(ApiError::from) },
+        gw.limit("status-ip", &ip, if c.id.service { crate::Limit::OFF } else { l.status_per_ip }),
+        gw.limit("status-buyer", c.id.buyer.as_str(), l.status_per_buyer),
+        queue_settings(&gw, &c.scope),
+        async { gw.engine.status_for(&c.scope, &c.ticket, Some(&c.id.buyer)).await.map_err(ApiError::from) },
     )?;
-    Ok(answer(&id, StatusCode::OK, ticket_answer(&gw, s, settings.1)))
+    Ok(answer(&c.id, StatusCode::OK, ticket_answer(&gw, s, settings.1)))
 }
 
 #[derive(Serialize)]
@@ -349,15 +361,9 @@ struct LeaveAnswer {
     was: TicketState,
 }
 
-async fn leave(
-    State(gw): Gw,
-    Path((show, sched, ticket)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
-    let id = gw.identity.identify(&headers)?;
-    let was = gw.engine.leave_for(&scope, &ticket, Some(&id.buyer)).await?;
-    Ok(answer(&id, StatusCode::OK, LeaveAnswer { was }))
+async fn leave(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
+    let was = gw.engine.leave_for(&c.scope, &c.ticket, Some(&c.id.buyer)).await?;
+    Ok(answer(&c.id, StatusCode::OK, LeaveAnswer { was }))
 }
 
 #[derive(Deserialize, Default)]
@@ -379,52 +385,26 @@ struct SeatsAnswer {
     expires_at_ms: Option<u64>,
 }
 
-async fn hold(
-    State(gw): Gw,
-    Path((show, sched, ticket)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+async fn hold(State(gw): Gw, c: TicketCall, body: Body) -> Result<Response, ApiError> {
     let seats = seat_ids(&json::<SeatsBody>(body)?)?;
-    let id = gw.identity.identify(&headers)?;
-    let h = gw.engine.hold_for(&scope, &ticket, Some(&id.buyer), &seats).await?;
-    Ok(answer(&id, StatusCode::OK, SeatsAnswer { seats: h.seats, expires_at_ms: Some(h.expires_at_ms) }))
+    let h = gw.engine.hold_for(&c.scope, &c.ticket, Some(&c.id.buyer), &seats).await?;
+    Ok(answer(&c.id, StatusCode::OK, SeatsAnswer { seats: h.seats, expires_at_ms: Some(h.expires_at_ms) }))
 }
 
-async fn release(
-    State(gw): Gw,
-    Path((show, sched, ticket)): Path<(String, String, String)>,
-    headers: HeaderMap,
-    body: Body,
-) -> Result<Response, ApiError> {
-    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
+async fn release(State(gw): Gw, c: TicketCall, body: Body) -> Result<Response, ApiError> {
     let seats = seat_ids(&json::<SeatsBody>(body)?)?;
-    let id = gw.identity.identify(&headers)?;
-    let left = gw.engine.release_for(&scope, &ticket, Some(&id.buyer), &seats).await?;
-    Ok(answer(&id, StatusCode::OK, SeatsAnswer { seats: left, expires_at_ms: None }))
+    let left = gw.engine.release_for(&c.scope, &c.ticket, Some(&c.id.buyer), &seats).await?;
+    Ok(answer(&c.id, StatusCode::OK, SeatsAnswer { seats: left, expires_at_ms: None }))
 }
 
-async fn complete(
-    State(gw): Gw,
-    Path((show, sched, ticket)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
-    let id = gw.identity.identify(&headers)?;
-    let sold = gw.engine.complete_for(&scope, &ticket, Some(&id.buyer)).await?;
-    Ok(answer(&id, StatusCode::OK, SeatsAnswer { seats: sold, expires_at_ms: None }))
+async fn complete(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
+    let sold = gw.engine.complete_for(&c.scope, &c.ticket, Some(&c.id.buyer)).await?;
+    Ok(answer(&c.id, StatusCode::OK, SeatsAnswer { seats: sold, expires_at_ms: None }))
 }
 
 /// Ably's token request for the buyer's own live ticket: ably-js uses this route as its `authUrl`; a page
 /// without ably-js posts the answer to Ably's `requestToken` for a token (docs/PROTOCOL.md).
-async fn ably_token(
-    State(gw): Gw,
-    Path((show, sched, ticket)): Path<(String, String, String)>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
-    let id = gw.identity.identify(&headers)?;
+async fn ably_token(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
     let Some(ably) = &gw.ably else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -432,8 +412,8 @@ async fn ably_token(
             "live updates are not configured on this gateway; keep polling the ticket status",
         ));
     };
-    let req = gw.engine.buyer_token_request(ably, &scope, &ticket, &id.buyer, None, None, None).await?;
-    Ok(answer(&id, StatusCode::OK, req))
+    let req = gw.engine.buyer_token_request(ably, &c.scope, &c.ticket, &c.id.buyer, None, None, None).await?;
+    Ok(answer(&c.id, StatusCode::OK, req))
 }
 
 #[derive(Deserialize, Default)]
