@@ -196,3 +196,62 @@ async fn token_requests_are_signed_and_exchanged() {
     let old = c.create_token_request(TokenParams { timestamp: Some(now - 600_000), ..Default::default() });
     assert!(matches!(c.request_token(&old).await.unwrap_err(), Error::Ably(ref a) if a.code == 40104));
 }
+
+/// Reads an SSE response from a raw connection until `until` appears in what arrived (or 5 s pass).
+async fn sse_read(s: &StandIn, query: &str, last_event: Option<&str>, until: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(s.url().trim_start_matches("http://")).await.unwrap();
+    let extra = last_event.map(|id| format!("Last-Event-ID: {id}\r\n")).unwrap_or_default();
+    let req = format!("GET /sse?{query} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n{extra}\r\n");
+    conn.write_all(req.as_bytes()).await.unwrap();
+    let mut got = String::new();
+    let mut buf = [0u8; 4096];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !got.contains(until) && Instant::now() < deadline {
+        match tokio::time::timeout(Duration::from_millis(200), conn.read(&mut buf)).await {
+            Ok(Ok(0)) => break,
+            Ok(Ok(n)) => got.push_str(&String::from_utf8_lossy(&buf[..n])),
+            _ => {}
+        }
+    }
+    got
+}
+
+#[tokio::test]
+async fn the_sse_endpoint_streams_what_is_published_to_token_holders_and_resumes() {
+    let s = StandIn::start(Config::default()).await;
+    let c = client(&s, |_| {});
+    let cap = Capability::new().allow("q:a", &["subscribe"]).allow("t:a:1", &["subscribe"]);
+    let req = c.create_token_request(TokenParams { capability: Some(cap), ..Default::default() });
+    let tok = c.request_token(&req).await.unwrap().token;
+    c.publish("q:a", &[Message::new("queue.paused", json!({"seq": "1-0"}))]).await.unwrap();
+    c.publish("other", &[Message::new("not.mine", json!({}))]).await.unwrap();
+    c.publish("t:a:1", &[Message::new("ticket.your_turn", json!({"seq": "2-0"}))]).await.unwrap();
+    // rewind=1: the last message of each channel first, then live.
+    let q = format!("v=1.2&channels=q:a,t:a:1&accessToken={tok}&rewind=1");
+    let got = sse_read(&s, &q, None, "ticket.your_turn").await;
+    assert!(got.contains("text/event-stream") && got.contains("access-control-allow-origin: *"), "{got}");
+    assert!(got.contains("queue.paused") && got.contains("ticket.your_turn"), "{got}");
+    assert!(!got.contains("not.mine"), "only the channels asked for: {got}");
+    assert!(got.contains(r#""encoding":"json""#) && got.contains(r#""channel":"t:a:1""#), "enveloped: {got}");
+    assert!(got.contains("\nid: 3\n") || got.contains("id: 3\n"), "event ids are the stream's serials: {got}");
+    // Resuming after event 1 (Last-Event-ID) sends what came after it on these channels, nothing before.
+    let got = sse_read(&s, &format!("v=1.2&channels=q:a,t:a:1&accessToken={tok}"), Some("1"), "your_turn").await;
+    assert!(got.contains("ticket.your_turn") && !got.contains("queue.paused"), "{got}");
+    // Live: a message published while the stream is open arrives.
+    let (s2, q2) = (&s, format!("v=1.2&channels=q:a&accessToken={tok}&enveloped=false"));
+    let reader = sse_read(s2, &q2, None, "Doors at 7");
+    let publish = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        c.publish("q:a", &[Message::new("queue.announcement", json!({"message": "Doors at 7"}))]).await.unwrap();
+    };
+    let (got, _) = tokio::join!(reader, publish);
+    assert!(got.contains(r#"data: {"message":"Doors at 7"}"#), "bare data when enveloped=false: {got}");
+    // Refusals come as an error event with Ably's error JSON.
+    let got = sse_read(&s, "v=1.2&channels=q:a&accessToken=nope", None, "event: error").await;
+    assert!(got.contains("event: error") && got.contains("40101"), "{got}");
+    let got = sse_read(&s, &format!("v=1.2&channels=other&accessToken={tok}"), None, "event: error").await;
+    assert!(got.contains("40160"), "no subscribe capability on that channel: {got}");
+    let got = sse_read(&s, &format!("channels=q:a&accessToken={tok}"), None, "event: error").await;
+    assert!(got.contains("40000"), "v is required: {got}");
+}

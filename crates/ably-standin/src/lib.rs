@@ -5,6 +5,11 @@
 //! and Bearer auth, idempotent message ids (repeats within 2 minutes are dropped), the 64 KiB message
 //! limit, and error bodies with their `X-Ably-Error*` headers. Tests inject failures: HTTP errors,
 //! dropped connections, hangs, per-channel batch failures, and a fixed latency per request.
+//!
+//! It also serves Ably's SSE streaming endpoint (`GET /sse`, `GET /event-stream`; see `sse.rs`): what is
+//! published through the REST side reaches the streams' subscribers.
+
+mod sse;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -81,6 +86,19 @@ struct Token {
     capability: Value,
 }
 
+/// A message as stored for streaming: its place in the stand-in's one stream (the SSE event id), its
+/// channel, and the data exactly as published.
+#[derive(Clone, Debug)]
+struct Event {
+    serial: u64,
+    channel: String,
+    name: String,
+    raw: String,
+    encoding: Option<String>,
+    id: Option<String>,
+    timestamp: u64,
+}
+
 #[derive(Default)]
 struct State {
     channels: Mutex<HashMap<String, Vec<Received>>>,
@@ -96,6 +114,14 @@ struct State {
     fail_ratio: Mutex<f64>,
     /// Messages received again with an id already accepted (dropped by the idempotency rule).
     duplicates: AtomicU64,
+    /// Every message accepted, in order, for the SSE streams.
+    events: Mutex<Vec<Event>>,
+    /// Wakes the SSE streams when a message is accepted.
+    published: tokio::sync::Notify,
+    /// Bumped by [`StandIn::cut_streams`]: every open stream ends.
+    cuts: AtomicU64,
+    /// SSE streams open now.
+    streams: AtomicU64,
 }
 
 pub struct StandIn {
@@ -196,6 +222,17 @@ impl StandIn {
         self.state.duplicates.load(Ordering::Relaxed)
     }
 
+    /// Ends every open SSE stream at once (a dropped connection): clients reconnect and resume.
+    pub fn cut_streams(&self) {
+        self.state.cuts.fetch_add(1, Ordering::SeqCst);
+        self.state.published.notify_waiters();
+    }
+
+    /// SSE streams open now.
+    pub fn open_streams(&self) -> u64 {
+        self.state.streams.load(Ordering::SeqCst)
+    }
+
     /// Messages accepted on a channel (repeats of an id within 2 minutes are not stored twice).
     pub fn messages(&self, channel: &str) -> Vec<Received> {
         self.state.channels.lock().unwrap().get(channel).cloned().unwrap_or_default()
@@ -222,7 +259,12 @@ impl StandIn {
     }
 }
 
-type Answer = Result<Response<Full<Bytes>>, std::io::Error>;
+type Body = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
+type Answer = Result<Response<Body>, std::io::Error>;
+
+fn boxed(r: Response<Full<Bytes>>) -> Response<Body> {
+    r.map(|b| b.map_err(|never| match never {}).boxed())
+}
 /// An error answer, boxed (a response is large).
 type Refusal = Box<Response<Full<Bytes>>>;
 
@@ -264,17 +306,22 @@ async fn handle(cfg: Arc<Config>, st: Arc<State>, req: Request<Incoming>) -> Ans
     let ratio = *st.fail_ratio.lock().unwrap();
     let fault = fault.or_else(|| (ratio > 0.0 && rand::random::<f64>() < ratio).then_some(Fault::Status(503)));
     match fault {
-        Some(Fault::Status(s)) => return Ok(error(s, s as u32 * 100, "injected failure")),
+        Some(Fault::Status(s)) => return Ok(boxed(error(s, s as u32 * 100, "injected failure"))),
         Some(Fault::Drop) => return Err(std::io::Error::other("injected: connection dropped")),
         Some(Fault::Hang(d)) => tokio::time::sleep(d).await,
         None => {}
     }
     let (method, path) = (seen.method.clone(), seen.path.clone());
+    let wants_stream = header("Accept").is_some_and(|a| a.contains("text/event-stream"));
+    if method == "GET" && (path == "/sse" || (path == "/event-stream" && wants_stream)) {
+        let query = req.uri().query().unwrap_or("").to_string();
+        return Ok(sse::stream(&cfg, st.clone(), &query, header("Last-Event-ID")));
+    }
     let body = match req.into_body().collect().await {
         Ok(b) => b.to_bytes(),
-        Err(_) => return Ok(error(400, 40000, "could not read the request body")),
+        Err(_) => return Ok(boxed(error(400, 40000, "could not read the request body"))),
     };
-    Ok(route(&cfg, &st, &method, &path, seen.authorization.as_deref(), &body))
+    Ok(boxed(route(&cfg, &st, &method, &path, seen.authorization.as_deref(), &body)))
 }
 
 fn route(cfg: &Config, st: &State, method: &str, path: &str, auth: Option<&str>, body: &[u8]) -> Response<Full<Bytes>> {
@@ -328,15 +375,7 @@ fn authorise(cfg: &Config, st: &State, auth: Option<&str>, channel: Option<&str>
         if t.expires <= now_ms() {
             return Err(error(401, 40142, "token expired").into());
         }
-        let allowed = channel.is_some_and(|ch| {
-            t.capability.as_object().is_some_and(|caps| {
-                caps.iter().any(|(res, ops)| {
-                    let matches = res == "*" || res == ch || res.strip_suffix('*').is_some_and(|p| ch.starts_with(p));
-                    let publish = ops.as_array().is_some_and(|o| o.iter().any(|x| x == "publish" || x == "*"));
-                    matches && publish
-                })
-            })
-        });
+        let allowed = channel.is_some_and(|ch| permits(&t.capability, ch, "publish"));
         return if allowed {
             Ok(())
         } else {
@@ -344,6 +383,16 @@ fn authorise(cfg: &Config, st: &State, auth: Option<&str>, channel: Option<&str>
         };
     }
     Err(error(401, 40101, "unsupported authorization scheme").into())
+}
+
+/// Whether a token's capability allows `op` on channel `ch` (`*` resources and trailing-`*` patterns).
+fn permits(capability: &Value, ch: &str, op: &str) -> bool {
+    capability.as_object().is_some_and(|caps| {
+        caps.iter().any(|(res, ops)| {
+            let matches = res == "*" || res == ch || res.strip_suffix('*').is_some_and(|p| ch.starts_with(p));
+            matches && ops.as_array().is_some_and(|o| o.iter().any(|x| x == op || x == "*"))
+        })
+    })
 }
 
 /// Validates and stores messages on a channel; returns the message id prefix.
@@ -391,7 +440,8 @@ fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Refusal> {
                 return Err(error(400, 40013, "message id must be <base>:<index>").into());
             }
         }
-        decoded.push(Received { name, data, id });
+        let encoding = o.get("encoding").and_then(Value::as_str).map(String::from);
+        decoded.push((Received { name, data, id }, raw, encoding));
     }
     let mut seen = st.seen_ids.lock().unwrap();
     {
@@ -405,7 +455,8 @@ fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Refusal> {
     let mut channels = st.channels.lock().unwrap();
     let list = channels.entry(ch.to_string()).or_default();
     let mut first_id = None;
-    for m in decoded {
+    let mut events = st.events.lock().unwrap();
+    for (m, raw, encoding) in decoded {
         if let Some(id) = &m.id {
             first_id.get_or_insert_with(|| id.rsplit_once(':').map_or(id.clone(), |(b, _)| b.to_string()));
             if seen.insert((ch.to_string(), id.clone()), Instant::now()).is_some() {
@@ -413,8 +464,19 @@ fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Refusal> {
                 continue; // a repeat within the idempotency window: accepted, not delivered again
             }
         }
+        let serial = events.len() as u64 + 1;
+        events.push(Event {
+            serial,
+            channel: ch.to_string(),
+            name: m.name.clone(),
+            raw,
+            encoding,
+            id: m.id.clone(),
+            timestamp: now_ms(),
+        });
         list.push(m);
     }
+    st.published.notify_waiters();
     Ok(first_id.unwrap_or_else(|| format!("{:x}", rand::random::<u64>())))
 }
 
