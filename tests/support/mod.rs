@@ -101,6 +101,7 @@ pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -
                 session_seconds: Some(session_s),
                 abandon_seconds: Some(abandon_s),
                 max_seats: Some(4),
+                seat_map: None,
             })
             .collect(),
     }

@@ -235,6 +235,15 @@ impl AblyRest {
         &self.cfg
     }
 
+    /// The base URL a browser streams from (Ably's SSE endpoint lives on the primary host): the endpoint
+    /// when one is set, else `https://main.realtime.ably.net`.
+    pub fn streaming_base(&self) -> String {
+        match &self.cfg.endpoint {
+            Some(e) => e.base(&e.host),
+            None => format!("https://{PRIMARY_HOST}"),
+        }
+    }
+
     pub fn key(&self) -> &ApiKey {
         &self.cfg.key
     }

@@ -74,6 +74,7 @@ fn show(id: &str, n: usize, capacity: u32) -> Show {
                 session_seconds: Some(3600.0),
                 abandon_seconds: Some(3600.0),
                 max_seats: None,
+                seat_map: None,
             })
             .collect(),
     }

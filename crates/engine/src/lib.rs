@@ -48,5 +48,5 @@ pub use ids::{BuyerId, SchedId, Scope, SeatId, ShowId, Ticket};
 pub use monitor::{QueueStats, ScheduleQueueStatus, ShowQueueStatus};
 pub use queue::{Engine, JoinProof, MAX_JOIN_BATCH, QueueSettings, TicketState, TicketStatus};
 pub use redis_conn::{ConnectOptions, Redis, Target};
-pub use shows::{Schedule, Show, StatusChange};
+pub use shows::{Schedule, SeatMap, Show, StatusChange};
 pub use status::ShowStatus;

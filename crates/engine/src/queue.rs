@@ -410,6 +410,15 @@ impl Engine {
         Ok(self.run_ticket(&SCRIPTS.release, scope, ticket, owner, args).await?.strings_from(1))
     }
 
+    /// The seats taken now (held by a session, or sold): what a seat picker greys out. Read-only, one call.
+    pub async fn taken_seats(&self, scope: &Scope) -> Result<Vec<String>> {
+        let r = self.run(&SCRIPTS.seats_ro, scope, Vec::new()).await?;
+        let mut seats = r.into_result(&scope.to_string(), "")?.strings_from(1);
+        seats.sort();
+        seats.dedup();
+        Ok(seats)
+    }
+
     /// Books the held seats: they become sold, the session ends, the next buyer is admitted.
     pub async fn complete(&self, scope: &Scope, ticket: &Ticket) -> Result<Vec<String>> {
         self.complete_for(scope, ticket, None).await

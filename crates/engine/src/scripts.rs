@@ -128,6 +128,7 @@ queue_scripts! {
     announce => "announce.lua",
     stats => "stats.lua",
     stats_ro => "stats-ro.lua",
+    seats_ro => "seats-ro.lua",
     ticket_check => "ticket-check.lua",
 }
 

@@ -32,9 +32,48 @@ pub struct Schedule {
     pub abandon_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seats: Option<u32>,
+    /// The seats buyers pick from on the waiting page; absent = [`SeatMap::default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seat_map: Option<SeatMap>,
+}
+
+/// A simple seat layout: rows of numbered seats. Seat ids are the row label and the number: `A1`, `A2`, …
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SeatMap {
+    /// Row labels, front to back (1–3 letters or digits each).
+    pub rows: Vec<String>,
+    pub seats_per_row: u32,
+}
+
+impl Default for SeatMap {
+    /// Eight rows (A–H) of twelve seats.
+    fn default() -> Self {
+        SeatMap { rows: "ABCDEFGH".chars().map(String::from).collect(), seats_per_row: 12 }
+    }
+}
+
+impl SeatMap {
+    fn validate(&self) -> Result<()> {
+        if self.rows.is_empty() || self.rows.len() > 60 {
+            return Err(Error::invalid("seat map", &self.rows.len().to_string(), "a seat map has 1 to 60 rows"));
+        }
+        let mut seen = HashSet::new();
+        for r in &self.rows {
+            if r.is_empty() || r.len() > 3 || !r.chars().all(|c| c.is_ascii_alphanumeric()) || !seen.insert(r) {
+                return Err(Error::invalid("seat row", r, "each row has its own label of 1 to 3 letters or digits"));
+            }
+        }
+        check_range("seats per row", self.seats_per_row as f64, 1.0, 200.0, "a row has 1 to 200 seats")
+    }
 }
 
 impl Schedule {
+    /// The schedule's seat map (the default when the show does not give one).
+    pub fn seats(&self) -> SeatMap {
+        self.seat_map.clone().unwrap_or_default()
+    }
+
     pub fn settings(&self) -> QueueSettings {
         let d = QueueSettings::default();
         QueueSettings {
@@ -147,6 +186,9 @@ impl Show {
             }
             if let Some(v) = s.max_seats {
                 check_range("seats per session", v as f64, 1.0, 100.0, "a session may hold 1 to 100 seats")?;
+            }
+            if let Some(m) = &s.seat_map {
+                m.validate()?;
             }
         }
         Ok(())
@@ -576,6 +618,7 @@ mod tests {
                 session_seconds: None,
                 abandon_seconds: None,
                 max_seats: None,
+                seat_map: None,
             }],
         };
         show.validate().unwrap();

@@ -4,6 +4,7 @@
 //! - `lib.rs`: configuration, the router with its layers (CORS, body/header limits, timeout, metrics and
 //!   logs), graceful shutdown.
 //! - [`routes`]: the `/v1` handlers.
+//! - [`page`]: the waiting room page (`page/`, embedded), served at `/q/{show}/{sched}`.
 //! - [`identity`]: service key or signed cookie → the one buyer a request acts for.
 //! - [`joiner`]: concurrent joins for one queue coalesced into one `join_many` script call.
 //! - [`error`]: `{code, message}` answers with fitting statuses.
@@ -14,6 +15,7 @@
 pub mod error;
 pub mod identity;
 pub mod joiner;
+pub mod page;
 pub mod routes;
 
 use std::collections::HashMap;

@@ -45,6 +45,10 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token"),
     ("POST", "/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token"),
     ("POST", "/v1/passes/verify"),
+    ("GET", "/v1/queues/{show}/{sched}/seats"),
+    ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}/live"),
+    ("GET", "/q/{show}/{sched}"),
+    ("GET", "/page/{file}"),
 ];
 
 pub fn routes() -> Router<Arc<Gateway>> {
@@ -62,6 +66,10 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/v1/queues/{show}/{sched}/tickets/{ticket}/complete", post(complete))
         .route("/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token", get(ably_token).post(ably_token))
         .route("/v1/passes/verify", post(verify_pass))
+        .route("/v1/queues/{show}/{sched}/seats", get(seats))
+        .route("/v1/queues/{show}/{sched}/tickets/{ticket}/live", get(live))
+        .route("/q/{show}/{sched}", get(crate::page::waiting_room))
+        .route("/page/{file}", get(crate::page::asset))
         .fallback(not_found)
 }
 
@@ -414,6 +422,74 @@ async fn ably_token(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> 
     };
     let req = gw.engine.buyer_token_request(ably, &c.scope, &c.ticket, &c.id.buyer, None, None, None).await?;
     Ok(answer(&c.id, StatusCode::OK, req))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LiveAnswer {
+    /// Ably's SSE endpoint: open `EventSource(<sse>?v=1.2&channels=<channels joined by ,>&accessToken=<token>)`.
+    sse: String,
+    channels: Vec<String>,
+    access_token: String,
+    expires_at_ms: u64,
+}
+
+/// A token for Ably's SSE endpoint, for a page without ably-js: the gateway signs the buyer's token request
+/// and exchanges it at Ably (`requestToken`), so the page needs one request and no Ably library.
+async fn live(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
+    let Some(ably) = &gw.ably else {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_realtime",
+            "live updates are not configured on this gateway; keep polling the ticket status",
+        ));
+    };
+    let req = gw.engine.buyer_token_request(ably, &c.scope, &c.ticket, &c.id.buyer, None, None, None).await?;
+    let token = ably.request_token(&req).await.map_err(|e| {
+        tracing::warn!(error = %e, "Ably refused or could not be reached for a buyer token");
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_realtime", "live updates are unavailable; keep polling")
+    })?;
+    let channels = vec![
+        seatwise_engine::notify::queue_channel(&c.scope),
+        seatwise_engine::notify::ticket_channel(&c.scope, &c.ticket.to_string()),
+    ];
+    let body = LiveAnswer {
+        sse: format!("{}/sse", ably.streaming_base()),
+        channels,
+        access_token: token.token,
+        expires_at_ms: token.expires,
+    };
+    Ok(answer(&c.id, StatusCode::OK, body))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SeatsAnswerMap {
+    rows: Vec<String>,
+    seats_per_row: u32,
+    max_seats: u32,
+    /// Held by a session or sold: not available now.
+    taken: Vec<String>,
+}
+
+/// The schedule's seat map and the seats taken now (what the page's seat picker shows).
+async fn seats(State(gw): Gw, Path((show, sched)): Path<(String, String)>) -> Result<Response, ApiError> {
+    let scope = scope_of(&show, &sched)?;
+    let s = gw.engine.get_show(&scope.show).await?;
+    let Some(schedule) = s.schedules.iter().find(|x| x.id == scope.sched) else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("show {show} has no schedule {sched}")));
+    };
+    let map = schedule.seats();
+    let taken = gw.engine.taken_seats(&scope).await?;
+    let body = SeatsAnswerMap {
+        rows: map.rows,
+        seats_per_row: map.seats_per_row,
+        max_seats: schedule.settings().max_seats,
+        taken,
+    };
+    let mut r = Json(body).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(r)
 }
 
 #[derive(Deserialize, Default)]
