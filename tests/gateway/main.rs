@@ -11,6 +11,7 @@ pub const TRANSPORT: support::Transport = support::Transport::Native;
 mod abuse;
 mod api;
 mod deploy;
+mod page;
 
 use std::sync::Arc;
 

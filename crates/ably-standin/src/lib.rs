@@ -122,6 +122,8 @@ struct State {
     cuts: AtomicU64,
     /// SSE streams open now.
     streams: AtomicU64,
+    /// SSE streams opened with `lastEvent` / `Last-Event-ID` (clients resuming after a drop).
+    resumes: AtomicU64,
 }
 
 pub struct StandIn {
@@ -231,6 +233,11 @@ impl StandIn {
     /// SSE streams open now.
     pub fn open_streams(&self) -> u64 {
         self.state.streams.load(Ordering::SeqCst)
+    }
+
+    /// SSE streams opened to resume after an event (`lastEvent` or `Last-Event-ID`).
+    pub fn resumed_streams(&self) -> u64 {
+        self.state.resumes.load(Ordering::SeqCst)
     }
 
     /// Messages accepted on a channel (repeats of an id within 2 minutes are not stored twice).

@@ -97,6 +97,9 @@ pub(crate) fn stream(cfg: &Config, st: Arc<State>, query: &str, last_event_heade
             return;
         }
         st.streams.fetch_add(1, Ordering::SeqCst);
+        if last.is_some() {
+            st.resumes.fetch_add(1, Ordering::SeqCst);
+        }
         let cut_at = st.cuts.load(Ordering::SeqCst);
         let mine = |e: &Event| channels.contains(&e.channel);
         // Where to start: after the event resumed from, or the last `rewind` messages of each channel, or now.
@@ -118,7 +121,10 @@ pub(crate) fn stream(cfg: &Config, st: Arc<State>, query: &str, last_event_heade
         };
         let _ = tx.send(frame(":\n\n".into())).await; // the stream is open
         loop {
+            // Registered before looking, so a message published (or a cut) in between still wakes us.
             let notified = st.published.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
             let batch: Vec<String> = {
                 let events = st.events.lock().unwrap();
                 let out =

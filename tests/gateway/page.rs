@@ -1,0 +1,238 @@
+//! The waiting room page in a real browser: Debian's Chromium, headless, driven through chromedriver
+//! (both installed by scripts/setup.sh), against a gateway, a real redis-server, the Ably stand-in (SSE)
+//! and a real outbox worker. Screenshots of each state go to docs/screenshots/.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use seatwise_ably_standin::{Config as AblyConfig, StandIn};
+use seatwise_engine::connect::AblyOptions;
+use seatwise_engine::notify::Worker;
+use seatwise_engine::{Actor, BuyerId, Engine, JoinProof, SeatId, ShowStatus, StaffAction, Ticket};
+
+use crate::support::*;
+use crate::*;
+
+struct Driver(Child, u16);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn driver() -> Driver {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let child = Command::new("chromedriver")
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("chromedriver is installed by scripts/setup.sh (package chromium-driver)");
+    Driver(child, port)
+}
+
+/// A fresh browser (own profile, so its own cookies) at phone width, speaking `lang`.
+async fn browser(d: &Driver, lang: &str) -> Client {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=412,915", format!("--lang={lang}")],
+            "prefs": {"intl.accept_languages": lang},
+        }),
+    );
+    let t = Instant::now();
+    loop {
+        match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{}", d.1)).await {
+            Ok(c) => return c,
+            Err(e) if t.elapsed() < Duration::from_secs(20) => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("chromedriver session: {e}"),
+        }
+    }
+}
+
+async fn text(c: &Client, sel: &str) -> String {
+    match c.find(Locator::Css(sel)).await {
+        Ok(e) => e.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// Waits until the text of `sel` satisfies `ok`; returns it.
+async fn wait_text(c: &Client, sel: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+    let t = Instant::now();
+    loop {
+        let got = text(c, sel).await;
+        if ok(&got) {
+            return got;
+        }
+        assert!(t.elapsed() < Duration::from_secs(secs), "{sel}: waited {secs} s, last text {got:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn click(c: &Client, sel: &str) {
+    c.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(sel)).await.unwrap().click().await.unwrap();
+}
+
+async fn screenshot(c: &Client, name: &str) {
+    let png = c.screenshot().await.unwrap();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    std::fs::write(dir.join(name), png).unwrap();
+}
+
+async fn trusted_join(e: &Engine, who: &str) -> Ticket {
+    let s = e.join_as(&scope("s1", "d1"), &BuyerId::new(who).unwrap(), JoinProof::Trusted).await.unwrap();
+    Ticket::parse(&s.ticket).unwrap()
+}
+
+fn seats(v: &[&str]) -> Vec<SeatId> {
+    v.iter().map(|s| SeatId::new(s).unwrap()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_browser() {
+    let t = start().await;
+    let e = &t.engine;
+    let sc = scope("s1", "d1");
+    open_show(e, &show("s1", 1, 2, 120.0, 120.0)).await;
+    let standin = StandIn::start(AblyConfig::default()).await;
+    let mut o = AblyOptions::new(&standin.key(), "seatwise-test");
+    o.endpoint = Some(standin.url());
+    o.max_rps = 0.0;
+    let ably = o.build().unwrap();
+    let worker = Worker::start(e.clone(), Some(ably.clone()), "page-test", Duration::from_millis(100));
+    let g = gateway_with_ably(e, crate::config(), Some(ably)).await;
+    let page = format!("{}/q/s1/d1", g.url());
+    // Two buyers hold both sessions; one more waits ahead of ours.
+    let (a, b) = (trusted_join(e, "early-a").await, trusted_join(e, "early-b").await);
+    let w1 = trusted_join(e, "w1").await;
+
+    let d = driver();
+    let c = browser(&d, "en-GB").await;
+    c.goto(&page).await.unwrap();
+    wait_text(&c, "#rank-text", 10, |t| t.contains("number 2")).await;
+    assert_eq!(text(&c, "#title").await, "Show s1");
+    assert!(text(&c, "#eta").await.contains("Estimated wait"));
+    // The live stream is open before the turn comes (the page got a token from the gateway).
+    let t0 = Instant::now();
+    while standin.open_streams() == 0 {
+        assert!(t0.elapsed() < Duration::from_secs(5), "the page opened no SSE stream");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    screenshot(&c, "page-waiting.png").await;
+
+    // early-a books A2; w1 is admitted; then w1 leaves and our buyer's turn comes — told over SSE.
+    e.hold(&sc, &a, &seats(&["A2"])).await.unwrap();
+    e.complete(&sc, &a).await.unwrap();
+    wait_text(&c, "#rank-text", 10, |t| t.contains("next")).await;
+    let t0 = Instant::now();
+    e.leave(&sc, &w1).await.unwrap();
+    wait_text(&c, "#turn-title", 5, |t| t.contains("your turn")).await;
+    let told = t0.elapsed();
+    println!("your turn shown {} ms after the slot was freed", told.as_millis());
+    assert!(told < Duration::from_millis(1500), "shown after {told:?}: not live");
+    assert!(c.title().await.unwrap().contains("your turn"), "the tab title changes too");
+    let focused = c.execute("return document.activeElement.id", vec![]).await.unwrap();
+    assert_eq!(focused, json!("turn-title"), "focus moves to the news");
+    wait_text(&c, "#countdown", 5, |t| t.contains("Time left")).await;
+    // A2 was sold: greyed out. early-b takes A3 after the map was drawn: clicking it says so.
+    let sold = c.find(Locator::Css("[data-seat='A2']")).await.unwrap();
+    assert_eq!(sold.attr("disabled").await.unwrap().as_deref(), Some("true"));
+    e.hold(&sc, &b, &seats(&["A3"])).await.unwrap();
+    click(&c, "[data-seat='A1']").await;
+    wait_text(&c, "#held", 5, |t| t.contains("A1")).await;
+    click(&c, "[data-seat='A3']").await;
+    wait_text(&c, "#seat-msg", 5, |t| t.contains("A3 was just taken")).await;
+    click(&c, "[data-seat='A4']").await;
+    wait_text(&c, "#held", 5, |t| t.contains("A1, A4")).await;
+    screenshot(&c, "page-your-turn.png").await;
+    click(&c, "#book").await;
+    wait_text(&c, "#done-title", 5, |t| t == "Booked!").await;
+    assert!(text(&c, "#done-text").await.contains("A1, A4"));
+    screenshot(&c, "page-booked.png").await;
+    c.close().await.unwrap();
+
+    // Another buyer waits (capacity now 1, held by early-b). Staff pause, announce and close.
+    let actor = Actor::new("staff", "box-office");
+    e.perform(&actor, &sc, &StaffAction::Capacity { capacity: 1 }).await.unwrap();
+    let c = browser(&d, "en-GB").await;
+    c.goto(&page).await.unwrap();
+    wait_text(&c, "#rank-text", 10, |t| t.contains("next")).await;
+    e.perform(&actor, &sc, &StaffAction::Pause).await.unwrap();
+    wait_text(&c, "#banner", 10, |t| t.contains("paused")).await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // the pause event reached the page's stream
+    // The stream drops; the box office announces while the page is disconnected. The page reconnects
+    // with Last-Event-ID and gets the announcement it missed (only the stream carries announcements).
+    standin.cut_streams();
+    e.perform(&actor, &sc, &StaffAction::Announce { message: "Doors open at 7pm".into() }).await.unwrap();
+    wait_text(&c, "#banner", 15, |t| t.contains("Doors open at 7pm")).await;
+    assert!(standin.resumed_streams() >= 1, "the page resumed its stream after the last event it had");
+    screenshot(&c, "page-announcement.png").await;
+    e.update_show_status(&sc.show, ShowStatus::Closed, &actor, None).await.unwrap();
+    wait_text(&c, "#done-title", 10, |t| t.contains("closed")).await;
+    screenshot(&c, "page-closed.png").await;
+    c.close().await.unwrap();
+    worker.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_ably_the_page_polls_solves_the_challenge_and_speaks_french() {
+    let t = start().await;
+    let e = &t.engine;
+    let sc = scope("s1", "d1");
+    open_show(e, &show("s1", 1, 1, 120.0, 120.0)).await;
+    let actor = Actor::new("staff", "box-office");
+    e.perform(&actor, &sc, &StaffAction::Challenge { bits: 12 }).await.unwrap();
+    let g = gateway(e, crate::config()).await;
+    let early = trusted_join(e, "early").await;
+    let d = driver();
+    let c = browser(&d, "fr-FR").await;
+    let load = Instant::now();
+    c.goto(&format!("{}/q/s1/d1", g.url())).await.unwrap();
+    wait_text(&c, "#rank-text", 20, |t| t.contains("prochain")).await;
+    println!("joined through a 12-bit challenge in {} ms (page load included)", load.elapsed().as_millis());
+    let lang = c.execute("return document.documentElement.lang", vec![]).await.unwrap();
+    assert_eq!(lang, json!("fr"));
+    // The page weight: what the first load transferred, and one status poll.
+    let bytes = c
+        .execute("return performance.getEntries().reduce((n, e) => n + (e.transferSize || 0), 0)", vec![])
+        .await
+        .unwrap();
+    println!("first load and join transferred {bytes} bytes");
+    // Waiting near the front (polls every 2 s, no SSE): what ten seconds cost.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let later = c
+        .execute("return performance.getEntries().reduce((n, e) => n + (e.transferSize || 0), 0)", vec![])
+        .await
+        .unwrap();
+    println!(
+        "waiting near the front by polling: {} bytes per minute",
+        (later.as_u64().unwrap() - bytes.as_u64().unwrap()) * 6
+    );
+    // No Ably: the turn is found by polling (every 2 s near the front).
+    e.leave(&sc, &early).await.unwrap();
+    wait_text(&c, "#turn-title", 6, |t| t.contains("votre tour")).await;
+    click(&c, "[data-seat='B5']").await;
+    wait_text(&c, "#held", 5, |t| t.contains("B5")).await;
+    click(&c, "#book").await;
+    wait_text(&c, "#done-title", 5, |t| t == "Réservé !").await;
+    c.close().await.unwrap();
+    // The page is served with a strict policy and no third-party script.
+    let r = reqwest::get(format!("{}/q/s1/d1", g.url())).await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert!(csp.contains("default-src 'none'") && csp.contains("script-src 'self'"), "{csp}");
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://"), "no third-party resources");
+    let _ = Arc::new(());
+}
