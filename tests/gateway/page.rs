@@ -141,7 +141,7 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     wait_text(&c, "#turn-title", 5, |t| t.contains("your turn")).await;
     let told = t0.elapsed();
     println!("your turn shown {} ms after the slot was freed", told.as_millis());
-    assert!(told < Duration::from_millis(1500), "shown after {told:?}: not live");
+    assert!(told < Duration::from_secs(1), "shown after {told:?}: not live");
     assert!(c.title().await.unwrap().contains("your turn"), "the tab title changes too");
     let focused = c.execute("return document.activeElement.id", vec![]).await.unwrap();
     assert_eq!(focused, json!("turn-title"), "focus moves to the news");
