@@ -9,6 +9,7 @@ pub const TRANSPORT: support::Transport = support::Transport::Native;
 mod big;
 mod concurrency;
 mod connection;
+mod fair;
 mod faults;
 mod lifecycle;
 mod monitor;

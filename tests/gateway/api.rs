@@ -279,3 +279,29 @@ async fn health_metrics_openapi_and_cors() {
         seatwise_gateway::routes::ROUTES.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
     assert_eq!(documented, routed, "openapi.json and routes::ROUTES differ");
 }
+
+#[tokio::test]
+async fn a_waiting_buyer_is_told_when_the_seats_are_very_likely_gone() {
+    let t = start().await;
+    let mut s = show("s1", 1, 5, 60.0, 120.0);
+    s.schedules[0].seat_map = Some(seatwise_engine::SeatMap { rows: vec!["A".into()], seats_per_row: 2 });
+    open_show(&t.engine, &s).await;
+    let config = Config { public_cache: std::time::Duration::ZERO, ..crate::config() };
+    let g = gateway(&t.engine, config).await;
+    let base = g.url();
+    let mut a = Browser::new();
+    let ticket = a.join(&base, "s1:d1").await.body["ticket"].as_str().unwrap().to_string();
+    let s = a.get(&Browser::ticket_url(&base, "s1:d1", &ticket, "")).await; // housekeeping admits a
+    assert_eq!(s.body["state"], "admitted", "{:?}", s.body);
+    let h = a.post(&Browser::ticket_url(&base, "s1:d1", &ticket, "/holds"), json!({"seats": ["A1", "A2"]})).await;
+    assert_eq!(h.status, StatusCode::OK, "{:?}", h.body);
+    let b = Browser::new().join(&base, "s1:d1").await;
+    assert_eq!(
+        (b.body["state"].as_str(), b.body["likelySoldOut"].as_bool()),
+        (Some("waiting"), Some(true)),
+        "{:?}",
+        b.body
+    );
+    let q = a.get(&format!("{base}/v1/shows/s1/queue")).await;
+    assert_eq!(q.body["schedules"][0]["state"], "open");
+}

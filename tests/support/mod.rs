@@ -102,6 +102,7 @@ pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -
                 abandon_seconds: Some(abandon_s),
                 max_seats: Some(4),
                 seat_map: None,
+                outflow_per_minute: None,
             })
             .collect(),
     }

@@ -185,6 +185,10 @@ pub struct ServeArgs {
     /// Status calls per buyer per minute (0 = no limit).
     #[arg(long, default_value_t = 90)]
     pub status_per_buyer: u64,
+    /// Tell a waiting buyer the seats are likely gone when their rank exceeds the likely-sold-out rank
+    /// times this (1.0 = as soon as the estimate says so).
+    #[arg(long, default_value_t = 1.0)]
+    pub sold_out_margin: f64,
     /// Log format: text or json.
     #[arg(long, default_value = "text")]
     pub log: String,
@@ -243,6 +247,11 @@ pub enum QueueCmd {
     Challenge {
         scope: String,
         bits: u32,
+    },
+    /// Admit at most N buyers per minute, live (0 = no limit besides the capacity).
+    Outflow {
+        scope: String,
+        per_minute: u32,
     },
 }
 

@@ -75,6 +75,7 @@ fn show(id: &str, n: usize, capacity: u32) -> Show {
                 abandon_seconds: Some(3600.0),
                 max_seats: None,
                 seat_map: None,
+                outflow_per_minute: None,
             })
             .collect(),
     }

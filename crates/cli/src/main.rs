@@ -372,6 +372,7 @@ async fn queue(engine: &Engine, actor: &Actor, c: QueueCmd, json: bool) -> Out {
         QueueCmd::Announce { scope, message } => (scope, StaffAction::Announce { message }),
         QueueCmd::Remove { scope, ticket: t } => (scope, StaffAction::Remove { ticket: ticket(&t)? }),
         QueueCmd::Challenge { scope, bits } => (scope, StaffAction::Challenge { bits }),
+        QueueCmd::Outflow { scope, per_minute } => (scope, StaffAction::Outflow { per_minute }),
     };
     let out = engine.perform(actor, &scope(&s)?, &action).await?;
     if json {

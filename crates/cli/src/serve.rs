@@ -50,6 +50,7 @@ pub async fn run(engine: Engine, ably: Option<Arc<AblyRest>>, a: ServeArgs) -> O
             status_per_ip: Limit::per_minute(a.status_per_ip),
             status_per_buyer: Limit::per_minute(a.status_per_buyer),
         },
+        sold_out_margin: a.sold_out_margin.max(0.0),
         ..Config::default()
     };
     let listener = tokio::net::TcpListener::bind(&a.listen)

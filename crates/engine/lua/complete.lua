@@ -25,5 +25,6 @@ redis.call('ZREM', K_SESS, int(seq))
 redis.call('SETBIT', K_SBITS, int(seq), 0)
 slot_state(seq, ST_COMPLETED)
 redis.call('HINCRBY', K_META, 'completed_total', 1)
+redis.call('HINCRBY', K_META, 'seats_sold_gen', #held)
 maintain(m, now, 8, 0)
 return {OK, unpack(held)}

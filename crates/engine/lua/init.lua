@@ -1,7 +1,8 @@
 -- init: the OPEN effect on one schedule. Idempotent: an open queue is left alone, a paused one resumes
 -- (nobody loses a place, the sequence is kept), a closed or never-opened one gets a fresh generation.
 -- ARGV[1] secret (random, for ticket tags), ARGV[2] capacity, ARGV[3] session_ms, ARGV[4] abandon_ms,
--- ARGV[5] max_seats, ARGV[6] the show's version of this change ('' = not ordered)
+-- ARGV[5] max_seats, ARGV[6] the show's version of this change ('' = not ordered), ARGV[7] seats_total
+-- (0 = the queue does not know its seats), ARGV[8] outflow limit in admissions per minute (0 = none)
 -- Returns {OK, 'opened' | 'resumed', gen} | {E_ALREADY, 'open', gen} | {E_SUPERSEDED}
 local m = load_meta()
 local now = now_ms()
@@ -28,6 +29,9 @@ redis.call('HSET', K_META, 'state', 'open', 'gen', gen, 'secret', ARGV[1], 'capa
            'session_ms', ARGV[3], 'abandon_ms', ARGV[4], 'max_seats', ARGV[5], 'head', 1, 'sweep', 1,
            'last_admit_ms', 0, 'resumed_ms', 0, 'opened_ms', int(now))
 if prev[1] then redis.call('HSET', K_META, 'show_version', prev[1]) end
+-- Set only when on: join reads their absence as "admit at once when nobody waits".
+if tonumber(ARGV[7] or '0') > 0 then redis.call('HSET', K_META, 'seats_total', ARGV[7]) end
+if tonumber(ARGV[8] or '0') > 0 then redis.call('HSET', K_META, 'outflow', ARGV[8]) end
 if prev[2] then redis.call('HSET', K_META, 'outbox_cap', prev[2]) end
 mark_version(ARGV[6])
 emit('queue_opened', '', {gen = gen}, now)

@@ -6,7 +6,8 @@
 -- Returns {E_NO_QUEUE} | {E_CLOSED} for the whole batch, or {OK, then 7 fields per buyer: code, ticket,
 --   state, rank, eta_ms, expires_at_ms, paused} (a buyer's code is OK, E_QUEUE_FULL or E_NOT_OWNER; the
 --   other fields of a refused buyer are '' / 0)
-local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms')
+local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms', 'outflow',
+                    'seats_total')
 if not v[1] then return {E_NO_QUEUE} end
 if v[1] == 'closed' then return {E_CLOSED} end
 local out = {OK}

@@ -4,7 +4,8 @@
 -- ARGV[1] buyer id (validated by the caller), ARGV[2] proof: '' | ticket id | '*' (trusted caller)
 -- Returns {OK, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_NO_QUEUE} | {E_CLOSED} | {E_QUEUE_FULL}
 --   | {E_NOT_OWNER}
-local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms')
+local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms', 'outflow',
+                    'seats_total')
 if not v[1] then return {E_NO_QUEUE} end
 if v[1] == 'closed' then return {E_CLOSED} end
 return join_one(v, ARGV[1], ARGV[2] or '')

@@ -51,13 +51,14 @@ end
 -- Returns the queue meta as a table, or nil when the queue was never opened.
 local function load_meta()
   local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
-                       'head', 'sweep', 'departed', 'last_admit_ms', 'resumed_ms'}
+                       'head', 'sweep', 'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat',
+                       'seats_total'}
   local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
   if not v[1] then return nil end
   local m = {}
   for i, f in ipairs(META_FIELDS) do m[f] = v[i] end
   for _, f in ipairs({'gen', 'capacity', 'session_ms', 'abandon_ms', 'max_seats', 'head', 'sweep',
-                      'departed', 'last_admit_ms', 'resumed_ms'}) do
+                      'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat', 'seats_total'}) do
     m[f] = tonumber(m[f] or '0')
   end
   -- The queue size is not stored: every ticket issued (seq) either waits or has departed. So join, the
@@ -221,17 +222,49 @@ local function record_admissions(m, n, now)
   m.last_admit_ms = now
 end
 
--- Admits buyers while sessions are free (or `force` more regardless of capacity).
+-- The outflow limit (admissions per minute, 0 = none) as a GCRA: admissions are spaced 60000/outflow ms
+-- apart, with a burst of one second's worth (at least 1), so any 60 s holds at most outflow + burst.
+-- Takes one admission's slot when there is one; `m.of_tat` is the theoretical arrival time.
+local function outflow_slot(m, now)
+  if m.outflow <= 0 then return true end
+  local interval = 60000 / m.outflow
+  local burst = math.max(1, math.ceil(m.outflow / 60))
+  local tat = math.max(m.of_tat, now)
+  if tat - now > (burst - 1) * interval then return false end
+  m.of_tat = tat + interval
+  return true
+end
+
+-- Seats neither sold nor held, for a queue that knows its seat count (`seats_total` > 0; else nil).
+local function seats_left(m)
+  if m.seats_total <= 0 then return nil end
+  return m.seats_total - redis.call('HLEN', K_SOLD) - redis.call('HLEN', K_HOLD)
+end
+
+-- Admits buyers while sessions are free (or `force` more regardless of capacity), within the outflow
+-- limit and, for a seat-aware queue, only while seats are left. Staff's `force` ignores both limits.
 local function promote(m, now, force)
   if m.state ~= 'open' then return 0 end
   local want
   if force then want = force else want = m.capacity - redis.call('ZCARD', K_SESS) end
   local n = 0
   local budget = {n = 500}
+  local tat = m.of_tat
   while n < want and m.waiting > 0 and budget.n > 0 do
-    if not admit_head(m, now, budget) then break end
+    if not force then
+      local left = seats_left(m)
+      if left and left <= 0 then break end
+      if not outflow_slot(m, now) then break end
+    end
+    if not admit_head(m, now, budget) then
+      m.of_tat = tat -- nobody was admitted: give the slot back
+      break
+    end
+    tat = m.of_tat
     n = n + 1
   end
+  if m.of_tat ~= tat then m.of_tat = tat end
+  if m.outflow > 0 and n > 0 then redis.call('HSET', K_META, 'of_tat', int(m.of_tat)) end
   record_admissions(m, n, now)
   if m.waiting == 0 then m.last_admit_ms = 0 end
   return n
@@ -318,15 +351,16 @@ end
 local function stats_reply(m, outbox)
   local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'completed_total', 'expired_total',
                        'left_total', 'removed_total', 'opened_ms', 'closed_reason', 'outbox_dropped',
-                       'pow_bits')
+                       'pow_bits', 'seats_sold_gen')
   local function n(x) return tonumber(x or '0') end
   return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
           n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
-          c[8] or '', m.max_seats, n(c[9]), n(c[10])}
+          c[8] or '', m.max_seats, n(c[9]), n(c[10]), m.outflow, m.seats_total, seats_left(m) or 0, n(c[11])}
 end
 
 -- One buyer's join (join.lua, join-many.lua). `v` is the queue meta as join reads it: HMGET of state, gen,
--- secret, capacity, departed, session_ms (v[5] is kept current across the buyers of one batch).
+-- secret, capacity, departed, session_ms, outflow, seats_total (v[5] is kept current across the buyers of
+-- one batch).
 -- The path of a new buyer is kept to the fewest calls: it admits the buyer at once only when nobody else
 -- waits and a session is free; otherwise the head is admitted by the queue's housekeeping (the next
 -- status call, or any stats call). A buyer's live ticket is handed back only to its owner: `proof` is the
@@ -358,7 +392,8 @@ local function join_one(v, buyer, proof)
   local id = ticket_id({gen = v[2], secret = v[3]}, seq)
   -- Every ticket issued so far, this one included, either waits or has departed.
   local waiting = seq - tonumber(v[5] or '0')
-  if v[1] == 'open' and waiting == 1 and redis.call('ZCARD', K_SESS) < tonumber(v[4]) then
+  -- (A queue with an outflow limit or a seat count leaves even that to the housekeeping, which applies them.)
+  if v[1] == 'open' and waiting == 1 and not v[7] and not v[8] and redis.call('ZCARD', K_SESS) < tonumber(v[4]) then
     -- Nobody waits and a session is free: admitted at once (the admission clock stays stopped, as the
     -- queue was idle; see record_admissions).
     local expires = now + tonumber(v[6])

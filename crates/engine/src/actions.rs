@@ -27,10 +27,13 @@ pub enum StaffAction {
     Remove { ticket: Ticket },
     /// Ask every join for a proof of work of `bits` leading zero bits (0 = off); see [`crate::gate`].
     Challenge { bits: u32 },
+    /// Admit at most `per_minute` buyers per minute (0 = no limit besides the capacity).
+    Outflow { per_minute: u32 },
 }
 
 /// The names [`StaffAction::parse`] accepts.
-pub const ACTION_NAMES: [&str; 7] = ["pause", "resume", "admit", "capacity", "announce", "remove", "challenge"];
+pub const ACTION_NAMES: [&str; 8] =
+    ["pause", "resume", "admit", "capacity", "announce", "remove", "challenge", "outflow"];
 
 impl StaffAction {
     pub fn name(&self) -> &'static str {
@@ -42,6 +45,7 @@ impl StaffAction {
             StaffAction::Announce { .. } => "announce",
             StaffAction::Remove { .. } => "remove",
             StaffAction::Challenge { .. } => "challenge",
+            StaffAction::Outflow { .. } => "outflow",
         }
     }
 
@@ -59,6 +63,7 @@ impl StaffAction {
             "announce" => StaffAction::Announce { message: arg.to_string() },
             "remove" => StaffAction::Remove { ticket: Ticket::parse(arg.trim())? },
             "challenge" => StaffAction::Challenge { bits: num("challenge difficulty (bits)")? },
+            "outflow" => StaffAction::Outflow { per_minute: num("outflow limit (admissions per minute)")? },
             other => {
                 return Err(Error::invalid("staff action", other, format!("use one of {}", ACTION_NAMES.join(", "))));
             }
@@ -107,6 +112,14 @@ impl Engine {
                 };
                 (message, format!("{prev} -> {bits}"))
             }
+            StaffAction::Outflow { per_minute } => {
+                let prev = self.set_outflow(scope, *per_minute).await?;
+                let message = match per_minute {
+                    0 => "no outflow limit: buyers are admitted as sessions free up".to_string(),
+                    n => format!("at most {n} buyers admitted per minute"),
+                };
+                (message, format!("{prev} -> {per_minute}"))
+            }
         };
         let event = AuditEvent::Action {
             show: scope.show.clone(),
@@ -130,10 +143,10 @@ mod tests {
         let e = StaffAction::parse("admit", Some("five")).unwrap_err().to_string();
         assert!(e.contains("whole number"), "{e}");
         let e = StaffAction::parse("explode", None).unwrap_err().to_string();
-        assert!(e.contains("pause, resume, admit, capacity, announce, remove, challenge"), "{e}");
+        assert!(e.contains("pause, resume, admit, capacity, announce, remove, challenge, outflow"), "{e}");
         for name in ACTION_NAMES {
             let arg = match name {
-                "admit" | "capacity" | "challenge" => "1",
+                "admit" | "capacity" | "challenge" | "outflow" => "1",
                 "remove" => "1.1.0123456789abcdef",
                 _ => "hello",
             };

@@ -47,6 +47,29 @@ pub struct QueueStats {
     pub closed_reason: String,
     /// Proof-of-work difficulty of a join, in leading zero bits (0 = no challenge); see docs/PROTOCOL.md.
     pub pow_bits: u32,
+    /// Admissions per minute at most (0 = no limit).
+    pub outflow_per_min: u32,
+    /// Seat count of a seat-aware queue (0 = not seat-aware) and the seats neither sold nor held.
+    pub seats_total: u64,
+    pub seats_left: i64,
+    /// The rank beyond which the seats left are very likely gone before the buyer's turn (see
+    /// [`likely_sold_out_rank`]); None when the queue is not seat-aware.
+    pub likely_sold_out_rank: Option<u64>,
+}
+
+/// Seats a booking takes when nothing is measured yet.
+const DEFAULT_SEATS_PER_ADMISSION: f64 = 2.0;
+
+/// Where the seats run out: each admission is expected to take `sold ÷ admitted` seats of this generation
+/// (the measured hold-to-booking ratio times seats per booking; 2 until 10 buyers were admitted); the
+/// sessions running now take theirs first. Buyers ranked beyond the result will very likely find no seat.
+pub fn likely_sold_out_rank(total: u64, left: i64, active: u64, sold_gen: u64, admitted: u64) -> Option<u64> {
+    if total == 0 {
+        return None;
+    }
+    let per = if admitted >= 10 { (sold_gen as f64 / admitted as f64).max(0.1) } else { DEFAULT_SEATS_PER_ADMISSION };
+    let after_sessions = left as f64 - active as f64 * per;
+    Some((after_sessions / per).floor().max(0.0) as u64)
 }
 
 impl QueueStats {
@@ -79,6 +102,10 @@ impl QueueStats {
             max_seats: r.uint(19),
             outbox_dropped: r.uint(20),
             pow_bits: r.uint(21) as u32,
+            outflow_per_min: r.uint(22) as u32,
+            seats_total: r.uint(23),
+            seats_left: r.int(24),
+            likely_sold_out_rank: likely_sold_out_rank(r.uint(23), r.int(24), r.uint(4), r.uint(25), r.uint(7)),
             to_tell: 0,
         }
     }

@@ -27,6 +27,10 @@ pub struct QueueSettings {
     pub abandon_ms: u64,
     /// Seats one session may hold.
     pub max_seats: u32,
+    /// The schedule's seat count when admission is seat-aware (it stops while no seat is left); 0 = not.
+    pub seats_total: u32,
+    /// Admissions per minute at most; 0 = no limit (capacity alone).
+    pub outflow_per_min: u32,
 }
 
 impl QueueSettings {
@@ -43,6 +47,8 @@ impl Default for QueueSettings {
             session_ms: Self::DEFAULT_SESSION_MS,
             abandon_ms: Self::DEFAULT_ABANDON_MS,
             max_seats: Self::DEFAULT_MAX_SEATS,
+            seats_total: 0,
+            outflow_per_min: 0,
         }
     }
 }
@@ -232,6 +238,9 @@ fn proof_arg(proof: JoinProof<'_>) -> String {
     }
 }
 
+/// The highest outflow limit staff may set (admissions per minute).
+pub const MAX_OUTFLOW_PER_MIN: u32 = 100_000;
+
 /// The most buyers [`Engine::join_many`] takes in one call (one script call stays well under a millisecond).
 pub const MAX_JOIN_BATCH: usize = 256;
 
@@ -410,6 +419,19 @@ impl Engine {
         Ok(self.run_ticket(&SCRIPTS.release, scope, ticket, owner, args).await?.strings_from(1))
     }
 
+    /// Sets the outflow limit (admissions per minute; 0 = none), live. Returns the previous one.
+    pub async fn set_outflow(&self, scope: &Scope, per_minute: u32) -> Result<u32> {
+        if per_minute > MAX_OUTFLOW_PER_MIN {
+            return Err(Error::invalid(
+                "outflow limit",
+                &per_minute.to_string(),
+                format!("0 (no limit) to {MAX_OUTFLOW_PER_MIN} admissions per minute"),
+            ));
+        }
+        let r = self.run(&SCRIPTS.outflow, scope, vec![per_minute.to_string()]).await?;
+        Ok(r.into_result(&scope.to_string(), "")?.uint(1) as u32)
+    }
+
     /// The seats taken now (held by a session, or sold): what a seat picker greys out. Read-only, one call.
     pub async fn taken_seats(&self, scope: &Scope) -> Result<Vec<String>> {
         let r = self.run(&SCRIPTS.seats_ro, scope, Vec::new()).await?;
@@ -464,6 +486,8 @@ impl Engine {
             s.abandon_ms.to_string(),
             s.max_seats.to_string(),
             version.map(|v| v.to_string()).unwrap_or_default(),
+            s.seats_total.to_string(),
+            s.outflow_per_min.to_string(),
         ];
         let r = self.run(&SCRIPTS.init, scope, args).await?;
         let generation = r.uint(2);

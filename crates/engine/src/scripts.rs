@@ -125,6 +125,7 @@ queue_scripts! {
     admit => "admit.lua",
     capacity => "capacity.lua",
     challenge => "challenge.lua",
+    outflow => "outflow.lua",
     announce => "announce.lua",
     stats => "stats.lua",
     stats_ro => "stats-ro.lua",

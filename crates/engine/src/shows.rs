@@ -32,9 +32,14 @@ pub struct Schedule {
     pub abandon_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seats: Option<u32>,
-    /// The seats buyers pick from on the waiting page; absent = [`SeatMap::default`].
+    /// The seats buyers pick from on the waiting page; absent = [`SeatMap::default`]. When given, admission
+    /// is seat-aware: it stops while no seat is left (neither sold nor held).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seat_map: Option<SeatMap>,
+    /// At most this many admissions per minute (besides the capacity); absent = no limit. Staff change it
+    /// live with `StaffAction::Outflow`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outflow_per_minute: Option<u32>,
 }
 
 /// A simple seat layout: rows of numbered seats. Seat ids are the row label and the number: `A1`, `A2`, …
@@ -54,6 +59,11 @@ impl Default for SeatMap {
 }
 
 impl SeatMap {
+    /// How many seats the map has.
+    pub fn count(&self) -> u32 {
+        self.rows.len() as u32 * self.seats_per_row
+    }
+
     fn validate(&self) -> Result<()> {
         if self.rows.is_empty() || self.rows.len() > 60 {
             return Err(Error::invalid("seat map", &self.rows.len().to_string(), "a seat map has 1 to 60 rows"));
@@ -81,6 +91,8 @@ impl Schedule {
             session_ms: self.session_seconds.map_or(d.session_ms, |s| (s * 1000.0).round() as u64),
             abandon_ms: self.abandon_seconds.map_or(d.abandon_ms, |s| (s * 1000.0).round() as u64),
             max_seats: self.max_seats.unwrap_or(d.max_seats),
+            seats_total: self.seat_map.as_ref().map_or(0, SeatMap::count),
+            outflow_per_min: self.outflow_per_minute.unwrap_or(0),
         }
     }
 
@@ -189,6 +201,15 @@ impl Show {
             }
             if let Some(m) = &s.seat_map {
                 m.validate()?;
+            }
+            if let Some(v) = s.outflow_per_minute {
+                check_range(
+                    "outflow limit",
+                    v as f64,
+                    1.0,
+                    crate::queue::MAX_OUTFLOW_PER_MIN as f64,
+                    "an outflow limit is 1 to 100000 admissions per minute (leave it out for no limit)",
+                )?;
             }
         }
         Ok(())
@@ -619,6 +640,7 @@ mod tests {
                 abandon_seconds: None,
                 max_seats: None,
                 seat_map: None,
+                outflow_per_minute: None,
             }],
         };
         show.validate().unwrap();

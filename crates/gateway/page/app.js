@@ -151,6 +151,7 @@ function onTicket(a) {
   if (a.state === 'waiting') {
     if ($('#banner').className === 'warn' && !a.paused) banner('');
     if (a.paused) banner(t('paused'), 'warn');
+    else if (a.likelySoldOut) banner(t('soldOut'), 'warn');
     show('waiting');
     ui.firstRank = Math.max(ui.firstRank, a.rank);
     $('#rank-text').textContent = a.rank <= 1 ? t('rankOne') : t('rank', { rank: a.rank.toLocaleString() });

@@ -110,6 +110,9 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_header_bytes: usize,
     pub request_timeout: Duration,
+    /// A waiting buyer is told the seats are likely gone when their rank exceeds the likely-sold-out
+    /// rank × this (1.0 = as soon as the estimate says so; larger = only when surer).
+    pub sold_out_margin: f64,
 }
 
 impl Default for Config {
@@ -127,6 +130,7 @@ impl Default for Config {
             max_body_bytes: 16 * 1024,
             max_header_bytes: 8 * 1024,
             request_timeout: Duration::from_secs(10),
+            sold_out_margin: 1.0,
         }
     }
 }

@@ -205,7 +205,15 @@ async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response,
 }
 
 /// The queue's public settings a buyer call needs (cached ≤ 1 s): 404 for a schedule the show lacks.
-async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<(u32, u64), ApiError> {
+/// What a buyer call needs of the queue's public figures.
+#[derive(Clone, Copy)]
+struct Settings {
+    pow_bits: u32,
+    abandon_ms: u64,
+    likely_sold_out_rank: Option<u64>,
+}
+
+async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<Settings, ApiError> {
     let s = gw.public_status(&scope.show).await?;
     let q = s.queue_statuses.iter().find(|q| q.sched_id == scope.sched).ok_or_else(|| {
         ApiError::new(
@@ -214,7 +222,11 @@ async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<(u32, u64), ApiEr
             format!("show {} has no schedule {}", scope.show, scope.sched),
         )
     })?;
-    Ok((q.stats.pow_bits, q.stats.abandon_ms))
+    Ok(Settings {
+        pow_bits: q.stats.pow_bits,
+        abandon_ms: q.stats.abandon_ms,
+        likely_sold_out_rank: q.stats.likely_sold_out_rank,
+    })
 }
 
 // ---- Tickets ----
@@ -245,12 +257,17 @@ struct TicketAnswer {
     expires_at_ms: Option<u64>,
     paused: bool,
     poll_after_ms: u64,
+    /// The seats left will very likely be gone before this buyer's turn.
+    likely_sold_out: bool,
     /// The admission pass for the booking site, while admitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pass: Option<String>,
 }
 
-fn ticket_answer(gw: &Gateway, s: TicketStatus, abandon_ms: u64) -> TicketAnswer {
+fn ticket_answer(gw: &Gateway, s: TicketStatus, q: Settings) -> TicketAnswer {
+    // Told when the seats left will very likely be gone before this buyer's turn (a margin > 1 tells later).
+    let likely_sold_out = s.state == TicketState::Waiting
+        && q.likely_sold_out_rank.is_some_and(|n| s.rank as f64 > n as f64 * gw.config.sold_out_margin);
     let pass = match (s.state, s.expires_at_ms) {
         (TicketState::Admitted, Some(exp)) => {
             Some(Pass { scope: s.scope.clone(), ticket: s.ticket.clone(), exp }.sign(&gw.pass_key))
@@ -258,7 +275,8 @@ fn ticket_answer(gw: &Gateway, s: TicketStatus, abandon_ms: u64) -> TicketAnswer
         _ => None,
     };
     TicketAnswer {
-        poll_after_ms: poll_after_ms(s.state, s.rank, abandon_ms),
+        poll_after_ms: poll_after_ms(s.state, s.rank, q.abandon_ms),
+        likely_sold_out,
         scope: s.scope,
         ticket: s.ticket,
         state: s.state,
@@ -290,7 +308,7 @@ async fn challenge(
     let scope = scope_of(&show, &sched)?;
     let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
     gw.limit("challenge-ip", &ip, gw.config.limits.join_per_ip).await?;
-    let (bits, _) = queue_settings(&gw, &scope).await?;
+    let bits = queue_settings(&gw, &scope).await?.pow_bits;
     let body = if bits == 0 {
         ChallengeAnswer { bits, challenge: None, expires_at_ms: None }
     } else {
@@ -325,7 +343,8 @@ async fn join(
         gw.limit("join-ip", &ip, if id.service { crate::Limit::OFF } else { l.join_per_ip }),
         gw.limit("join-buyer", id.buyer.as_str(), l.join_per_buyer)
     )?;
-    let (bits, abandon_ms) = queue_settings(&gw, &scope).await?;
+    let settings = queue_settings(&gw, &scope).await?;
+    let bits = settings.pow_bits;
     if bits > 0 {
         let (Some(text), Some(solution)) = (&body.challenge, &body.solution) else {
             return Err(ApiError::new(
@@ -348,7 +367,7 @@ async fn join(
     let s = gw.joiner.join(&gw.engine, &scope, id.buyer.clone()).await?;
     metrics::counter!("seatwise_gateway_joins_total").increment(1);
     tracing::debug!(buyer = %gw.key.pseudonym(id.buyer.as_str()), scope = %scope, "joined");
-    Ok(answer(&id, StatusCode::OK, ticket_answer(&gw, s, abandon_ms)))
+    Ok(answer(&id, StatusCode::OK, ticket_answer(&gw, s, settings)))
 }
 
 async fn status(State(gw): Gw, c: TicketCall, headers: HeaderMap, peer: Peer) -> Result<Response, ApiError> {
@@ -360,7 +379,7 @@ async fn status(State(gw): Gw, c: TicketCall, headers: HeaderMap, peer: Peer) ->
         queue_settings(&gw, &c.scope),
         async { gw.engine.status_for(&c.scope, &c.ticket, Some(&c.id.buyer)).await.map_err(ApiError::from) },
     )?;
-    Ok(answer(&c.id, StatusCode::OK, ticket_answer(&gw, s, settings.1)))
+    Ok(answer(&c.id, StatusCode::OK, ticket_answer(&gw, s, settings)))
 }
 
 #[derive(Serialize)]

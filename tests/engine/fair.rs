@@ -1,0 +1,65 @@
+//! A fair, predictable on-sale: the outflow limit and seat-aware admission, against a real redis-server.
+
+use std::time::{Duration, Instant};
+
+use seatwise_engine::{Actor, SeatMap, StaffAction};
+
+use crate::lifecycle::{buyer, seats, tk};
+use crate::support::*;
+
+#[tokio::test]
+async fn the_outflow_limit_spaces_admissions_and_can_be_changed_live() {
+    let t = start().await;
+    let e = &t.engine;
+    let mut s = show("s1", 1, 1000, 60.0, 120.0);
+    s.schedules[0].outflow_per_minute = Some(600); // one every 100 ms, a burst of 10
+    open_show(e, &s).await;
+    let sc = scope("s1", "d1");
+    fill_queue(e, &sc, 300).await;
+    let start = Instant::now();
+    let mut admitted = 0;
+    while start.elapsed() < Duration::from_secs(2) {
+        admitted = queue_stats(e, &sc).await.admitted_total;
+        let allowed = start.elapsed().as_millis() as u64 / 100 + 10;
+        assert!(admitted <= allowed, "{admitted} admitted after {:?} (at most {allowed})", start.elapsed());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted >= 20, "the queue kept moving at the limit: {admitted}");
+    assert_eq!(queue_stats(e, &sc).await.outflow_per_min, 600);
+    // Staff lift the limit: everyone left is admitted at the next housekeeping (capacity 1000).
+    let actor = Actor::new("staff", "box-office");
+    let out = e.perform(&actor, &sc, &StaffAction::Outflow { per_minute: 0 }).await.unwrap();
+    assert!(out.message.contains("no outflow limit"), "{}", out.message);
+    let st = queue_stats(e, &sc).await;
+    assert_eq!((st.queue_size, st.admitted_total, st.outflow_per_min), (0, 300, 0));
+    let err = e.perform(&actor, &sc, &StaffAction::Outflow { per_minute: 100_001 }).await.unwrap_err();
+    assert!(err.to_string().contains("0 (no limit) to 100000"), "{err}");
+}
+
+#[tokio::test]
+async fn admission_stops_when_no_seat_is_left_and_resumes_when_one_is_released() {
+    let t = start().await;
+    let e = &t.engine;
+    let mut s = show("s1", 1, 10, 60.0, 120.0);
+    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into()], seats_per_row: 3 });
+    open_show(e, &s).await;
+    let sc = scope("s1", "d1");
+    let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
+    let st = queue_stats(e, &sc).await; // housekeeping admits (seats are left)
+    assert_eq!((st.seats_total, st.seats_left, st.active_sessions), (3, 3, 1));
+    e.hold(&sc, &a, &seats(&["A1", "A2", "A3"])).await.unwrap();
+    let b = tk(&e.join(&sc, &buyer("b")).await.unwrap().ticket);
+    let st = queue_stats(e, &sc).await;
+    assert_eq!((st.seats_left, st.queue_size, st.active_sessions), (0, 1, 1), "no seat left: b waits");
+    assert_eq!(st.likely_sold_out_rank, Some(0), "everyone waiting is told the seats are very likely gone");
+    assert_eq!(e.status(&sc, &b).await.unwrap().state, seatwise_engine::TicketState::Waiting);
+    // a lets one seat go: b is admitted at the next call.
+    e.release(&sc, &a, &seats(&["A3"])).await.unwrap();
+    assert_eq!(e.status(&sc, &b).await.unwrap().state, seatwise_engine::TicketState::Admitted);
+    // Staff "admit N" overrides the seat count (their call).
+    let c = tk(&e.join(&sc, &buyer("c")).await.unwrap().ticket);
+    e.hold(&sc, &b, &seats(&["A3"])).await.unwrap();
+    assert_eq!(e.status(&sc, &c).await.unwrap().state, seatwise_engine::TicketState::Waiting);
+    assert_eq!(e.admit(&sc, 1).await.unwrap(), 1);
+    assert_eq!(e.status(&sc, &c).await.unwrap().state, seatwise_engine::TicketState::Admitted);
+}
