@@ -63,3 +63,44 @@ async fn admission_stops_when_no_seat_is_left_and_resumes_when_one_is_released()
     assert_eq!(e.admit(&sc, 1).await.unwrap(), 1);
     assert_eq!(e.status(&sc, &c).await.unwrap().state, seatwise_engine::TicketState::Admitted);
 }
+
+#[tokio::test]
+async fn a_pre_queue_is_admitted_in_the_drawn_order_which_anyone_can_recompute() {
+    use seatwise_engine::TicketState;
+    use seatwise_engine::draw::{commitment, seq_at};
+    use seatwise_engine::queue::QueueEffect;
+    let t = start().await;
+    let e = &t.engine;
+    let s = show("s1", 1, 1, 60.0, 120.0);
+    e.create_show(&s, &actor()).await.unwrap();
+    let sc = scope("s1", "d1");
+    let settings = s.schedules[0].settings();
+    assert!(matches!(e.open_prequeue(&sc, &settings, None).await.unwrap(), QueueEffect::PreQueueOpened { .. }));
+    let mut tickets = vec![String::new()]; // by seq, from 1
+    for i in 0..50 {
+        let st = e.join(&sc, &buyer(&format!("pre-{i}"))).await.unwrap();
+        assert!(st.prequeue && st.state == TicketState::Waiting, "{st:?}");
+        tickets.push(st.ticket);
+    }
+    let before = queue_stats(e, &sc).await;
+    assert_eq!((before.state.as_str(), before.active_sessions), ("prequeue", 0), "nobody admitted before the opening");
+    assert_eq!(before.draw_commit.len(), 64);
+    assert!(before.draw_seed.is_empty(), "the seed stays secret until the opening");
+    // The opening draws the order; a late buyer queues behind the whole pre-queue.
+    assert!(matches!(e.open_queue(&sc, &settings).await.unwrap(), QueueEffect::Drawn { .. }));
+    let after = queue_stats(e, &sc).await;
+    assert_eq!(commitment(&after.draw_seed), before.draw_commit, "the revealed seed is the committed one");
+    assert_eq!(after.draw_count, 50);
+    let late = e.join(&sc, &buyer("late")).await.unwrap();
+    assert_eq!(late.rank, 50, "behind the 49 pre-queue buyers still waiting: {late:?}");
+    let expected: Vec<u64> = (1..=50).map(|p| seq_at(&after.draw_seed, 50, p)).collect();
+    assert_ne!(expected, (1..=50).collect::<Vec<_>>(), "not arrival order");
+    for (place, seq) in expected.iter().chain([51].iter()).enumerate() {
+        let tk_ = tk(if *seq == 51 { &late.ticket } else { &tickets[*seq as usize] });
+        let st = e.status(&sc, &tk_).await.unwrap();
+        assert_eq!(st.state, TicketState::Admitted, "place {}: ticket {seq} should be admitted now", place + 1);
+        e.leave(&sc, &tk_).await.unwrap();
+    }
+    let check = e.verify_draw(&sc).await.unwrap();
+    assert_eq!((check.tickets, check.first.clone()), (50, expected[..10].to_vec()));
+}

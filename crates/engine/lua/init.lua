@@ -2,14 +2,32 @@
 -- (nobody loses a place, the sequence is kept), a closed or never-opened one gets a fresh generation.
 -- ARGV[1] secret (random, for ticket tags), ARGV[2] capacity, ARGV[3] session_ms, ARGV[4] abandon_ms,
 -- ARGV[5] max_seats, ARGV[6] the show's version of this change ('' = not ordered), ARGV[7] seats_total
--- (0 = the queue does not know its seats), ARGV[8] outflow limit in admissions per minute (0 = none)
--- Returns {OK, 'opened' | 'resumed', gen} | {E_ALREADY, 'open', gen} | {E_SUPERSEDED}
+-- (0 = the queue does not know its seats), ARGV[8] outflow limit in admissions per minute (0 = none),
+-- ARGV[9] '' to open | 'prequeue' to open a pre-queue, ARGV[10] the draw's seed and ARGV[11] its SHA-256
+-- commitment (a pre-queue only: the seed stays in Redis until the opening reveals it)
+-- Returns {OK, 'opened' | 'resumed' | 'prequeue' | 'drawn', gen} | {E_ALREADY, state, gen} | {E_SUPERSEDED}
 local m = load_meta()
 local now = now_ms()
 if superseded(ARGV[6]) then return {E_SUPERSEDED} end
-if m and m.state == 'open' then
+local prequeue = ARGV[9] == 'prequeue'
+if m and (m.state == 'open' or (prequeue and m.state ~= 'closed')) then
   mark_version(ARGV[6])
-  return {E_ALREADY, 'open', m.gen}
+  return {E_ALREADY, m.state, m.gen}
+end
+if m and m.state == 'prequeue' then
+  -- The opening: the pre-queue's order is drawn (revealed seed, N = every ticket issued so far), and every
+  -- pre-queue buyer gets a full abandonment window from now.
+  local commit = redis.call('HGET', K_META, 'draw_commit')
+  m.state = 'open'
+  m.draw_n = m.tail
+  m.draw_head = 1
+  m.resumed_ms = now
+  redis.call('HSET', K_META, 'state', 'open', 'draw_n', int(m.tail), 'draw_head', 1, 'resumed_ms', int(now),
+             'draw_revealed', 1, 'opened_ms', int(now))
+  mark_version(ARGV[6])
+  emit('queue_opened', '', {gen = m.gen, draw_seed = m.draw_seed, draw_n = m.tail, draw_commit = commit}, now)
+  maintain(m, now, 100, 0)
+  return {OK, 'drawn', m.gen}
 end
 if m and m.state == 'paused' then
   resume(m, now)
@@ -34,5 +52,10 @@ if tonumber(ARGV[7] or '0') > 0 then redis.call('HSET', K_META, 'seats_total', A
 if tonumber(ARGV[8] or '0') > 0 then redis.call('HSET', K_META, 'outflow', ARGV[8]) end
 if prev[2] then redis.call('HSET', K_META, 'outbox_cap', prev[2]) end
 mark_version(ARGV[6])
+if prequeue then
+  redis.call('HSET', K_META, 'state', 'prequeue', 'draw_seed', ARGV[10], 'draw_commit', ARGV[11])
+  emit('prequeue_opened', '', {gen = gen, draw_commit = ARGV[11]}, now)
+  return {OK, 'prequeue', gen}
+end
 emit('queue_opened', '', {gen = gen}, now)
 return {OK, 'opened', gen}

@@ -52,13 +52,14 @@ end
 local function load_meta()
   local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
                        'head', 'sweep', 'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat',
-                       'seats_total'}
+                       'seats_total', 'draw_n', 'draw_head', 'draw_seed'}
   local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
   if not v[1] then return nil end
   local m = {}
   for i, f in ipairs(META_FIELDS) do m[f] = v[i] end
   for _, f in ipairs({'gen', 'capacity', 'session_ms', 'abandon_ms', 'max_seats', 'head', 'sweep',
-                      'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat', 'seats_total'}) do
+                      'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat', 'seats_total', 'draw_n',
+                      'draw_head'}) do
     m[f] = tonumber(m[f] or '0')
   end
   -- The queue size is not stored: every ticket issued (seq) either waits or has departed. So join, the
@@ -71,6 +72,33 @@ end
 local function save_cursor(m)
   redis.call('HSET', K_META, 'head', int(m.head), 'sweep', int(m.sweep), 'departed', int(m.tail - m.waiting),
              'last_admit_ms', int(m.last_admit_ms))
+  if m.draw_n > 0 then redis.call('HSET', K_META, 'draw_head', int(m.draw_head)) end
+end
+
+-- The pre-queue draw (docs/PROTOCOL.md, "Provably fair draw"): the N tickets of the pre-queue are admitted
+-- in the order of a keyed permutation of 1..N, so nothing is sorted and each step is O(1). The permutation
+-- is a 4-round balanced Feistel network over 2h-bit numbers (4^h >= N), round function the first 8 hex
+-- digits of SHA-1("<seed>:<round>:<half>") mod 2^h, with cycle walking to stay within 0..N-1. perm maps a
+-- ticket's seq to its position (both from 1); perm_inv maps a position to the seq there.
+local function feistel(seed, n, x, inverse)
+  local h = 1
+  while 4 ^ h < n do h = h + 1 end
+  local size = 2 ^ h
+  local function f(i, v) return tonumber(string.sub(redis.sha1hex(seed .. ':' .. i .. ':' .. v), 1, 8), 16) % size end
+  repeat
+    local l, r = math.floor(x / size), x % size
+    if inverse then
+      for i = 4, 1, -1 do l, r = bit.bxor(r, f(i, l)), l end
+    else
+      for i = 1, 4 do l, r = r, bit.bxor(l, f(i, r)) end
+    end
+    x = l * size + r
+  until x < n
+  return x
+end
+
+local function perm_inv(m, pos)
+  return feistel(m.draw_seed, m.draw_n, pos - 1, true) + 1
 end
 
 local function ticket_tag(m, seq)
@@ -181,16 +209,26 @@ local function admit_head(m, now, budget)
   local tail = m.tail
   local abandoned = 0
   local admitted = nil
-  while budget.n > 0 and m.waiting > 0 do
+  while budget.n > 0 and m.waiting > 0 and not admitted do
     budget.n = budget.n - 1
-    local pos = redis.call('BITPOS', K_WAIT, 1, int(m.head), int(tail), 'BIT')
-    if pos < 0 then
-      -- The counter says someone waits but no bit is set: an invariant is broken.
-      error('seatwise: waiting counter is ' .. m.waiting .. ' but no waiting ticket from ' .. m.head)
+    local pos
+    if m.draw_n > 0 and m.draw_head <= m.draw_n then
+      -- The drawn pre-queue goes first, in the order of the draw; a place whose ticket left is skipped.
+      pos = perm_inv(m, m.draw_head)
+      m.draw_head = m.draw_head + 1
+      if redis.call('GETBIT', K_WAIT, int(pos)) == 0 then pos = nil end
+    else
+      pos = redis.call('BITPOS', K_WAIT, 1, int(m.head), int(tail), 'BIT')
+      if pos < 0 then
+        -- The counter says someone waits but no bit is set: an invariant is broken.
+        error('seatwise: waiting counter is ' .. m.waiting .. ' but no waiting ticket from ' .. m.head)
+      end
+      m.head = pos + 1
     end
-    m.head = pos + 1
-    local _, seen = slot_get(pos)
-    if now - math.max(seen, m.resumed_ms) > m.abandon_ms then
+    local seen = pos and select(2, slot_get(pos))
+    if not pos then
+      -- nothing to admit at this place
+    elseif now - math.max(seen, m.resumed_ms) > m.abandon_ms then
       drop_waiting(m, pos, ST_ABANDONED)
       abandoned = abandoned + 1
     else
@@ -202,7 +240,6 @@ local function admit_head(m, now, budget)
       redis.call('SETBIT', K_SBITS, int(pos), 1)
       emit('your_turn', ticket_id(m, pos), {expires_at = expires, session_ms = m.session_ms}, now)
       admitted = pos
-      break
     end
   end
   if abandoned > 0 then redis.call('HINCRBY', K_META, 'abandoned_total', abandoned) end
@@ -294,7 +331,17 @@ local function check_ticket(m, gen, seq, tag, owner)
   return seq
 end
 
+-- A waiting ticket's rank. While a drawn pre-queue is being admitted, its tickets' ranks are their places
+-- in the draw scaled by the share of the pre-queue still waiting (exact until some of them leave), and
+-- later arrivals come after all of the pre-queue still waiting.
 local function rank_of(m, seq)
+  if m.draw_n > 0 and m.draw_head <= m.draw_n then
+    local pre = redis.call('BITCOUNT', K_WAIT, 0, int(m.draw_n), 'BIT')
+    if seq > m.draw_n then return pre + redis.call('BITCOUNT', K_WAIT, int(m.draw_n + 1), int(seq), 'BIT') end
+    local place = feistel(m.draw_seed, m.draw_n, seq - 1, false) + 1 - m.draw_head + 1
+    local span = m.draw_n - m.draw_head + 1
+    return math.max(1, math.min(pre, math.ceil(place * pre / span)))
+  end
   return redis.call('BITCOUNT', K_WAIT, int(m.head), int(seq), 'BIT')
 end
 
@@ -307,6 +354,11 @@ local function ticket_reply(m, seq)
   local st = slot_get(seq)
   local id = ticket_id(m, seq)
   local paused = (m.state == 'paused') and 1 or 0
+  if m.state == 'prequeue' then
+    -- Places are drawn at the opening: until then every pre-queue ticket is "in the pre-queue" (paused 2).
+    if st == ST_WAITING then return {OK, id, st, m.waiting, 0, 0, 2} end
+    return {OK, id, st, 0, 0, 0, 2}
+  end
   if st == ST_WAITING then
     local rank = rank_of(m, seq)
     return {OK, id, st, rank, rank * avg_ms(), 0, paused}
@@ -351,11 +403,12 @@ end
 local function stats_reply(m, outbox)
   local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'completed_total', 'expired_total',
                        'left_total', 'removed_total', 'opened_ms', 'closed_reason', 'outbox_dropped',
-                       'pow_bits', 'seats_sold_gen')
+                       'pow_bits', 'seats_sold_gen', 'draw_commit', 'draw_revealed')
   local function n(x) return tonumber(x or '0') end
   return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
           n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
-          c[8] or '', m.max_seats, n(c[9]), n(c[10]), m.outflow, m.seats_total, seats_left(m) or 0, n(c[11])}
+          c[8] or '', m.max_seats, n(c[9]), n(c[10]), m.outflow, m.seats_total, seats_left(m) or 0, n(c[11]),
+          c[12] or '', c[13] and m.draw_seed or '', m.draw_n}
 end
 
 -- One buyer's join (join.lua, join-many.lua). `v` is the queue meta as join reads it: HMGET of state, gen,
@@ -409,5 +462,6 @@ local function join_one(v, buyer, proof)
   redis.call('SETBIT', K_WAIT, seq, 1)
   slot_set(seq, ST_WAITING, now)
   -- The newest ticket is last in line: its rank is the queue size, no count needed.
+  if v[1] == 'prequeue' then return {OK, id, ST_WAITING, waiting, 0, 0, 2} end
   return {OK, id, ST_WAITING, waiting, waiting * avg_ms(), 0, (v[1] == 'paused') and 1 or 0}
 end

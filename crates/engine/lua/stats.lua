@@ -4,7 +4,7 @@
 -- Returns {OK, state, gen, waiting, active, capacity, avg_service_ms, admitted_total, abandoned_total,
 --          completed_total, expired_total, left_total, removed_total, outbox_len, session_ms, abandon_ms,
 --          last_seq, opened_ms, closed_reason, max_seats, outbox_dropped, pow_bits, outflow,
---          seats_total, seats_left, seats_sold_gen}
+--          seats_total, seats_left, seats_sold_gen, draw_commit, draw_seed (once revealed), draw_n}
 --       | {E_NO_QUEUE, outbox_len}
 local m = load_meta()
 local outbox = redis.call('XLEN', K_OUT)

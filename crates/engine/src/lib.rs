@@ -24,6 +24,7 @@
 pub mod actions;
 pub mod audit;
 pub mod connect;
+pub mod draw;
 pub mod error;
 pub mod gate;
 pub mod ids;

@@ -55,6 +55,11 @@ pub struct QueueStats {
     /// The rank beyond which the seats left are very likely gone before the buyer's turn (see
     /// [`likely_sold_out_rank`]); None when the queue is not seat-aware.
     pub likely_sold_out_rank: Option<u64>,
+    /// The pre-queue draw: the SHA-256 commitment (published when the pre-queue opened), the seed (empty
+    /// until the opening reveals it) and how many pre-queue tickets were drawn.
+    pub draw_commit: String,
+    pub draw_seed: String,
+    pub draw_count: u64,
 }
 
 /// Seats a booking takes when nothing is measured yet.
@@ -105,6 +110,9 @@ impl QueueStats {
             outflow_per_min: r.uint(22) as u32,
             seats_total: r.uint(23),
             seats_left: r.int(24),
+            draw_commit: r.str(26),
+            draw_seed: r.str(27),
+            draw_count: r.uint(28),
             likely_sold_out_rank: likely_sold_out_rank(r.uint(23), r.int(24), r.uint(4), r.uint(25), r.uint(7)),
             to_tell: 0,
         }

@@ -124,6 +124,8 @@ pub struct TicketStatus {
     /// When an admitted buyer's session ends (ms since the epoch).
     pub expires_at_ms: Option<u64>,
     pub paused: bool,
+    /// In a pre-queue: the place is drawn at the opening (rank is then the pre-queue's size).
+    pub prequeue: bool,
 }
 
 /// What a queue effect did to one schedule (the per-schedule result of a status change).
@@ -150,6 +152,14 @@ pub enum QueueEffect {
     Unchanged,
     /// A newer status change has already been applied to this queue (two consoles raced).
     Superseded,
+    /// A pre-queue opened: buyers join, the order is drawn at the opening.
+    PreQueueOpened {
+        generation: u64,
+    },
+    /// The opening of a pre-queue: its order was drawn and admission began.
+    Drawn {
+        generation: u64,
+    },
 }
 
 impl QueueEffect {
@@ -171,6 +181,12 @@ impl QueueEffect {
             QueueEffect::NoQueue => "no queue to change (it was never opened)".into(),
             QueueEffect::Unchanged => "queue left as it is".into(),
             QueueEffect::Superseded => "left alone: a newer status change was already applied to this queue".into(),
+            QueueEffect::PreQueueOpened { generation } => {
+                format!("pre-queue opened (generation {generation}); the order is drawn at the opening")
+            }
+            QueueEffect::Drawn { generation } => {
+                format!("queue opened (generation {generation}); the pre-queue's order was drawn")
+            }
         }
     }
 }
@@ -227,6 +243,7 @@ fn ticket_status_at(scope: &Scope, r: &Reply, base: usize) -> Result<TicketStatu
         eta_ms: r.uint(base + 4),
         expires_at_ms: (expires > 0).then_some(expires),
         paused: r.int(base + 6) == 1,
+        prequeue: r.int(base + 6) == 2,
     })
 }
 
@@ -340,6 +357,7 @@ impl Engine {
                 eta_ms: 0,
                 expires_at_ms: None,
                 paused: false,
+                prequeue: false,
             });
         }
         ticket_status(scope, &r.into_result(&scope.to_string(), &ticket.to_string())?)
@@ -476,6 +494,23 @@ impl Engine {
     /// The OPEN effect of the show's status change `version`: refused if a newer change already reached
     /// this queue.
     pub async fn open_queue_as(&self, scope: &Scope, s: &QueueSettings, version: Option<u64>) -> Result<QueueEffect> {
+        self.init(scope, s, version, None).await
+    }
+
+    /// Opens a pre-queue (docs/PROTOCOL.md, "Pre-queue"): buyers join and wait, nobody is admitted; the
+    /// draw's seed is chosen now and only its SHA-256 commitment is published. The next OPEN effect draws
+    /// the order. A queue already open or in a pre-queue is left alone.
+    pub async fn open_prequeue(&self, scope: &Scope, s: &QueueSettings, version: Option<u64>) -> Result<QueueEffect> {
+        self.init(scope, s, version, Some(crate::draw::new_seed())).await
+    }
+
+    async fn init(
+        &self,
+        scope: &Scope,
+        s: &QueueSettings,
+        version: Option<u64>,
+        prequeue: Option<(String, String)>,
+    ) -> Result<QueueEffect> {
         let mut secret = [0u8; 16];
         rand::rng().fill_bytes(&mut secret);
         let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
@@ -489,12 +524,18 @@ impl Engine {
             s.seats_total.to_string(),
             s.outflow_per_min.to_string(),
         ];
+        let mut args = args;
+        if let Some((seed, commit)) = prequeue {
+            args.extend(["prequeue".to_string(), seed, commit]);
+        }
         let r = self.run(&SCRIPTS.init, scope, args).await?;
         let generation = r.uint(2);
         Ok(match (r.code(), r.str(1).as_str()) {
             (scripts::E_SUPERSEDED, _) => QueueEffect::Superseded,
             (scripts::E_ALREADY, _) => QueueEffect::AlreadyOpen { generation },
             (scripts::OK, "resumed") => QueueEffect::Resumed { generation },
+            (scripts::OK, "prequeue") => QueueEffect::PreQueueOpened { generation },
+            (scripts::OK, "drawn") => QueueEffect::Drawn { generation },
             (scripts::OK, _) => QueueEffect::Opened { generation },
             _ => return Err(r.into_result(&scope.to_string(), "").unwrap_err()),
         })

@@ -130,6 +130,7 @@ queue_scripts! {
     stats => "stats.lua",
     stats_ro => "stats-ro.lua",
     seats_ro => "seats-ro.lua",
+    draw_ro => "draw-ro.lua",
     ticket_check => "ticket-check.lua",
 }
 

@@ -51,7 +51,20 @@ pub(super) fn messages_for(scope: &Scope, e: &Entry) -> Vec<Out> {
     };
     let field = |k: &str| e.data.get(k).cloned().unwrap_or(Json::Null);
     let mut out = match e.kind.as_str() {
-        "queue_opened" => vec![public("queue.opened", json!({"generation": field("gen")}))],
+        "queue_opened" => {
+            let mut d = json!({"generation": field("gen")});
+            // The opening of a pre-queue reveals its draw: anyone can recompute the order.
+            if !field("draw_seed").is_null() {
+                d["drawSeed"] = field("draw_seed");
+                d["drawCount"] = field("draw_n");
+                d["drawCommit"] = field("draw_commit");
+            }
+            vec![public("queue.opened", d)]
+        }
+        "prequeue_opened" => vec![public(
+            "queue.prequeue_opened",
+            json!({"generation": field("gen"), "drawCommit": field("draw_commit")}),
+        )],
         "queue_paused" => vec![public("queue.paused", json!({}))],
         "queue_resumed" => vec![public("queue.resumed", json!({}))],
         "queue_closed" => {
