@@ -104,3 +104,46 @@ async fn a_pre_queue_is_admitted_in_the_drawn_order_which_anyone_can_recompute()
     let check = e.verify_draw(&sc).await.unwrap();
     assert_eq!((check.tickets, check.first.clone()), (50, expected[..10].to_vec()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scheduled_pre_queue_and_opening_happen_once_with_three_workers_racing() {
+    use seatwise_engine::notify::Worker;
+    use seatwise_engine::{AuditEvent, ShowStatus};
+    let t = start().await;
+    let e = &t.engine;
+    let now = chrono::Utc::now();
+    let mut s = show("s1", 2, 1, 60.0, 120.0);
+    s.pre_queue_opens_at = Some((now - chrono::Duration::seconds(1)).to_rfc3339());
+    s.sale_opens_at = Some((now + chrono::Duration::seconds(3)).to_rfc3339());
+    e.create_show(&s, &actor()).await.unwrap();
+    e.update_show_status(&s.id, ShowStatus::Upcoming, &actor(), None).await.unwrap();
+    let workers: Vec<Worker> =
+        (0..3).map(|i| Worker::start(e.clone(), None, &format!("w{i}"), Duration::from_millis(50))).collect();
+    let sc = scope("s1", "d1");
+    let t0 = Instant::now();
+    while queue_stats(e, &sc).await.state != "prequeue" {
+        assert!(t0.elapsed() < Duration::from_secs(3), "the pre-queue did not open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for i in 0..20 {
+        assert!(e.join(&sc, &buyer(&format!("b{i}"))).await.unwrap().prequeue);
+    }
+    while e.get_show(&s.id).await.unwrap().status != ShowStatus::Open {
+        assert!(t0.elapsed() < Duration::from_secs(8), "the sale did not open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let opened_late = chrono::Utc::now() - now - chrono::Duration::seconds(3);
+    assert!(opened_late < chrono::Duration::milliseconds(2000), "opened {opened_late} late");
+    tokio::time::sleep(Duration::from_millis(1500)).await; // every worker had its chance to open it again
+    for w in workers {
+        w.stop().await;
+    }
+    let log = e.audit_log(100, Some(&s.id)).await.unwrap();
+    let by_scheduler =
+        |f: &dyn Fn(&AuditEvent) -> bool| log.iter().filter(|r| r.user == "scheduler" && f(&r.event)).count();
+    assert_eq!(by_scheduler(&|ev| matches!(ev, AuditEvent::Status { to: ShowStatus::Open, .. })), 1, "{log:#?}");
+    assert_eq!(by_scheduler(&|ev| matches!(ev, AuditEvent::Action { action, .. } if action == "prequeue")), 2);
+    let st = queue_stats(e, &sc).await;
+    assert_eq!((st.state.as_str(), st.draw_count, st.active_sessions), ("open", 20, 1));
+    assert_eq!(e.verify_draw(&sc).await.unwrap().tickets, 20);
+}

@@ -92,6 +92,8 @@ pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -
         updated_at: String::new(),
         updated_by: String::new(),
         demo: false,
+        sale_opens_at: None,
+        pre_queue_opens_at: None,
         schedules: (1..=n)
             .map(|i| Schedule {
                 id: SchedId::new(&format!("d{i}")).unwrap(),

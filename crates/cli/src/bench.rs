@@ -65,6 +65,8 @@ fn show(id: &str, n: usize, capacity: u32) -> Show {
         updated_at: String::new(),
         updated_by: String::new(),
         demo: false,
+        sale_opens_at: None,
+        pre_queue_opens_at: None,
         schedules: (0..n)
             .map(|i| Schedule {
                 id: SchedId::new(&format!("d{i}")).unwrap(),

@@ -32,6 +32,7 @@ pub mod keys;
 pub mod local;
 pub mod monitor;
 pub mod notify;
+pub mod opening;
 pub mod queue;
 pub mod redis_conn;
 mod rest;

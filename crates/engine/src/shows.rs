@@ -121,6 +121,14 @@ pub struct Show {
     /// creates it, never by a shows file, an edit or an import.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// When the sale opens (RFC 3339, e.g. `2026-03-01T10:00:00Z`): a running worker sets the show OPEN
+    /// then, once, if it is UPCOMING (see `opening.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sale_opens_at: Option<String>,
+    /// When the pre-queue opens (before `sale_opens_at`): buyers who join until the sale opens are placed
+    /// in a drawn random order at the opening.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pre_queue_opens_at: Option<String>,
 }
 
 const MAX_SCHEDULES: usize = 1000;
@@ -142,6 +150,34 @@ impl Show {
     pub fn validate(&self) -> Result<()> {
         check_text("show name", &self.name)?;
         check_text("venue", &self.venue)?;
+        let when = |what: &'static str, v: &Option<String>| -> Result<Option<i64>> {
+            v.as_deref()
+                .map(|t| {
+                    chrono::DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_millis()).map_err(|_| {
+                        Error::invalid(what, t, "write an RFC 3339 time with its offset, e.g. 2026-03-01T10:00:00Z")
+                    })
+                })
+                .transpose()
+        };
+        let sale = when("sale opening", &self.sale_opens_at)?;
+        let pre = when("pre-queue opening", &self.pre_queue_opens_at)?;
+        match (pre, sale) {
+            (Some(_), None) => {
+                return Err(Error::invalid(
+                    "pre-queue opening",
+                    self.pre_queue_opens_at.as_deref().unwrap_or(""),
+                    "a pre-queue needs a sale opening time (saleOpensAt) to end at",
+                ));
+            }
+            (Some(p), Some(s)) if p >= s => {
+                return Err(Error::invalid(
+                    "pre-queue opening",
+                    self.pre_queue_opens_at.as_deref().unwrap_or(""),
+                    "the pre-queue opens before the sale does",
+                ));
+            }
+            _ => {}
+        }
         if self.schedules.len() > MAX_SCHEDULES {
             return Err(Error::invalid(
                 "schedule list",
@@ -631,6 +667,8 @@ mod tests {
             updated_at: String::new(),
             updated_by: String::new(),
             demo: false,
+            sale_opens_at: None,
+            pre_queue_opens_at: None,
             schedules: vec![Schedule {
                 id: SchedId::new("d1").unwrap(),
                 starts_at: "2026-03-15T19:30".into(),

@@ -12,6 +12,8 @@ use crate::queue::Engine;
 
 /// How often a running worker does every queue's housekeeping.
 const TICK: Duration = Duration::from_secs(5);
+/// How often a worker looks for scheduled openings that are due (their precision).
+const OPENINGS: Duration = Duration::from_secs(1);
 
 /// A worker running cycles in the background until stopped, with a health and progress report.
 pub struct Worker {
@@ -21,8 +23,9 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts delivering. With no Ably client the worker only reports that Ably is not configured:
-    /// events wait in the outboxes (the monitor counts them) until a worker with Ably runs.
+    /// Starts delivering. With no Ably client the worker reports that Ably is not configured and only runs
+    /// the scheduled openings: events wait in the outboxes (the monitor counts them) until a worker with
+    /// Ably runs.
     pub fn start(engine: Engine, ably: Option<Arc<AblyRest>>, consumer: &str, idle: Duration) -> Worker {
         let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
         let report = Arc::new(Mutex::new(WorkerReport {
@@ -34,8 +37,16 @@ impl Worker {
         let consumer = consumer.to_string();
         let task = tokio::spawn(async move {
             let Some(ably) = ably else {
+                // Nothing to send, but scheduled openings still happen on time.
                 rep.lock().expect("not poisoned").state = "ably_not_configured".into();
-                let _ = stop_rx.changed().await;
+                loop {
+                    tokio::select! {
+                        _ = stop_rx.changed() => break,
+                        _ = tokio::time::sleep(OPENINGS) => {
+                            let _ = engine.run_openings(now_ms() as i64).await;
+                        }
+                    }
+                }
                 rep.lock().expect("not poisoned").state = "stopped".into();
                 return;
             };
@@ -43,6 +54,7 @@ impl Worker {
             n.share = true;
             let mut backoff = idle;
             let mut last_tick: Option<std::time::Instant> = None;
+            let mut last_openings: Option<std::time::Instant> = None;
             loop {
                 let r2 = rep.clone();
                 let progress = move |p: DrainProgress| {
@@ -60,6 +72,11 @@ impl Worker {
                     if last_tick.is_none_or(|t| t.elapsed() >= TICK) {
                         last_tick = Some(std::time::Instant::now());
                         let _ = engine.queue_stats(&scopes).await;
+                    }
+                    // Every second, scheduled openings that are due (each happens once across workers).
+                    if last_openings.is_none_or(|t| t.elapsed() >= OPENINGS) {
+                        last_openings = Some(std::time::Instant::now());
+                        let _ = engine.run_openings(now_ms() as i64).await;
                     }
                     n.cycle(&scopes, &progress).await
                 };
