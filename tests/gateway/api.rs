@@ -305,3 +305,28 @@ async fn a_waiting_buyer_is_told_when_the_seats_are_very_likely_gone() {
     let q = a.get(&format!("{base}/v1/shows/s1/queue")).await;
     assert_eq!(q.body["schedules"][0]["state"], "open");
 }
+
+#[tokio::test]
+async fn a_pre_queue_through_the_gateway_publishes_its_commitment_then_its_seed() {
+    let t = start().await;
+    let s = show("s1", 1, 1, 60.0, 120.0);
+    t.engine.create_show(&s, &actor()).await.unwrap();
+    let sc = scope("s1", "d1");
+    t.engine.open_prequeue(&sc, &s.schedules[0].settings(), None).await.unwrap();
+    let config = Config { public_cache: std::time::Duration::ZERO, ..crate::config() };
+    let g = gateway(&t.engine, config).await;
+    let base = g.url();
+    let mut b = Browser::new();
+    let j = b.join(&base, "s1:d1").await;
+    assert_eq!((j.body["state"].as_str(), j.body["prequeue"].as_bool()), (Some("waiting"), Some(true)), "{:?}", j.body);
+    let q = b.get(&format!("{base}/v1/shows/s1/queue")).await.body;
+    let commit = q["schedules"][0]["drawCommit"].as_str().unwrap().to_string();
+    assert_eq!((q["schedules"][0]["state"].as_str(), commit.len()), (Some("prequeue"), 64), "{q}");
+    assert!(q["schedules"][0].get("drawSeed").is_none(), "no seed before the opening: {q}");
+    t.engine.open_queue(&sc, &s.schedules[0].settings()).await.unwrap();
+    let q = b.get(&format!("{base}/v1/shows/s1/queue")).await.body;
+    let seed = q["schedules"][0]["drawSeed"].as_str().unwrap();
+    assert_eq!(seatwise_engine::draw::commitment(seed), commit, "{q}");
+    let st = b.get(&Browser::ticket_url(&base, "s1:d1", j.body["ticket"].as_str().unwrap(), "")).await.body;
+    assert_eq!((st["state"].as_str(), st["prequeue"].as_bool()), (Some("admitted"), Some(false)), "{st}");
+}

@@ -117,6 +117,10 @@ pub enum Cmd {
         #[arg(long, default_value_t = 250)]
         idle_ms: u64,
     },
+    /// Check a queue's pre-queue draw from its published data: the revealed seed matches the commitment
+    /// published at the pre-queue's opening, and the order recomputed from the seed is the order the queue
+    /// admits in (docs/PROTOCOL.md, "Provably fair draw").
+    VerifyDraw { scope: String },
     /// Sign an Ably token request for a buyer's live ticket (JSON, for ably-js's authUrl).
     TokenRequest {
         scope: String,

@@ -295,6 +295,19 @@ async fn run(cli: Cli) -> Out {
         }
         Cmd::Simulate(a) => simulate(&engine, a).await,
         Cmd::Worker { once, idle_ms } => worker(&engine, &cli.conn, once, idle_ms).await,
+        Cmd::VerifyDraw { scope: s } => {
+            let c = engine.verify_draw(&scope(&s)?).await?;
+            if json {
+                print_json(&c);
+            } else {
+                println!("draw of {}: OK", c.scope);
+                println!("  commitment  {} (published when the pre-queue opened)", c.commitment);
+                println!("  seed        {} (revealed at the opening; SHA-256 matches)", c.seed);
+                println!("  tickets     {} drawn; the queue admits them in the recomputed order", c.tickets);
+                println!("  order       SHA-256 {}; first places: {:?}", c.order_digest, c.first);
+            }
+            Ok(())
+        }
         Cmd::TokenRequest { scope: s, ticket: t, buyer: b, ttl_ms, timestamp, nonce } => {
             let ably = ably_client(&cli.conn)?.ok_or_else(no_ably)?;
             let req = engine

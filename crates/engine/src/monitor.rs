@@ -145,6 +145,11 @@ pub struct ShowQueueStatus {
     pub venue: String,
     pub status: ShowStatus,
     pub queue_statuses: Vec<ScheduleQueueStatus>,
+    /// Scheduled openings (RFC 3339), for countdowns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sale_opens_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pre_queue_opens_at: Option<String>,
 }
 
 impl Engine {
@@ -211,6 +216,8 @@ impl Engine {
                 venue: show.venue,
                 status: show.status,
                 queue_statuses: rows,
+                sale_opens_at: show.sale_opens_at,
+                pre_queue_opens_at: show.pre_queue_opens_at,
             });
         }
         Ok(out)

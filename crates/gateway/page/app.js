@@ -12,8 +12,12 @@ const $ = (s) => document.querySelector(s);
 let M = {};
 const ui = {
   ticket: null, firstRank: 0, state: null, pollTimer: null, countdown: null, source: null, liveTries: 0,
-  lastSeq: {}, held: [], map: null, expiresAt: 0, ended: false,
+  lastSeq: {}, held: [], map: null, expiresAt: 0, ended: false, opensAt: null,
 };
+
+function when(iso) {
+  return new Date(iso).toLocaleString(document.documentElement.lang, { dateStyle: 'full', timeStyle: 'short' });
+}
 
 function t(key, vars = {}) {
   return (M[key] || key).replace(/\{(\w+)\}/g, (_, k) => (k in vars ? vars[k] : `{${k}}`));
@@ -83,9 +87,17 @@ async function overview() {
   $('#title').textContent = info.name;
   $('#venue').textContent = info.venue;
   if (q) $('#when').textContent = new Date(`${q.startsAt}`).toLocaleString(document.documentElement.lang, { dateStyle: 'full', timeStyle: 'short' });
-  if (q && (q.state === 'open' || q.state === 'paused')) return join(q.powBits);
+  ui.opensAt = info.saleOpensAt || null;
+  if (q && (q.state === 'open' || q.state === 'paused' || q.state === 'prequeue')) return join(q.powBits);
   show('before');
-  $('#before-text').textContent = q && q.state === 'closed' ? t('closedBefore') : t('beforeText');
+  const parts = [];
+  if (q && q.state === 'closed') parts.push(t('closedBefore'));
+  else {
+    if (info.saleOpensAt) parts.push(t('opensAt', { time: when(info.saleOpensAt) }));
+    if (info.preQueueOpensAt) parts.push(t('preQueueAt', { time: when(info.preQueueOpensAt) }));
+    parts.push(t('beforeText'));
+  }
+  $('#before-text').textContent = parts.join(' ');
   setTimeout(overview, 15000);
 }
 
@@ -153,6 +165,13 @@ function onTicket(a) {
     if (a.paused) banner(t('paused'), 'warn');
     else if (a.likelySoldOut) banner(t('soldOut'), 'warn');
     show('waiting');
+    if (a.prequeue) {
+      $('#rank-text').textContent = t('preQueue', { count: Math.max(0, a.rank - 1).toLocaleString() });
+      $('#eta').textContent = t('preQueueText', { time: ui.opensAt ? when(ui.opensAt) : '…' });
+      $('#updated').textContent = t('updated', { time: new Date().toLocaleTimeString(document.documentElement.lang) });
+      live();
+      return schedulePoll(a.pollAfterMs);
+    }
     ui.firstRank = Math.max(ui.firstRank, a.rank);
     $('#rank-text').textContent = a.rank <= 1 ? t('rankOne') : t('rank', { rank: a.rank.toLocaleString() });
     const eta = a.etaMs;

@@ -163,6 +163,12 @@ struct PublicSchedule {
     capacity: u64,
     estimated_wait_ms: u64,
     pow_bits: u32,
+    /// The pre-queue draw's SHA-256 commitment, the seed once revealed, and how many were drawn.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    draw_commit: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    draw_seed: String,
+    draw_count: u64,
 }
 
 #[derive(Serialize)]
@@ -173,6 +179,10 @@ struct PublicShow {
     venue: String,
     status: String,
     schedules: Vec<PublicSchedule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sale_opens_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pre_queue_opens_at: Option<String>,
 }
 
 async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response, ApiError> {
@@ -183,6 +193,8 @@ async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response,
         name: s.name.clone(),
         venue: s.venue.clone(),
         status: s.status.to_string(),
+        sale_opens_at: s.sale_opens_at.clone(),
+        pre_queue_opens_at: s.pre_queue_opens_at.clone(),
         schedules: s
             .queue_statuses
             .iter()
@@ -196,6 +208,9 @@ async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response,
                 capacity: q.stats.capacity,
                 estimated_wait_ms: q.stats.estimated_wait_time,
                 pow_bits: q.stats.pow_bits,
+                draw_commit: q.stats.draw_commit.clone(),
+                draw_seed: q.stats.draw_seed.clone(),
+                draw_count: q.stats.draw_count,
             })
             .collect(),
     };
@@ -259,6 +274,8 @@ struct TicketAnswer {
     poll_after_ms: u64,
     /// The seats left will very likely be gone before this buyer's turn.
     likely_sold_out: bool,
+    /// In the pre-queue: the place is drawn at the sale's opening.
+    prequeue: bool,
     /// The admission pass for the booking site, while admitted.
     #[serde(skip_serializing_if = "Option::is_none")]
     pass: Option<String>,
@@ -277,6 +294,7 @@ fn ticket_answer(gw: &Gateway, s: TicketStatus, q: Settings) -> TicketAnswer {
     TicketAnswer {
         poll_after_ms: poll_after_ms(s.state, s.rank, q.abandon_ms),
         likely_sold_out,
+        prequeue: s.prequeue,
         scope: s.scope,
         ticket: s.ticket,
         state: s.state,
