@@ -22,8 +22,9 @@ if m and m.state == 'prequeue' then
   m.draw_n = m.tail
   m.draw_head = 1
   m.resumed_ms = now
+  m.draw_left = m.waiting -- every ticket still waiting is one of the pre-queue's
   redis.call('HSET', K_META, 'state', 'open', 'draw_n', int(m.tail), 'draw_head', 1, 'resumed_ms', int(now),
-             'draw_revealed', 1, 'opened_ms', int(now))
+             'draw_revealed', 1, 'opened_ms', int(now), 'draw_left', int(m.waiting))
   mark_version(ARGV[6])
   emit('queue_opened', '', {gen = m.gen, draw_seed = m.draw_seed, draw_n = m.tail, draw_commit = commit}, now)
   maintain(m, now, 100, 0)

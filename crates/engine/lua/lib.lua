@@ -52,14 +52,14 @@ end
 local function load_meta()
   local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
                        'head', 'sweep', 'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat',
-                       'seats_total', 'draw_n', 'draw_head', 'draw_seed'}
+                       'seats_total', 'draw_n', 'draw_head', 'draw_seed', 'draw_left'}
   local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
   if not v[1] then return nil end
   local m = {}
   for i, f in ipairs(META_FIELDS) do m[f] = v[i] end
   for _, f in ipairs({'gen', 'capacity', 'session_ms', 'abandon_ms', 'max_seats', 'head', 'sweep',
                       'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat', 'seats_total', 'draw_n',
-                      'draw_head'}) do
+                      'draw_head', 'draw_left'}) do
     m[f] = tonumber(m[f] or '0')
   end
   -- The queue size is not stored: every ticket issued (seq) either waits or has departed. So join, the
@@ -175,7 +175,17 @@ local function expire_sessions(m, now, limit)
   return #due
 end
 
+-- A waiting ticket of a drawn pre-queue departs: one fewer of the pre-queue waits (kept as a counter so a
+-- rank never counts the pre-queue's bits).
+local function pre_departs(m, seq)
+  if m.draw_n > 0 and seq <= m.draw_n then
+    m.draw_left = m.draw_left - 1
+    redis.call('HINCRBY', K_META, 'draw_left', -1)
+  end
+end
+
 local function drop_waiting(m, seq, state)
+  pre_departs(m, seq)
   redis.call('SETBIT', K_WAIT, int(seq), 0)
   slot_state(seq, state)
   m.waiting = m.waiting - 1
@@ -232,6 +242,7 @@ local function admit_head(m, now, budget)
       drop_waiting(m, pos, ST_ABANDONED)
       abandoned = abandoned + 1
     else
+      pre_departs(m, pos)
       redis.call('SETBIT', K_WAIT, int(pos), 0)
       m.waiting = m.waiting - 1
       local expires = now + m.session_ms
@@ -336,7 +347,7 @@ end
 -- later arrivals come after all of the pre-queue still waiting.
 local function rank_of(m, seq)
   if m.draw_n > 0 and m.draw_head <= m.draw_n then
-    local pre = redis.call('BITCOUNT', K_WAIT, 0, int(m.draw_n), 'BIT')
+    local pre = m.draw_left
     if seq > m.draw_n then return pre + redis.call('BITCOUNT', K_WAIT, int(m.draw_n + 1), int(seq), 'BIT') end
     local place = feistel(m.draw_seed, m.draw_n, seq - 1, false) + 1 - m.draw_head + 1
     local span = m.draw_n - m.draw_head + 1
