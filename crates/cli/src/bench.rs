@@ -139,6 +139,37 @@ fn redis_benchmark(port: u16, sha: &str, clients: u64, n: u64) -> f64 {
         .unwrap_or_else(|| panic!("cannot read redis-benchmark's output: {text}"))
 }
 
+/// The engine's script calls in the slow log (microseconds, command), slowest first. The bench's own
+/// diagnostics (INFO, KEYS, MEMORY) are left out.
+async fn slow_scripts(r: &Redis) -> Vec<(u64, String)> {
+    let slow: Vec<Vec<redis::Value>> = r.query(redis::cmd("SLOWLOG").arg("GET").arg(1000)).await.unwrap();
+    // Only the engine's script calls count (the bench's own INFO/KEYS/MEMORY diagnostics are left out).
+    let mut worst: Vec<(u64, String)> = slow
+        .iter()
+        .map(|e| {
+            let us = match e.get(2) {
+                Some(redis::Value::Int(n)) => *n as u64,
+                _ => 0,
+            };
+            let cmd = match e.get(3) {
+                Some(redis::Value::Array(a)) => a
+                    .iter()
+                    .take(1)
+                    .map(|v| match v {
+                        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
+                        _ => String::new(),
+                    })
+                    .collect(),
+                _ => String::new(),
+            };
+            (us, cmd)
+        })
+        .filter(|(_, cmd)| cmd.starts_with("EVAL") || cmd.starts_with("evalsha") || cmd.starts_with("eval"))
+        .collect();
+    worst.sort_by(|a, b| b.cmp(a));
+    worst
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -244,33 +275,46 @@ async fn main() {
     let t = Instant::now();
     let eff = e.close_queue(&sc, seatwise_engine::queue::CloseReason::Closed).await.unwrap();
     println!("close the queue ({}): {:.2} ms round trip", eff.message(), t.elapsed().as_secs_f64() * 1000.0);
-    let slow: Vec<Vec<redis::Value>> = r.query(redis::cmd("SLOWLOG").arg("GET").arg(1000)).await.unwrap();
-    // Only the engine's script calls count (the bench's own INFO/KEYS/MEMORY diagnostics are left out).
-    let mut worst: Vec<(u64, String)> = slow
-        .iter()
-        .map(|e| {
-            let us = match e.get(2) {
-                Some(redis::Value::Int(n)) => *n as u64,
-                _ => 0,
-            };
-            let cmd = match e.get(3) {
-                Some(redis::Value::Array(a)) => a
-                    .iter()
-                    .take(1)
-                    .map(|v| match v {
-                        redis::Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
-                        _ => String::new(),
-                    })
-                    .collect(),
-                _ => String::new(),
-            };
-            (us, cmd)
-        })
-        .filter(|(_, cmd)| cmd.starts_with("EVAL") || cmd.starts_with("evalsha") || cmd.starts_with("eval"))
-        .collect();
-    worst.sort_by(|a, b| b.cmp(a));
+    let worst = slow_scripts(&r).await;
     println!(
         "script calls slower than 1 ms during fill, rank, admit and close: {}; slowest {} µs{}",
+        worst.len(),
+        worst.first().map_or(0, |w| w.0),
+        worst.first().map_or(String::new(), |w| format!(" ({})", w.1))
+    );
+
+    // 2a. A pre-queue of the same size: the opening draws the order (O(1): a keyed permutation, no sort),
+    // then admissions follow the draw.
+    let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();
+    let _: String = r.query(redis::cmd("SLOWLOG").arg("RESET")).await.unwrap();
+    let pre = show("pre", 1, 1);
+    e.create_show(&pre, &Actor::new("bench", "bench")).await.unwrap();
+    let sc = Scope::parse("pre:d0").unwrap();
+    let settings = pre.schedules[0].settings();
+    e.open_prequeue(&sc, &settings, None).await.unwrap();
+    let before = info_int(&r, "memory", "used_memory").await;
+    let t = Instant::now();
+    join_load(std::slice::from_ref(&e), &sc, "buyer", args.buyers, args.clients).await;
+    let filled = t.elapsed().as_secs_f64();
+    let per_buyer = (info_int(&r, "memory", "used_memory").await.saturating_sub(before)) as f64 / args.buyers as f64;
+    let probe = e.join_as(&sc, &BuyerId::new("buyer-7").unwrap(), seatwise_engine::JoinProof::Trusted).await.unwrap();
+    let t = Instant::now();
+    e.open_queue(&sc, &settings).await.unwrap();
+    let opening = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let st = e.status(&sc, &Ticket::parse(&probe.ticket).unwrap()).await.unwrap();
+    let status_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let t = Instant::now();
+    let n = e.admit(&sc, 1000).await.unwrap();
+    let admit_ms = t.elapsed().as_secs_f64() * 1000.0;
+    let worst = slow_scripts(&r).await;
+    println!("\n## A pre-queue of {} buyers, drawn at the opening", args.buyers);
+    println!("filled in {filled:.1} s; {per_buyer:.1} bytes per buyer, every key included");
+    println!("the opening (draw, reveal, first admission): {opening:.2} ms round trip");
+    println!("status of a pre-queue buyer after the draw (rank {}): {status_ms:.2} ms round trip", st.rank);
+    println!("admit {n} in the drawn order: {admit_ms:.2} ms round trip");
+    println!(
+        "script calls slower than 1 ms: {}; slowest {} µs{}",
         worst.len(),
         worst.first().map_or(0, |w| w.0),
         worst.first().map_or(String::new(), |w| format!(" ({})", w.1))
