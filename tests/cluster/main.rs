@@ -143,3 +143,28 @@ async fn a_queue_whose_slot_moves_to_another_master_keeps_working() {
     let st = queue_stats(e, &sc).await;
     assert_eq!((st.tickets_issued, st.queue_size, st.active_sessions), (2, 1, 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drawn_pre_queue_with_seats_and_an_outflow_limit_runs_on_a_cluster() {
+    use seatwise_engine::draw::seq_at;
+    use seatwise_engine::{BuyerId, SeatMap, Ticket, TicketState};
+    let c = start_cluster().await;
+    let e = &c.engine;
+    let mut s = show("fair", 1, 1, 60.0, 120.0);
+    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into()], seats_per_row: 4 });
+    s.schedules[0].outflow_per_minute = Some(6000);
+    e.create_show(&s, &actor()).await.unwrap();
+    let sc = scope("fair", "d1");
+    let settings = s.schedules[0].settings();
+    e.open_prequeue(&sc, &settings, None).await.unwrap();
+    let mut tickets = vec![String::new()];
+    for i in 0..30 {
+        tickets.push(e.join(&sc, &BuyerId::new(&format!("p{i}")).unwrap()).await.unwrap().ticket);
+    }
+    e.open_queue(&sc, &settings).await.unwrap();
+    let st = queue_stats(e, &sc).await;
+    assert_eq!((st.draw_count, st.seats_total, st.outflow_per_min), (30, 4, 6000));
+    let first = Ticket::parse(&tickets[seq_at(&st.draw_seed, 30, 1) as usize]).unwrap();
+    assert_eq!(e.status(&sc, &first).await.unwrap().state, TicketState::Admitted);
+    assert_eq!(e.verify_draw(&sc).await.unwrap().tickets, 30);
+}
