@@ -416,8 +416,14 @@ function renderMonitor(data) {
       rows++;
       const scope = q.showScopeId;
       const cell = (field, v) => el('td', { class: 'num', dataset: { field } }, v);
+      // What staff must know at a glance: pre-queue and opening, outflow limit, likely sold out.
+      const notes = [];
+      if (q.state === 'prequeue') notes.push(`pre-queue · opens ${s.saleOpensAt ? new Date(s.saleOpensAt).toLocaleString() : 'by hand'}`);
+      if (q.outflowPerMin) notes.push(`≤ ${q.outflowPerMin}/min`);
+      if (q.likelySoldOutRank != null && q.likelySoldOutRank < q.queueSize) notes.push(`likely sold out at rank ${q.likelySoldOutRank} (${q.seatsLeft} seats left)`);
+      const sched = el('td', {}, q.schedId, ...notes.map((n) => el('div', { class: 'muted small', dataset: { field: 'note' } }, n)));
       body.append(el('tr', { dataset: { scope } },
-        el('td', {}, s.name), el('td', {}, q.schedId), el('td', {}, `${q.schedDate}`),
+        el('td', {}, s.name), sched, el('td', {}, `${q.schedDate}`),
         el('td', {}, el('span', { class: `badge ${q.state}`, dataset: { field: 'state' } }, q.paused ? 'paused' : q.state)),
         cell('queueSize', q.queueSize),
         cell('sessions', `${q.activeSessions} / ${q.capacity}`),
@@ -432,6 +438,7 @@ function renderMonitor(data) {
           el('button', { class: 'small', dataset: { action: 'admit' }, onclick: () => act(scope, 'admit', 'Admit how many buyers now (even beyond capacity)?', '10') }, 'Admit…'),
           el('button', { class: 'small', dataset: { action: 'capacity' }, onclick: () => act(scope, 'capacity', 'Concurrent sessions:', String(q.capacity)) }, 'Capacity…'),
           el('button', { class: 'small', dataset: { action: 'announce' }, onclick: () => act(scope, 'announce', 'Message to everyone waiting:', '') }, 'Message…'),
+          el('button', { class: 'small', dataset: { action: 'outflow' }, onclick: () => act(scope, 'outflow', 'Admit at most how many buyers per minute? (0 = no limit)', String(q.outflowPerMin || 0)) }, 'Outflow…'),
           el('button', { class: 'small', dataset: { action: 'remove' }, onclick: () => act(scope, 'remove', 'Ticket id to remove:', '') }, 'Remove ticket…')))));
     }
   }

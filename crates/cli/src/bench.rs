@@ -292,6 +292,10 @@ async fn main() {
     let sc = Scope::parse("pre:d0").unwrap();
     let settings = pre.schedules[0].settings();
     e.open_prequeue(&sc, &settings, None).await.unwrap();
+    // The previous queue's memory is freed in the background (UNLINK): wait for it before measuring.
+    while info_int(&r, "memory", "lazyfree_pending_objects").await > 0 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     let before = info_int(&r, "memory", "used_memory").await;
     let t = Instant::now();
     join_load(std::slice::from_ref(&e), &sc, "buyer", args.buyers, args.clients).await;

@@ -63,6 +63,26 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
                     q.show_scope_id, s.to_tell
                 );
             }
+            if let Some(n) = s.likely_sold_out_rank.filter(|n| *n < s.queue_size) {
+                let _ = writeln!(
+                    out,
+                    "  {}: likely sold out at rank {n} ({} seats left of {}); buyers beyond it are told",
+                    q.show_scope_id, s.seats_left, s.seats_total
+                );
+            }
+            if s.outflow_per_min > 0 {
+                let _ = writeln!(out, "  {}: outflow limit {} admissions/min", q.show_scope_id, s.outflow_per_min);
+            }
+            if s.state == "prequeue" {
+                let _ = writeln!(
+                    out,
+                    "  {}: pre-queue of {} buyers; order drawn at the opening{} (commitment {})",
+                    q.show_scope_id,
+                    s.queue_size,
+                    show.sale_opens_at.as_deref().map(|t| format!(" {t}")).unwrap_or_default(),
+                    &s.draw_commit[..s.draw_commit.len().min(16)]
+                );
+            }
             if s.outbox_dropped > 0 {
                 let _ = writeln!(
                     out,
