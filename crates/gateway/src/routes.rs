@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use seatwise_ably::TokenRequest;
 use seatwise_engine::gate::{Challenge, Pass, now_ms};
 use seatwise_engine::{SchedId, Scope, SeatId, ShowId, Ticket, TicketState, TicketStatus};
 use serde::de::DeserializeOwned;
@@ -450,6 +451,13 @@ async fn complete(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
 /// Ably's token request for the buyer's own live ticket: ably-js uses this route as its `authUrl`; a page
 /// without ably-js posts the answer to Ably's `requestToken` for a token (docs/PROTOCOL.md).
 async fn ably_token(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
+    let (_, req) = token_request(&gw, &c).await?;
+    Ok(answer(&c.id, StatusCode::OK, req))
+}
+
+/// The Ably client and a signed token request for the caller's own live ticket; 503 `no_realtime` when
+/// this gateway has no Ably key.
+async fn token_request(gw: &Gateway, c: &TicketCall) -> Result<(Arc<seatwise_ably::AblyRest>, TokenRequest), ApiError> {
     let Some(ably) = &gw.ably else {
         return Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -458,7 +466,7 @@ async fn ably_token(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> 
         ));
     };
     let req = gw.engine.buyer_token_request(ably, &c.scope, &c.ticket, &c.id.buyer, None, None, None).await?;
-    Ok(answer(&c.id, StatusCode::OK, req))
+    Ok((ably.clone(), req))
 }
 
 #[derive(Serialize)]
@@ -474,14 +482,7 @@ struct LiveAnswer {
 /// A token for Ably's SSE endpoint, for a page without ably-js: the gateway signs the buyer's token request
 /// and exchanges it at Ably (`requestToken`), so the page needs one request and no Ably library.
 async fn live(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
-    let Some(ably) = &gw.ably else {
-        return Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "no_realtime",
-            "live updates are not configured on this gateway; keep polling the ticket status",
-        ));
-    };
-    let req = gw.engine.buyer_token_request(ably, &c.scope, &c.ticket, &c.id.buyer, None, None, None).await?;
+    let (ably, req) = token_request(&gw, &c).await?;
     let token = ably.request_token(&req).await.map_err(|e| {
         tracing::warn!(error = %e, "Ably refused or could not be reached for a buyer token");
         ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "no_realtime", "live updates are unavailable; keep polling")
