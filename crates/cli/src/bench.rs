@@ -7,6 +7,7 @@
 //! - monitoring 100 open schedules: round trips and time per refresh;
 //! - the buyer gateway over HTTP and the your-turn latency (bench_gateway.rs).
 
+mod bench_estimate;
 mod bench_gateway;
 
 use std::process::Command;
@@ -53,6 +54,9 @@ struct Args {
     /// Only the join baselines and the buyer gateway's figures.
     #[arg(long)]
     gateway_only: bool,
+    /// Only the wait estimates' simulated sale (about 4 minutes; not part of the full run).
+    #[arg(long)]
+    estimate_only: bool,
 }
 
 fn show(id: &str, n: usize, capacity: u32) -> Show {
@@ -186,6 +190,11 @@ async fn main() {
         server.port(),
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
+
+    if args.estimate_only {
+        bench_estimate::run(&e).await;
+        return;
+    }
 
     // 1. Join throughput.
     let minimal = "local s = redis.call('INCR', KEYS[1]) redis.call('ZADD', KEYS[2], s, ARGV[1]) return s";

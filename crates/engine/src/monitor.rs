@@ -77,7 +77,42 @@ pub fn likely_sold_out_rank(total: u64, left: i64, active: u64, sold_gen: u64, a
     Some((after_sessions / per).floor().max(0.0) as u64)
 }
 
+/// A wait estimate with its honest range (docs/PROTOCOL.md, "Wait estimates").
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EtaRange {
+    pub p10_ms: u64,
+    pub p50_ms: u64,
+    pub p90_ms: u64,
+}
+
 impl QueueStats {
+    /// The share of buyers who leave the queue without being admitted (abandoned, left, removed), as
+    /// measured in this generation.
+    pub fn drop_rate(&self) -> f64 {
+        let gone = (self.abandoned_total + self.left_total + self.removed_total) as f64;
+        let all = gone + self.admitted_total as f64;
+        if all < 10.0 { 0.0 } else { gone / all }
+    }
+
+    /// The wait of a buyer at `rank`: the admissions still needed before theirs (those ahead, less the
+    /// share measured to drop out, plus their own) times the measured time between admissions (the
+    /// outflow), with a 10th–90th percentile range: admissions as a Poisson process (±1.28 √k) widened by
+    /// 20 % for the outflow changing (capacity, session lengths).
+    pub fn eta_range(&self, rank: u64) -> EtaRange {
+        if rank == 0 {
+            return EtaRange::default();
+        }
+        let k = (rank - 1) as f64 * (1.0 - self.drop_rate()) + 1.0;
+        let avg = self.avg_service_ms as f64;
+        let spread = 1.2816 * k.sqrt();
+        EtaRange {
+            p10_ms: ((k - spread).max(0.0) * avg * 0.8) as u64,
+            p50_ms: (k * avg) as u64,
+            p90_ms: ((k + spread) * avg * 1.25) as u64,
+        }
+    }
+
     fn from_reply(r: &Reply) -> QueueStats {
         if r.code() == scripts::E_NO_QUEUE {
             return QueueStats { state: "none".into(), pending_events: r.uint(1), ..Default::default() };

@@ -174,8 +174,9 @@ function onTicket(a) {
     }
     ui.firstRank = Math.max(ui.firstRank, a.rank);
     $('#rank-text').textContent = a.rank <= 1 ? t('rankOne') : t('rank', { rank: a.rank.toLocaleString() });
-    const eta = a.etaMs;
-    $('#eta').textContent = eta < 60000 ? t('etaSoon') : t('etaRange', { from: minutes(eta * 0.8), to: minutes(eta * 1.25) + 1 });
+    // The gateway's range (10th to 90th percentile, from the measured outflow); the seed's etaMs otherwise.
+    const r = a.etaRange || { p10Ms: a.etaMs * 0.8, p90Ms: a.etaMs * 1.25 };
+    $('#eta').textContent = r.p90Ms < 60000 ? t('etaSoon') : t('etaRange', { from: minutes(r.p10Ms), to: Math.max(minutes(r.p10Ms) + 1, minutes(r.p90Ms)) });
     $('#progress').value = ui.firstRank > 1 ? Math.round(100 * (ui.firstRank - a.rank) / (ui.firstRank - 1)) : 100;
     $('#updated').textContent = t('updated', { time: new Date().toLocaleTimeString(document.documentElement.lang) });
     live();

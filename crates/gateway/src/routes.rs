@@ -222,11 +222,12 @@ async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response,
 
 /// The queue's public settings a buyer call needs (cached ≤ 1 s): 404 for a schedule the show lacks.
 /// What a buyer call needs of the queue's public figures.
-#[derive(Clone, Copy)]
 struct Settings {
     pow_bits: u32,
     abandon_ms: u64,
     likely_sold_out_rank: Option<u64>,
+    /// The queue's figures as last read (≤ 1 s old): the estimate's inputs.
+    stats: seatwise_engine::QueueStats,
 }
 
 async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<Settings, ApiError> {
@@ -242,6 +243,7 @@ async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<Settings, ApiErro
         pow_bits: q.stats.pow_bits,
         abandon_ms: q.stats.abandon_ms,
         likely_sold_out_rank: q.stats.likely_sold_out_rank,
+        stats: q.stats.clone(),
     })
 }
 
@@ -273,6 +275,10 @@ struct TicketAnswer {
     expires_at_ms: Option<u64>,
     paused: bool,
     poll_after_ms: u64,
+    /// The wait with its 10th–90th percentile range, from the measured outflow and drop-out rate (the
+    /// seed's `etaMs` = rank × average service time is kept as it is).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    eta_range: Option<seatwise_engine::EtaRange>,
     /// The seats left will very likely be gone before this buyer's turn.
     likely_sold_out: bool,
     /// In the pre-queue: the place is drawn at the sale's opening.
@@ -295,6 +301,7 @@ fn ticket_answer(gw: &Gateway, s: TicketStatus, q: Settings) -> TicketAnswer {
     TicketAnswer {
         poll_after_ms: poll_after_ms(s.state, s.rank, q.abandon_ms),
         likely_sold_out,
+        eta_range: (s.state == TicketState::Waiting && !s.prequeue).then(|| q.stats.eta_range(s.rank)),
         prequeue: s.prequeue,
         scope: s.scope,
         ticket: s.ticket,
