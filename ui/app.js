@@ -243,6 +243,40 @@ async function startSandbox() {
 // ---------- shows ----------
 let showsCache = [];
 
+// "in 1 h 05 min": the time left until a scheduled opening (as the CLI's opening::countdown says it).
+function countdown(iso) {
+  const s = Math.max(0, Math.floor((Date.parse(iso) - Date.now()) / 1000));
+  const p = (n) => String(n).padStart(2, '0');
+  if (s === 0) return 'now';
+  if (s < 60) return `in ${s} s`;
+  if (s < 3600) return `in ${Math.floor(s / 60)} min ${p(s % 60)} s`;
+  if (s < 86400) return `in ${Math.floor(s / 3600)} h ${p(Math.floor(s / 60) % 60)} min`;
+  return `in ${Math.floor(s / 86400)} d ${Math.floor(s / 3600) % 24} h`;
+}
+
+// A live countdown element: its text is refreshed every second by the ticker below.
+function countdownEl(what, iso) {
+  const at = new Date(iso).toLocaleString([], { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit' });
+  const node = el('div', { class: 'muted small', dataset: { field: 'countdown', at: iso, what } }, '');
+  node.textContent = `${what} ${countdown(iso)} (${at})`;
+  node.dataset.label = at;
+  return node;
+}
+setInterval(() => {
+  for (const n of document.querySelectorAll('[data-field="countdown"]')) {
+    n.textContent = `${n.dataset.what} ${countdown(n.dataset.at)} (${n.dataset.label})`;
+  }
+}, 1000);
+
+// The next scheduled opening of an Upcoming show, as [what, iso], or null.
+function nextOpening(s) {
+  if (s.status !== 'UPCOMING' || !s.saleOpensAt) return null;
+  if (s.preQueueOpensAt && Date.parse(s.preQueueOpensAt) > Date.now() && Date.parse(s.preQueueOpensAt) < Date.parse(s.saleOpensAt)) {
+    return ['Pre-queue opens', s.preQueueOpensAt];
+  }
+  return ['Sale opens', s.saleOpensAt];
+}
+
 async function renderShows() {
   const body = $('#shows-table tbody');
   try { showsCache = await api.shows(); } catch (e) { banner(errorText(e)); return; }
@@ -261,7 +295,8 @@ async function renderShows() {
       el('td', {}, el('b', {}, s.name), el('div', { class: 'muted' }, s.id)),
       el('td', {}, s.venue),
       el('td', { class: 'num' }, s.schedules.length),
-      el('td', {}, el('span', { class: `badge ${s.status}`, dataset: { field: 'status' } }, row.statusLabel)),
+      el('td', {}, el('span', { class: `badge ${s.status}`, dataset: { field: 'status' } }, row.statusLabel),
+        nextOpening(s) ? countdownEl(...nextOpening(s)) : ''),
       el('td', { class: 'num' }, s.version),
       el('td', {}, el('div', { class: 'row' }, select,
         el('button', { class: 'small primary', dataset: { action: 'apply-status', show: s.id }, onclick: (ev) => applyStatus(s, select.value, ev.target) }, 'Apply'))),
@@ -418,10 +453,13 @@ function renderMonitor(data) {
       const cell = (field, v) => el('td', { class: 'num', dataset: { field } }, v);
       // What staff must know at a glance: pre-queue and opening, outflow limit, likely sold out.
       const notes = [];
-      if (q.state === 'prequeue') notes.push(`pre-queue · opens ${s.saleOpensAt ? new Date(s.saleOpensAt).toLocaleString() : 'by hand'}`);
+      if (q.state === 'prequeue' && !s.saleOpensAt) notes.push('pre-queue · the sale opens by hand');
       if (q.outflowPerMin) notes.push(`≤ ${q.outflowPerMin}/min`);
       if (q.likelySoldOutRank != null && q.likelySoldOutRank < q.queueSize) notes.push(`likely sold out at rank ${q.likelySoldOutRank} (${q.seatsLeft} seats left)`);
-      const sched = el('td', {}, q.schedId, ...notes.map((n) => el('div', { class: 'muted small', dataset: { field: 'note' } }, n)));
+      if (q.admissionsPerMin) notes.push(`${q.admissionsPerMin} admitted in the last minute`);
+      if (q.estimateErrorPct != null) notes.push(`wait estimates off by ${Math.round(q.estimateErrorPct)} % (median of ${q.estimateSamples} buyers)`);
+      const sched = el('td', {}, q.schedId, ...notes.map((n) => el('div', { class: 'muted small', dataset: { field: 'note' } }, n)),
+        q.state === 'prequeue' && s.saleOpensAt ? countdownEl('pre-queue · sale opens', s.saleOpensAt) : '');
       body.append(el('tr', { dataset: { scope } },
         el('td', {}, s.name), sched, el('td', {}, `${q.schedDate}`),
         el('td', {}, el('span', { class: `badge ${q.state}`, dataset: { field: 'state' } }, q.paused ? 'paused' : q.state)),

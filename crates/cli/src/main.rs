@@ -330,9 +330,13 @@ async fn shows(engine: &Engine, actor: &Actor, c: ShowsCmd, json: bool) -> Out {
                 print_json(&list);
             } else {
                 println!("{:<24} {:<10} {:>4} {:>9}  NAME", "ID", "STATUS", "VER", "SCHEDULES");
+                let now = chrono::Utc::now().timestamp_millis();
                 for s in list {
+                    let opening = seatwise_engine::opening::next_opening(&s, now)
+                        .map(|(what, at)| format!(" — {what} {}", seatwise_engine::opening::countdown(at, now)))
+                        .unwrap_or_default();
                     println!(
-                        "{:<24} {:<10} {:>4} {:>9}  {} ({})",
+                        "{:<24} {:<10} {:>4} {:>9}  {} ({}){opening}",
                         s.id,
                         s.status,
                         s.version,

@@ -18,7 +18,7 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<16} {:<12} {:<10} {:<7} {:>7} {:>9} {:>8} {:>11} {:>8} {:>9} {:>7}",
+        "{:<16} {:<12} {:<10} {:<7} {:>7} {:>9} {:>8} {:>11} {:>8} {:>9} {:>7} {:>7} {:>7}",
         "SHOW",
         "SCHEDULE",
         "DATE",
@@ -29,7 +29,9 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
         "EST WAIT",
         "ADMITTED",
         "ABANDONED",
-        "OUTBOX"
+        "OUTBOX",
+        "ADM/MIN",
+        "EST ERR"
     );
     let mut rows = 0;
     for show in data {
@@ -38,7 +40,7 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
             let s = &q.stats;
             let _ = writeln!(
                 out,
-                "{:<16} {:<12} {:<10} {:<7} {:>7} {:>9} {:>8} {:>11} {:>8} {:>9} {:>7}",
+                "{:<16} {:<12} {:<10} {:<7} {:>7} {:>9} {:>8} {:>11} {:>8} {:>9} {:>7} {:>7} {:>7}",
                 truncate(show.show_id.as_str(), 16),
                 truncate(q.sched_id.as_str(), 12),
                 q.sched_date,
@@ -49,7 +51,9 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
                 secs_and_mins(s.estimated_wait_time),
                 s.admitted_total,
                 s.abandoned_total,
-                s.pending_events
+                s.pending_events,
+                s.admissions_per_min,
+                s.estimate_error_pct.map(|e| format!("{e:.0}%")).unwrap_or_else(|| "-".into())
             );
         }
     }
@@ -79,7 +83,14 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
                     "  {}: pre-queue of {} buyers; order drawn at the opening{} (commitment {})",
                     q.show_scope_id,
                     s.queue_size,
-                    show.sale_opens_at.as_deref().map(|t| format!(" {t}")).unwrap_or_default(),
+                    show.sale_opens_at
+                        .as_deref()
+                        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                        .map(|t| {
+                            let now = chrono::Utc::now().timestamp_millis();
+                            format!(" {} ({t})", seatwise_engine::opening::countdown(t.timestamp_millis(), now))
+                        })
+                        .unwrap_or_default(),
                     &s.draw_commit[..s.draw_commit.len().min(16)]
                 );
             }

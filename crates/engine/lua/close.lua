@@ -3,8 +3,8 @@
 -- over sessions) is renamed to the drain key, so the buyers to be
 -- told stay recorded until the outbox worker has told each one; everything else is UNLINKed (freed in the
 -- background). Sold seats are kept.
--- KEYS[13] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
--- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[13]),
+-- KEYS[14] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
+-- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[14]),
 -- ARGV[3] the show's version of this change ('' = not ordered)
 -- Returns {OK, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen} | {E_SUPERSEDED}
 local m = load_meta()
@@ -19,8 +19,8 @@ mark_version(ARGV[3])
 local now = now_ms()
 local told = m.waiting + redis.call('ZCARD', K_SESS)
 redis.call('BITOP', 'OR', K_WAIT, K_WAIT, K_SBITS)
-if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[13]) end
-redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_SBITS, K_HOLD, K_SSEAT)
+if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[14]) end
+redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_SBITS, K_HOLD, K_SSEAT, K_EST)
 redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_ms', int(now), 'departed', int(m.tail),
            'last_admit_ms', 0)
 -- Two entries: the public event (sent once, like any other), then the drain work for the worker, which stays

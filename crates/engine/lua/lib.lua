@@ -14,10 +14,14 @@
 --   KEYS[8]  seatwise:outbox:{S}                  STREAM events buyers must be told (drained to Ably)
 --   KEYS[9]  seatwise:session_bits:{S}            STRING bitmap: bit <seq> is 1 while that ticket holds a session
 --                                                        (kept with the sessions ZSET, so a close merges it with one BITOP)
---   KEYS[10] seatwise:holds:{S}                   HASH   seat id -> seq holding it
---   KEYS[11] seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
---   KEYS[12] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
--- join.lua, the hottest script, is given only KEYS[1..9] (the seat keys are nil there and unused).
+--   KEYS[10] seatwise:estimates:{S}               HASH   the wait estimate's measurements (see est_count):
+--                                                        w<s mod 120> admissions per second and place, ms / keep the
+--                                                        figures estimates use, j<seq> sampled estimates
+--                                                        shown at join, e<i> their recent relative errors
+--   KEYS[11] seatwise:holds:{S}                   HASH   seat id -> seq holding it
+--   KEYS[12] seatwise:session_seats:{S}           HASH   seq -> space-separated seat ids it holds
+--   KEYS[13] seatwise:sold:{S}                    HASH   seat id -> "<gen>.<seq>" that bought it (kept across generations)
+-- join.lua, the hottest script, is given only KEYS[1..10] (the seat keys are nil there and unused).
 -- Scripts return a flat array whose first element is a code: OK (0) = done, a negative E_* = an expected
 -- outcome that scripts.rs maps to an error in one place. The codes are defined once, in scripts.rs
 -- (RESULT_CODES), which puts a `local` line with the ones each script uses before it: never write a bare
@@ -25,7 +29,7 @@
 
 local K_META, K_SEQ, K_AVG, K_WAIT, K_TICK = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local K_BUY, K_SESS, K_OUT, K_SBITS = KEYS[6], KEYS[7], KEYS[8], KEYS[9]
-local K_HOLD, K_SSEAT, K_SOLD = KEYS[10], KEYS[11], KEYS[12]
+local K_EST, K_HOLD, K_SSEAT, K_SOLD = KEYS[10], KEYS[11], KEYS[12], KEYS[13]
 
 -- Ticket slots live at bit seq*64 of a string, which Redis caps at 512 MB: 2^26 tickets per generation.
 local MAX_SEQ = 67108863
@@ -35,6 +39,13 @@ local ST_NONE, ST_WAITING, ST_ADMITTED, ST_COMPLETED = 0, 1, 2, 3
 local ST_EXPIRED, ST_ABANDONED, ST_LEFT, ST_REMOVED = 4, 5, 6, 7
 
 local SCHEMA = 1
+
+-- Wait estimates: admissions are counted per second over the last EST_SECS seconds; the time per admission
+-- is measured over the newest seconds that hold at least EST_MIN admissions and span EST_SPAN ms. One
+-- ticket in EST_SAMPLE (by seq) records the estimate shown at join, at most EST_PENDING at a time; the
+-- last EST_ERRORS relative errors are kept for the median.
+local EST_SECS, EST_MIN, EST_SPAN = 120, 30, 5000
+local EST_SAMPLE, EST_PENDING, EST_ERRORS = 8, 2048, 128
 
 -- The most entries a queue's outbox keeps before buyers' private events are counted instead (see emit).
 local OUTBOX_CAP = 100000
@@ -184,8 +195,137 @@ local function pre_departs(m, seq)
   end
 end
 
+-- The figures wait estimates use: the measured time per admission (scaled to the capacity now, when it
+-- changed since the measurement; never faster than the outflow limit allows; before anything was measured,
+-- a full session per free place) and the share of buyers ahead who will be admitted (keep, in millionths).
+local function est_rate(capacity, session_ms, outflow)
+  local v = redis.call('HMGET', K_EST, 'ms', 'keep', 'mcap')
+  local ms = tonumber(v[1] or '0')
+  capacity = math.max(capacity, 1)
+  if ms <= 0 then ms = session_ms / capacity else ms = ms * tonumber(v[3] or capacity) / capacity end
+  if outflow > 0 then ms = math.max(ms, 60000 / outflow) end
+  return math.floor(ms + 0.5), tonumber(v[2] or '1000000')
+end
+
+-- The p50 wait of the buyer at `rank` (docs/PROTOCOL.md, "Wait estimates"; QueueStats::eta_range in Rust
+-- computes the same from the stats figures).
+local function est_p50(ms, keep, rank)
+  return math.floor(((rank - 1) * keep / 1000000 + 1) * ms)
+end
+
+-- Records the estimate shown to a sampled ticket joining at `rank` (one in EST_SAMPLE, EST_PENDING at most).
+local function est_sample(seq, rank, now, capacity, session_ms, outflow)
+  if seq % EST_SAMPLE ~= 0 or rank < 1 then return end
+  if tonumber(redis.call('HGET', K_EST, 'sn') or '0') >= EST_PENDING then return end
+  local ms, keep = est_rate(capacity, session_ms, outflow)
+  redis.call('HSET', K_EST, 'j' .. int(seq), int(now) .. ':' .. int(est_p50(ms, keep, rank)))
+  redis.call('HINCRBY', K_EST, 'sn', 1)
+end
+
+-- A sampled ticket stops waiting: admitted, its estimate's relative error (permille) joins the recent
+-- ones, signed: (shown - actual) / actual (waits under a second are not scored: a relative error of milliseconds says nothing).
+local function est_done(seq, now, admitted)
+  if seq % EST_SAMPLE ~= 0 then return end
+  local f = 'j' .. int(seq)
+  local v = redis.call('HGET', K_EST, f)
+  if not v then return end
+  redis.call('HDEL', K_EST, f)
+  redis.call('HINCRBY', K_EST, 'sn', -1)
+  if not admitted then return end
+  local joined, shown = string.match(v, '^(%d+):(%d+)$')
+  local actual = now - tonumber(joined)
+  if actual < 1000 then return end
+  local n = redis.call('HINCRBY', K_EST, 'en', 1)
+  redis.call('HSET', K_EST, 'e' .. ((n - 1) % EST_ERRORS), int((tonumber(shown) - actual) * 1000 / actual))
+end
+
+-- Counts `n` admissions of the queue's outflow in this second, then measures the time per admission over
+-- the newest seconds holding at least EST_MIN admissions and spanning EST_SPAN ms (at most EST_SECS
+-- seconds; with fewer than 5 admissions in all, nothing is measured), and the share of departed buyers
+-- who were admitted (after 10 departures).
+local function est_count(m, n, now)
+  -- Counted per session place (millionths of an admission per place), so that a window measured before a
+  -- capacity change still tells the pace after it: admissions = counted places x the capacity now.
+  -- Buckets hold (second - t0's second) * 2^32 + that count.
+  redis.call('HSETNX', K_EST, 't0', int(now))
+  local t0 = tonumber(redis.call('HGET', K_EST, 't0'))
+  local s0, s = math.floor(t0 / 1000), math.floor(now / 1000)
+  local cap = math.max(m.capacity, 1)
+  local f = 'w' .. (s % EST_SECS)
+  local cur = tonumber(redis.call('HGET', K_EST, f) or '0')
+  local add = math.floor(n * 1000000 / cap + 0.5)
+  if math.floor(cur / 4294967296) == s - s0 then
+    cur = cur + math.min(add, 4294967295 - cur % 4294967296)
+  else
+    cur = (s - s0) * 4294967296 + math.min(add, 4294967295)
+  end
+  redis.call('HSET', K_EST, f, int(cur))
+  local fields = {}
+  for i = 0, EST_SECS - 1 do fields[i + 1] = 'w' .. ((s - i) % EST_SECS) end
+  local w = redis.call('HMGET', K_EST, unpack(fields))
+  local count, span = 0, 0
+  for i = 0, EST_SECS - 1 do
+    local x = tonumber(w[i + 1] or '0')
+    if math.floor(x / 4294967296) == s - i - s0 then
+      count = count + (x % 4294967296) * cap / 1000000
+      span = now - (s - i) * 1000
+      if count >= EST_MIN and span >= EST_SPAN then break end
+    end
+  end
+  -- Early in a generation the window starts at its first counted admission, not at the start of that
+  -- second (which would count time before anyone was admitted): n admissions then span n - 1 intervals.
+  if now - t0 < span then span, count = now - t0, count - 1 end
+  local c = redis.call('HMGET', K_META, 'admitted_total', 'dropped_total')
+  local admitted = tonumber(c[1] or '0')
+  local gone = tonumber(c[2] or '0')
+  local keep = 1000000
+  if admitted + gone >= 10 then keep = math.floor(admitted * 1000000 / (admitted + gone)) end
+  if count >= 5 and span > 0 then
+    redis.call('HSET', K_EST, 'ms', int(math.max(1, span / count)), 'mcap', int(cap), 'keep', int(keep))
+  else
+    redis.call('HSET', K_EST, 'keep', int(keep))
+  end
+end
+
+-- The estimate's report for the stats: admissions in the last 60 s, the median absolute relative error
+-- (permille, -1 with fewer than 5 scored) of the recent sampled estimates, their number, and the 10th and
+-- 90th percentiles of their signed error ((shown - actual) / actual, permille) that the ranges use.
+local function est_report(now)
+  local s = math.floor(now / 1000)
+  local fields = {}
+  for i = 0, 59 do fields[i + 1] = 'w' .. ((s - i) % EST_SECS) end
+  local w = redis.call('HMGET', K_EST, unpack(fields))
+  local v = redis.call('HMGET', K_EST, 't0', 'mcap')
+  local s0, cap = math.floor(tonumber(v[1] or '0') / 1000), tonumber(v[2] or '1')
+  local per_min = 0
+  for i = 0, 59 do
+    local x = tonumber(w[i + 1] or '0')
+    if math.floor(x / 4294967296) == s - i - s0 then per_min = per_min + (x % 4294967296) * cap / 1000000 end
+  end
+  per_min = math.floor(per_min + 0.5)
+  local n = math.min(tonumber(redis.call('HGET', K_EST, 'en') or '0'), EST_ERRORS)
+  local median, q10, q90 = -1, 0, 0
+  if n >= 5 then
+    local ef = {}
+    for i = 0, n - 1 do ef[i + 1] = 'e' .. i end
+    local e = redis.call('HMGET', K_EST, unpack(ef))
+    local abs = {}
+    for i = 1, n do
+      e[i] = tonumber(e[i] or '0')
+      abs[i] = math.abs(e[i])
+    end
+    table.sort(e)
+    table.sort(abs)
+    median = abs[math.floor((n + 1) / 2)]
+    q10, q90 = e[math.max(1, math.floor(n * 0.1 + 0.5))], e[math.max(1, math.floor(n * 0.9 + 0.5))]
+  end
+  return per_min, median, n, q10, q90
+end
+
 local function drop_waiting(m, seq, state)
   pre_departs(m, seq)
+  est_done(seq, 0, false)
+  redis.call('HINCRBY', K_META, 'dropped_total', 1) -- waited and never admitted (for the estimates)
   redis.call('SETBIT', K_WAIT, int(seq), 0)
   slot_state(seq, state)
   m.waiting = m.waiting - 1
@@ -247,6 +387,7 @@ local function admit_head(m, now, budget)
       m.waiting = m.waiting - 1
       local expires = now + m.session_ms
       slot_set(pos, ST_ADMITTED, now)
+      est_done(pos, now, true)
       redis.call('ZADD', K_SESS, int(expires), int(pos))
       redis.call('SETBIT', K_SBITS, int(pos), 1)
       emit('your_turn', ticket_id(m, pos), {expires_at = expires, session_ms = m.session_ms}, now)
@@ -262,6 +403,7 @@ end
 local function record_admissions(m, n, now)
   if n <= 0 then return end
   redis.call('HINCRBY', K_META, 'admitted_total', n)
+  est_count(m, n, now)
   if m.last_admit_ms > 0 and now > m.last_admit_ms then
     local interval = (now - m.last_admit_ms) / n
     local avg = tonumber(redis.call('GET', K_AVG) or '60000')
@@ -411,16 +553,18 @@ local function resume(m, now)
   maintain(m, now, 100, 0)
 end
 
--- The monitoring figures of stats.lua and stats-ro.lua (see their headers for the reply).
-local function stats_reply(m, outbox)
+-- The monitoring figures of stats.lua and stats-ro.lua (see their headers for the reply) at `now` (ms).
+local function stats_reply(m, outbox, now)
   local c = redis.call('HMGET', K_META, 'admitted_total', 'abandoned_total', 'completed_total', 'expired_total',
                        'left_total', 'removed_total', 'opened_ms', 'closed_reason', 'outbox_dropped',
                        'pow_bits', 'seats_sold_gen', 'draw_commit', 'draw_revealed')
   local function n(x) return tonumber(x or '0') end
+  local ms, keep = est_rate(m.capacity, m.session_ms, m.outflow)
+  local per_min, err, scored, q10, q90 = est_report(now)
   return {OK, m.state, m.gen, m.waiting, redis.call('ZCARD', K_SESS), m.capacity, avg_ms(), n(c[1]), n(c[2]),
           n(c[3]), n(c[4]), n(c[5]), n(c[6]), outbox, m.session_ms, m.abandon_ms, m.tail, n(c[7]),
           c[8] or '', m.max_seats, n(c[9]), n(c[10]), m.outflow, m.seats_total, seats_left(m) or 0, n(c[11]),
-          c[12] or '', c[13] and m.draw_seed or '', m.draw_n}
+          c[12] or '', c[13] and m.draw_seed or '', m.draw_n, ms, keep, per_min, err, scored, q10, q90}
 end
 
 -- One buyer's join (join.lua, join-many.lua). `v` is the queue meta as join reads it: HMGET of state, gen,
@@ -475,5 +619,6 @@ local function join_one(v, buyer, proof)
   slot_set(seq, ST_WAITING, now)
   -- The newest ticket is last in line: its rank is the queue size, no count needed.
   if v[1] == 'prequeue' then return {OK, id, ST_WAITING, waiting, 0, 0, 2} end
+  if v[1] == 'open' then est_sample(seq, waiting, now, tonumber(v[4]), tonumber(v[6]), tonumber(v[7] or '0')) end
   return {OK, id, ST_WAITING, waiting, waiting * avg_ms(), 0, (v[1] == 'paused') and 1 or 0}
 end

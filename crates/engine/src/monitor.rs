@@ -13,7 +13,7 @@ use crate::shows::Show;
 use crate::status::ShowStatus;
 
 /// One queue's figures.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
     /// `open`, `paused`, `closed`, or `none` (never opened).
@@ -60,6 +60,21 @@ pub struct QueueStats {
     pub draw_commit: String,
     pub draw_seed: String,
     pub draw_count: u64,
+    /// The wait estimate's inputs (see [`QueueStats::eta_range`]): the measured time per admission (ms) and
+    /// the share of buyers ahead expected to be admitted rather than drop out (millionths).
+    pub ms_per_admission: u64,
+    pub admit_share_ppm: u64,
+    /// Admissions counted in the last 60 s (the measured outflow).
+    pub admissions_per_min: u64,
+    /// How good the estimates were: the median absolute error of the p50 shown at join against the wait
+    /// the sampled buyers actually had, in % of that wait (None until 5 sampled buyers were admitted), and
+    /// how many recent samples it is the median of.
+    pub estimate_error_pct: Option<f64>,
+    pub estimate_samples: u64,
+    /// The 10th and 90th percentiles of those samples' signed error, (shown − actual) ÷ actual in %: the
+    /// ranges shown to buyers are widened to cover them (see [`QueueStats::eta_range`]).
+    pub estimate_error_p10_pct: f64,
+    pub estimate_error_p90_pct: f64,
 }
 
 /// Seats a booking takes when nothing is measured yet.
@@ -87,30 +102,32 @@ pub struct EtaRange {
 }
 
 impl QueueStats {
-    /// The share of buyers who leave the queue without being admitted (abandoned, left, removed), as
-    /// measured in this generation.
-    pub fn drop_rate(&self) -> f64 {
-        let gone = (self.abandoned_total + self.left_total + self.removed_total) as f64;
-        let all = gone + self.admitted_total as f64;
-        if all < 10.0 { 0.0 } else { gone / all }
-    }
-
     /// The wait of a buyer at `rank`: the admissions still needed before theirs (those ahead, less the
-    /// share measured to drop out, plus their own) times the measured time between admissions (the
-    /// outflow), with a 10th–90th percentile range: admissions as a Poisson process (±1.28 √k) widened by
-    /// 20 % for the outflow changing (capacity, session lengths).
+    /// share measured to drop out, plus their own) times the measured time per admission — admissions
+    /// counted over a moving window (lib.lua `est_count`), scaled to the capacity now, never faster than
+    /// the outflow limit — with a 10th–90th percentile range: admissions as a Poisson process (±1.28 √k)
+    /// widened by 20 % for the outflow changing (capacity, session lengths), and by the queue's measured
+    /// error (see `estimate_error_p10_pct`). The p50 is what lib.lua's
+    /// `est_p50` records for sampled buyers, so the error reported is the error of what buyers were shown.
     pub fn eta_range(&self, rank: u64) -> EtaRange {
         if rank == 0 {
             return EtaRange::default();
         }
-        let k = (rank - 1) as f64 * (1.0 - self.drop_rate()) + 1.0;
-        let avg = self.avg_service_ms as f64;
+        let keep = self.admit_share_ppm as f64 / 1_000_000.0;
+        let k = (rank - 1) as f64 * keep + 1.0;
+        let ms = self.ms_per_admission as f64;
         let spread = 1.2816 * k.sqrt();
-        EtaRange {
-            p10_ms: ((k - spread).max(0.0) * avg * 0.8) as u64,
-            p50_ms: (k * avg) as u64,
-            p90_ms: ((k + spread) * avg * 1.25) as u64,
+        // The operations in lib.lua's order, so both round alike.
+        let p50 = (((rank - 1) * self.admit_share_ppm) as f64 / 1_000_000.0 + 1.0) * ms;
+        let (mut p10, mut p90) = ((k - spread).max(0.0) * ms * 0.8, (k + spread) * ms * 1.25);
+        // Calibrated by the queue's own record: with 20 scored samples, the range also covers the waits
+        // that 10–90 % of earlier buyers had relative to what they were shown (actual = shown ÷ (1 + error)).
+        if self.estimate_samples >= 20 {
+            let ratio = |pct: f64| (1.0 + pct / 100.0).max(0.1);
+            p10 = p10.min(p50 / ratio(self.estimate_error_p90_pct));
+            p90 = p90.max(p50 / ratio(self.estimate_error_p10_pct));
         }
+        EtaRange { p10_ms: p10 as u64, p50_ms: p50 as u64, p90_ms: p90 as u64 }
     }
 
     fn from_reply(r: &Reply) -> QueueStats {
@@ -148,6 +165,13 @@ impl QueueStats {
             draw_commit: r.str(26),
             draw_seed: r.str(27),
             draw_count: r.uint(28),
+            ms_per_admission: r.uint(29),
+            admit_share_ppm: r.uint(30),
+            admissions_per_min: r.uint(31),
+            estimate_error_pct: (r.int(32) >= 0).then(|| r.int(32) as f64 / 10.0),
+            estimate_samples: r.uint(33),
+            estimate_error_p10_pct: r.int(34) as f64 / 10.0,
+            estimate_error_p90_pct: r.int(35) as f64 / 10.0,
             likely_sold_out_rank: likely_sold_out_rank(r.uint(23), r.int(24), r.uint(4), r.uint(25), r.uint(7)),
             to_tell: 0,
         }
@@ -159,7 +183,7 @@ impl QueueStats {
 }
 
 /// One schedule's row of the monitor.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleQueueStatus {
     pub sched_id: SchedId,
@@ -172,7 +196,7 @@ pub struct ScheduleQueueStatus {
     pub stats: QueueStats,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ShowQueueStatus {
     pub show_id: ShowId,
@@ -191,10 +215,15 @@ impl Engine {
     /// Figures for many queues in one pipeline (one round trip).
     /// On a watch-only connection the figures come from the read-only script (no housekeeping).
     pub async fn queue_stats(&self, scopes: &[Scope]) -> Result<Vec<Result<QueueStats>>> {
-        let stats_script = if self.redis().watch_only() { &SCRIPTS.stats_ro } else { &SCRIPTS.stats };
+        // A read-only user may not call TIME: the read-only script is given the clock.
+        let (stats_script, args) = if self.redis().watch_only() {
+            (&SCRIPTS.stats_ro, vec![chrono::Utc::now().timestamp_millis().to_string()])
+        } else {
+            (&SCRIPTS.stats, vec![])
+        };
         let calls: Vec<Call> = scopes
             .iter()
-            .map(|s| Call { script: stats_script, keys: keys::queue_keys(s).to_vec(), args: vec![] })
+            .map(|s| Call { script: stats_script, keys: keys::queue_keys(s).to_vec(), args: args.clone() })
             .collect();
         let mut stats: Vec<Result<QueueStats>> =
             self.redis().eval_many(&calls).await?.into_iter().map(|r| r.map(|r| QueueStats::from_reply(&r))).collect();

@@ -70,3 +70,42 @@ impl Engine {
         Ok(opened)
     }
 }
+
+/// The next scheduled opening of an UPCOMING show, for countdowns: what opens and when (ms since the epoch).
+pub fn next_opening(show: &Show, now_ms: i64) -> Option<(&'static str, i64)> {
+    if show.status != ShowStatus::Upcoming {
+        return None;
+    }
+    let pre = millis(&show.pre_queue_opens_at).filter(|t| *t > now_ms);
+    let sale = millis(&show.sale_opens_at)?;
+    Some(match pre {
+        Some(t) if t < sale => ("pre-queue opens", t),
+        _ => ("sale opens", sale),
+    })
+}
+
+/// "in 1 h 05 min", "in 42 s", "now": how long until `at_ms`.
+pub fn countdown(at_ms: i64, now_ms: i64) -> String {
+    let s = (at_ms - now_ms).max(0) / 1000;
+    match s {
+        0 => "now".into(),
+        1..=59 => format!("in {s} s"),
+        60..=3599 => format!("in {} min {:02} s", s / 60, s % 60),
+        _ if s < 86_400 => format!("in {} h {:02} min", s / 3600, s / 60 % 60),
+        _ => format!("in {} d {} h", s / 86_400, s / 3600 % 24),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::countdown;
+
+    #[test]
+    fn countdowns_read_like_a_clock() {
+        assert_eq!(countdown(0, 5), "now");
+        assert_eq!(countdown(42_000, 0), "in 42 s");
+        assert_eq!(countdown(3_905_000, 0), "in 1 h 05 min");
+        assert_eq!(countdown(125_000, 0), "in 2 min 05 s");
+        assert_eq!(countdown(90_000_000, 0), "in 1 d 1 h");
+    }
+}
