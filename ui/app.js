@@ -32,29 +32,58 @@ function banner(text, kind = 'error', source = 'action') {
   ui.bannerSource = text ? source : null;
 }
 
-function modal({ title, text, input = null, yes = 'OK', danger = false }) {
+// A confirmation or question. Enter confirms, Escape cancels, Tab stays inside the dialog, and focus goes
+// back where it was. `mustType`: the answer is accepted only when it equals this text (production guard).
+function modal({ title, text, input = null, yes = 'OK', danger = false, mustType = null }) {
   return new Promise((resolve) => {
+    const before = document.activeElement;
     $('#modal-title').textContent = title;
     $('#modal-text').textContent = text;
     const inp = $('#modal-input');
-    inp.hidden = input === null;
+    const asks = input !== null || mustType !== null;
+    inp.hidden = !asks;
     inp.value = input ?? '';
-    $('#modal-yes').textContent = yes;
-    $('#modal-yes').className = danger ? 'primary danger' : 'primary';
+    const yesBtn = $('#modal-yes');
+    yesBtn.textContent = yes;
+    yesBtn.className = danger ? 'primary danger' : 'primary';
+    const check = () => { yesBtn.disabled = mustType !== null && inp.value.trim() !== mustType; };
+    inp.oninput = check;
+    check();
     $('#modal').hidden = false;
-    if (input !== null) inp.focus();
+    (asks ? inp : yesBtn).focus();
     const done = (ok) => {
+      if (ok && yesBtn.disabled) return;
       $('#modal').hidden = true;
-      $('#modal-yes').onclick = $('#modal-no').onclick = null;
+      yesBtn.onclick = $('#modal-no').onclick = null;
+      $('#modal').onkeydown = inp.oninput = null;
+      yesBtn.disabled = false;
+      if (before && before.focus) before.focus();
       resolve(ok ? (input === null ? true : inp.value) : null);
     };
-    $('#modal-yes').onclick = () => done(true);
+    yesBtn.onclick = () => done(true);
     $('#modal-no').onclick = () => done(false);
+    $('#modal').onkeydown = (ev) => {
+      if (ev.key === 'Escape') { ev.preventDefault(); done(false); }
+      else if (ev.key === 'Enter' && ev.target !== $('#modal-no')) { ev.preventDefault(); done(true); }
+      else if (ev.key === 'Tab') {
+        const f = [...$('#modal').querySelectorAll('input:not([hidden]), button:not(:disabled)')];
+        const i = f.indexOf(document.activeElement);
+        const next = f[(i + (ev.shiftKey ? -1 : 1) + f.length) % f.length];
+        ev.preventDefault();
+        next.focus();
+      }
+    };
   });
 }
 
-const secs = (ms) => `${Math.round(ms / 1000)}s`;
-const mins = (ms) => `${Math.round(ms / 60000)}m`;
+// A duration in words staff read at a glance: "45 s", "12 min", "1 h 05 min".
+function waitText(ms) {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  return `${Math.floor(s / 3600)} h ${String(Math.round(s / 60) % 60).padStart(2, '0')} min`;
+}
+
 const time = (ms) => new Date(ms).toLocaleTimeString();
 
 function sparkline(points) {
@@ -92,6 +121,25 @@ function renderConnection() {
   chip.className = 'chip' + (c ? '' : ' off');
   // A watch-only profile changes nothing: every control that would is hidden (Redis refuses them anyway).
   document.body.classList.toggle('watch-only', !!(c && c.watchOnly));
+  // The environment band: red production, amber staging, green sandbox.
+  const env = c ? (c.sandbox ? 'sandbox' : c.environment || 'production') : null;
+  for (const e of ['production', 'staging', 'sandbox']) document.body.classList.toggle(`env-${e}`, env === e);
+  $('#env-band').hidden = !env;
+  $('#env-band').textContent = env ? env.toUpperCase() : '';
+}
+
+// Dark mode follows the system until staff choose; the choice is remembered on this computer.
+function applyTheme() {
+  const pref = localStorage.getItem('theme');
+  const dark = pref ? pref === 'dark' : matchMedia('(prefers-color-scheme: dark)').matches;
+  document.body.classList.toggle('dark', dark);
+  document.body.classList.toggle('light', !dark);
+  $('#theme-toggle').setAttribute('aria-pressed', String(dark));
+  $('#theme-toggle').textContent = dark ? 'Light mode' : 'Dark mode';
+}
+function toggleTheme() {
+  localStorage.setItem('theme', document.body.classList.contains('dark') ? 'light' : 'dark');
+  applyTheme();
 }
 
 // ---------- setup ----------
@@ -125,6 +173,7 @@ function editProfile(p) {
   $('#pf-rest-url').value = p.restUrl ?? '';
   $('#pf-ably-endpoint').value = p.ablyEndpoint ?? '';
   $('#pf-watch-only').checked = !!p.watchOnly;
+  $('#pf-environment').value = p.environment || 'production';
   $('#pf-tls-ca').value = $('#pf-tls-cert').value = $('#pf-tls-key').value = '';
   $('#pf-saved-hint').hidden = false;
   const tls = [p.tlsCa ? 'own CA' : '', p.tlsClientCert ? 'client certificate' : ''].filter(Boolean).join(', ');
@@ -154,7 +203,7 @@ async function saveProfile(ev) {
     name: $('#pf-name').value, kind: $('#pf-kind').value, redisUrl: $('#pf-url').value,
     clusterNodes: $('#pf-nodes').value, ablyKey: $('#pf-ably').value, ablyEndpoint: $('#pf-ably-endpoint').value,
     restUrl: $('#pf-rest-url').value, restToken: $('#pf-rest-token').value,
-    watchOnly: $('#pf-watch-only').checked,
+    watchOnly: $('#pf-watch-only').checked, environment: $('#pf-environment').value,
     tlsCa: $('#pf-tls-ca').value, tlsClientCert: $('#pf-tls-cert').value, tlsClientKey: $('#pf-tls-key').value,
   };
   try {
@@ -290,18 +339,21 @@ async function renderShows() {
     const select = el('select', { class: 'status-select', dataset: { show: s.id } },
       el('option', { value: '' }, 'Choose…'),
       row.allowed.map((o) => el('option', { value: o.status }, o.label)),
-      el('option', { value: s.status }, `Re-apply ${row.statusLabel}`));
+      el('option', { value: s.status, title: 'Apply the current status to every queue again (after a failure)' }, `Apply "${row.statusLabel}" again`));
     body.append(el('tr', { dataset: { show: s.id } },
       el('td', {}, el('b', {}, s.name), el('div', { class: 'muted' }, s.id)),
       el('td', {}, s.venue),
       el('td', { class: 'num' }, s.schedules.length),
       el('td', {}, el('span', { class: `badge ${s.status}`, dataset: { field: 'status' } }, row.statusLabel),
         nextOpening(s) ? countdownEl(...nextOpening(s)) : ''),
-      el('td', { class: 'num' }, s.version),
       el('td', {}, el('div', { class: 'row' }, select,
         el('button', { class: 'small primary', dataset: { action: 'apply-status', show: s.id }, onclick: (ev) => applyStatus(s, select.value, ev.target) }, 'Apply'))),
       el('td', {}, el('button', { class: 'small', onclick: () => editShow(s) }, 'Edit'),
         el('button', { class: 'small', onclick: () => { $('#monitor-show').value = s.id; show('monitor'); } }, 'Queues'))));
+  }
+  if (!showsCache.length) {
+    body.append(el('tr', {}, el('td', { colspan: 6, class: 'muted' },
+      'No shows yet. Create one with "New show" below, or import a shows file.')));
   }
   monitorSel.value = keep;
 }
@@ -318,10 +370,21 @@ async function applyStatus(s, status, button) {
       who = `Every buyer waiting or choosing seats will be told (how many could not be counted: ${errorText(e)})`;
     }
     const verb = status === 'CLOSED' ? 'Close' : 'Cancel';
+    // On production, the show id must be typed: a slip of the mouse cannot close a real on-sale.
+    const production = ui.connected && !ui.connected.sandbox && (ui.connected.environment || 'production') === 'production';
     const ok = await modal({
       title: `${verb} ${s.name}?`,
-      text: `Every queue of this show closes. ${who} that the show is ${status.toLowerCase()}. This cannot be undone for them.`,
-      yes: `${verb} show`, danger: true,
+      text: `Every queue of this show closes. ${who} that the show is ${status.toLowerCase()}. This cannot be undone for them.`
+        + (production ? ` This is PRODUCTION: type the show id (${s.id}) to confirm.` : ''),
+      yes: `${verb} show`, danger: true, mustType: production ? s.id : null,
+    });
+    if (!ok) return;
+  } else if (status === 'OPEN' && s.status !== 'OPEN') {
+    const n = s.schedules.length;
+    const ok = await modal({
+      title: `Open ${s.name}?`,
+      text: `Buyers can join ${n} queue${n === 1 ? '' : 's'} now, and everyone already waiting is told the sale is open.`,
+      yes: 'Open show',
     });
     if (!ok) return;
   }
@@ -465,8 +528,8 @@ function renderMonitor(data) {
         el('td', {}, el('span', { class: `badge ${q.state}`, dataset: { field: 'state' } }, q.paused ? 'paused' : q.state)),
         cell('queueSize', q.queueSize),
         cell('sessions', `${q.activeSessions} / ${q.capacity}`),
-        cell('avgService', secs(q.avgServiceMs)),
-        cell('estimatedWait', `${secs(q.estimatedWaitTime)} (${mins(q.estimatedWaitTime)})`),
+        cell('avgService', waitText(q.avgServiceMs)),
+        cell('estimatedWait', waitText(q.estimatedWaitTime)),
         cell('admitted', q.admittedTotal), cell('abandoned', q.abandonedTotal), cell('pending', q.pendingEvents),
         el('td', {}, sparkline(data.history[scope])),
         el('td', {}, el('div', { class: 'row' },
@@ -481,6 +544,17 @@ function renderMonitor(data) {
     }
   }
   if (!rows) body.append(el('tr', {}, el('td', { colspan: 13, class: 'muted' }, 'No open queue: set a show to Open (Queue Active).')));
+  if (rows > 1) {
+    // Totals across the queues shown.
+    const all = data.shows.filter((s) => !only || s.showId === only).flatMap((s) => s.queueStatuses);
+    const sum = (f) => all.reduce((n, q) => n + (q[f] || 0), 0);
+    const cell = (field, v) => el('td', { class: 'num', dataset: { field } }, v);
+    body.append(el('tr', { class: 'totals', dataset: { totals: '' } },
+      el('td', {}, `Total (${rows} queues)`), el('td', {}), el('td', {}), el('td', {}),
+      cell('queueSize', sum('queueSize')), cell('sessions', `${sum('activeSessions')} / ${sum('capacity')}`),
+      el('td', {}), el('td', {}), cell('admitted', sum('admittedTotal')), cell('abandoned', sum('abandonedTotal')),
+      cell('pending', sum('pendingEvents')), el('td', {}), el('td', {})));
+  }
 }
 
 async function act(scope, action, question, initial) {
@@ -514,14 +588,17 @@ async function renderAudit() {
   let entries = [];
   try { entries = await api.audit($('#audit-show').value || null, 200); } catch (e) { banner(errorText(e)); return; }
   body.replaceChildren();
+  // A status change is written twice (the change, then its effects): staff see one row, the result.
+  const results = new Set(entries.filter((f) => f.kind === 'result').map((f) => `${f.show} ${f.from} ${f.to}`));
   for (const a of entries) {
     const f = a; // an audit record: {id, user, host, at, kind, show, ...} (docs/PROTOCOL.md)
+    if (f.kind === 'status' && results.has(`${f.show} ${f.from} ${f.to}`)) continue;
     let what = `${f.kind} ${f.show ?? ''}`;
     let details = '';
     if (f.kind === 'status' || f.kind === 'result') { what = `${f.show}: ${f.from} → ${f.to}`; details = f.kind === 'result' ? f.message : 'status changed (version ' + f.version + ')'; }
     if (f.kind === 'action') { what = `${f.action} ${f.scope}`; details = f.detail; }
     if (f.kind === 'create' || f.kind === 'update') { what = `${f.kind} ${f.show}`; details = `version ${f.version}`; }
-    body.append(el('tr', { dataset: { kind: f.kind } }, el('td', {}, f.at), el('td', {}, `${f.user}@${f.host}`), el('td', {}, what), el('td', {}, details)));
+    body.append(el('tr', { dataset: { kind: f.kind } }, el('td', { title: f.at }, new Date(f.at).toLocaleString()), el('td', {}, `${f.user}@${f.host}`), el('td', {}, what), el('td', {}, details)));
   }
 }
 
@@ -529,6 +606,9 @@ async function renderAudit() {
 async function start() {
   for (const b of document.querySelectorAll('nav button')) b.addEventListener('click', () => show(b.dataset.view));
   $('#profile-form').addEventListener('submit', saveProfile);
+  $('#theme-toggle').addEventListener('click', toggleTheme);
+  matchMedia('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
+  applyTheme();
   $('#profile-new').addEventListener('click', clearProfileForm);
   $('#pf-kind').addEventListener('change', kindChanged);
   $('#sandbox-start').addEventListener('click', startSandbox);

@@ -32,6 +32,18 @@ pub enum ProfileKind {
     Upstash,
 }
 
+/// Which kind of system a profile reaches, shown as a coloured band across the window. Production asks
+/// for the show id before closing or cancelling a show. Profiles saved before this existed are production
+/// (the careful default).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Production,
+    Staging,
+    Sandbox,
+}
+
 /// A connection profile as the UI sees it: hints only, never a secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -49,6 +61,8 @@ pub struct Profile {
     /// token). The monitor, shows and audit log work; every change is disabled, and Redis refuses it.
     #[serde(default)]
     pub watch_only: bool,
+    #[serde(default)]
+    pub environment: Environment,
     /// PEM of the CA(s) to trust for this connection instead of the system's trust store (not a secret).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls_ca: Option<String>,
@@ -77,6 +91,8 @@ pub struct ProfileInput {
     pub ably_endpoint: String,
     #[serde(default)]
     pub watch_only: bool,
+    #[serde(default)]
+    pub environment: Environment,
     /// The CA certificate: PEM text, or the path of a PEM file. Empty keeps the saved one; `-` removes it.
     #[serde(default)]
     pub tls_ca: String,
@@ -298,6 +314,7 @@ impl AppState {
                 ably_endpoint: (!endpoint.is_empty()).then(|| endpoint.to_string()),
                 rest_url: rest_url.clone(),
                 watch_only: input.watch_only,
+                environment: input.environment,
                 tls_ca: tls_ca.clone(),
                 tls_client_cert: tls_client_cert.clone(),
             };

@@ -32,6 +32,8 @@ pub struct ConnectionInfo {
     /// A watch-only profile: the UI offers no change, and this console runs no notification worker (the
     /// box office's workers send the events; a read-only user could not acknowledge them).
     pub watch_only: bool,
+    /// Production, staging or sandbox: the band across the window, and production's extra confirmation.
+    pub environment: crate::profiles::Environment,
     /// The sandbox's buyer gateway (where a waiting page can be opened locally).
     pub gateway_url: Option<String>,
 }
@@ -151,6 +153,7 @@ impl AppState {
             sandbox: false,
             ably: ably.is_some(),
             watch_only: p.watch_only,
+            environment: p.environment,
             gateway_url: None,
         };
         let _ = self.prefs.set("lastProfile", json!(p.name));
@@ -170,6 +173,7 @@ impl AppState {
             sandbox: true,
             ably: false,
             watch_only: false,
+            environment: crate::profiles::Environment::Sandbox,
             gateway_url: None,
         };
         let info = self.start_session(info, engine, None, Some(sandbox)).await;

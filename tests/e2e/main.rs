@@ -113,6 +113,15 @@ async fn text_of(c: &Client, sel: &str) -> String {
     css(c, sel).await.text().await.unwrap()
 }
 
+/// Waits until `sel` is no longer displayed.
+async fn wait_hidden(c: &Client, sel: &str) {
+    let t = Instant::now();
+    while css(c, sel).await.is_displayed().await.unwrap_or(true) {
+        assert!(t.elapsed() < Duration::from_secs(10), "{sel} stayed visible");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// Waits until the text of `sel` satisfies `ok`.
 async fn wait_text(c: &Client, sel: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
     let t = Instant::now();
@@ -294,7 +303,15 @@ async fn the_console_end_to_end_in_the_real_window() {
     set_value(&c, "#import-text", shows).await;
     click(&c, "#import-run").await;
     wait_text(&c, "#import-result", 10, |t| t.contains("e2e-gala: created")).await;
-    let r = apply_status(&c, "e2e-gala", "OPEN", "#status-result", "DRAFT → OPEN").await;
+    // Opening is confirmed with what it does; Escape cancels, and nothing changed.
+    let q = apply_status(&c, "e2e-gala", "OPEN", "#modal-text", "Buyers can join 2 queues now").await;
+    assert!(q.contains("told the sale is open"), "{q}");
+    css(&c, "#modal-yes").await.send_keys("\u{e00c}").await.unwrap(); // Escape
+    wait_hidden(&c, "#modal").await;
+    wait_text(&c, "tr[data-show='e2e-gala'] [data-field='status']", 10, |t| t == "Draft").await;
+    apply_status(&c, "e2e-gala", "OPEN", "#modal-text", "Buyers can join 2 queues now").await;
+    click(&c, "#modal-yes").await;
+    let r = wait_text(&c, "#status-result", 10, |t| t.contains("DRAFT → OPEN")).await;
     assert!(r.contains("e2e-gala:fri: queue opened") && r.contains("e2e-gala:sat: queue opened"), "{r}");
     wait_text(&c, "tr[data-show='e2e-gala'] [data-field='status']", 10, |t| t == "Open (Queue Active)").await;
     screenshot(&c, "shows.png").await;
@@ -347,6 +364,13 @@ async fn the_console_end_to_end_in_the_real_window() {
     wait_text(&c, "#last-update", 5, |t| t != "never").await;
     wait_text(&c, "#worker", 20, |t| t.contains("Notifications: sending")).await;
     screenshot(&c, "monitor.png").await;
+    // The production band is across the window; dark mode on request (and back).
+    assert_eq!(text_of(&c, "#env-band").await, "PRODUCTION");
+    click(&c, "#theme-toggle").await;
+    wait_text(&c, "#theme-toggle", 5, |t| t == "Light mode").await;
+    screenshot(&c, "monitor-dark.png").await;
+    click(&c, "#theme-toggle").await;
+    wait_text(&c, "#theme-toggle", 5, |t| t == "Dark mode").await;
 
     // 5. Pause one queue.
     click(&c, "tr[data-scope='e2e-gala:fri'] button[data-action='pause']").await;
@@ -357,6 +381,10 @@ async fn the_console_end_to_end_in_the_real_window() {
     click(&c, "#nav-shows").await;
     let question = apply_status(&c, "e2e-gala", "CLOSED", "#modal-text", "will be told").await;
     assert!(question.contains("waiting or choosing seats"), "{question}");
+    // A production profile: the show id must be typed before the close can be confirmed.
+    assert!(question.contains("type the show id (e2e-gala)"), "{question}");
+    assert!(!css(&c, "#modal-yes").await.is_enabled().await.unwrap(), "confirm is off until the id is typed");
+    type_into(&c, "#modal-input", "e2e-gala").await;
     screenshot(&c, "confirm-close.png").await;
     click(&c, "#modal-yes").await;
     let r = wait_text(&c, "#status-result", 10, |t| t.contains("OPEN → CLOSED")).await;
@@ -401,7 +429,9 @@ async fn the_console_end_to_end_in_the_real_window() {
     set_value(&c, "#import-text", rest_show).await;
     click(&c, "#import-run").await;
     wait_text(&c, "#import-result", 10, |t| t.contains("rest-gala: created")).await;
-    let r = apply_status(&c, "rest-gala", "OPEN", "#status-result", "DRAFT → OPEN").await;
+    apply_status(&c, "rest-gala", "OPEN", "#modal-text", "Buyers can join 1 queue now").await;
+    click(&c, "#modal-yes").await;
+    let r = wait_text(&c, "#status-result", 10, |t| t.contains("DRAFT → OPEN")).await;
     assert!(r.contains("rest-gala:d1: queue opened"), "{r}");
     click(&c, "#nav-monitor").await;
     wait_text(&c, "tr[data-scope='rest-gala:d1'] [data-field='state']", 20, |t| t == "open").await;
