@@ -22,6 +22,7 @@ export const api = {
   audit: (show, limit) => invoke('audit_list', { show, limit }),
   monitor: () => invoke('monitor'),
   exportCsv: () => invoke('monitor_export_csv'),
+  queueHistory: (scope, hours) => invoke('queue_history', { scope, hours }),
   queueAction: (scope, action, arg) => invoke('queue_action', { scope, action, arg }),
   simulate: (on) => invoke('simulate', { on }),
 };

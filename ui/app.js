@@ -109,6 +109,7 @@ async function show(view) {
   if (view === 'shows') await renderShows();
   if (view === 'audit') await renderAudit();
   if (view === 'monitor') await refreshMonitor();
+  if (view === 'detail') await renderDetail();
 }
 
 function renderConnection() {
@@ -447,7 +448,10 @@ function startRefresh() {
   const loop = (ui.loop = (ui.loop ?? 0) + 1); // a newer loop ends this one, even mid-request
   const tick = async () => {
     if (loop !== ui.loop) return;
-    if (ui.connected) await refreshMonitor();
+    if (ui.connected && !ui.refreshPaused) {
+      await refreshMonitor();
+      if (ui.view === 'detail') await renderDetail();
+    }
     if (loop !== ui.loop) return;
     ui.timer = setTimeout(tick, ui.refreshSeconds * 1000); // the next refresh starts after this one ends
   };
@@ -455,6 +459,55 @@ function startRefresh() {
 }
 
 let refreshing = false;
+// ---------- one queue's charts ----------
+let charts = [];
+function openDetail(scope, title) {
+  ui.detail = { scope, title };
+  show('detail');
+}
+
+async function renderDetail() {
+  if (!ui.detail) { show('monitor'); return; }
+  $('#detail-title').textContent = ui.detail.title;
+  let points = [];
+  try {
+    points = await api.queueHistory(ui.detail.scope, Number($('#detail-hours').value));
+  } catch (e) { setResult($('#detail-note'), errorText(e), false); return; }
+  $('#detail-note').textContent = points.length
+    ? `${points.length} samples, from ${new Date(points[0].atMs).toLocaleString()}`
+    : 'No samples yet: a worker (this console runs one) samples every 10 s.';
+  // The chart library is loaded when a chart is first opened (the overview never needs it). It formats
+  // numbers in navigator.language, which WebKitGTK reports as "C" under a C/POSIX locale (servers, CI,
+  // minimal desktops): not a language tag, so Intl throws. Such a locale means no preference: English.
+  try { new Intl.NumberFormat(navigator.language); } catch {
+    Object.defineProperty(navigator, 'language', { value: 'en-US', configurable: true });
+  }
+  let uPlot;
+  try {
+    ({ default: uPlot } = await import('./vendor/uplot/uPlot.esm.js'));
+  } catch (e) { setResult($('#detail-note'), `The charts could not be loaded: ${e}`, false); return; }
+  const t = points.map((p) => p.atMs / 1000);
+  const width = Math.max(320, $('#view-detail').clientWidth - 40);
+  const dark = document.body.classList.contains('dark');
+  const axis = { stroke: dark ? '#a5b1b8' : '#5f6b73', grid: { stroke: dark ? '#2a343b' : '#eef1f2' } };
+  // The time axis always spans the chosen period, ending now (a fresh queue has few samples).
+  const to = Date.now() / 1000;
+  const from = to - Number($('#detail-hours').value) * 3600;
+  const opts = (series) => ({
+    width, height: 180, series: [{}, ...series], axes: [axis, axis],
+    scales: { x: { time: true, range: () => [from, to] } },
+  });
+  for (const c of charts) c.destroy();
+  charts = [
+    new uPlot(opts([{ label: 'Waiting', stroke: '#117a76', width: 2 }, { label: 'In a session', stroke: '#b5530b', width: 2 }]),
+      [t, points.map((p) => p.queueSize), points.map((p) => p.activeSessions)], $('#chart-queue')),
+    new uPlot(opts([{ label: 'Admissions/min', stroke: '#1f4f8f', width: 2 }]), [t, points.map((p) => p.admissionsPerMin)], $('#chart-outflow')),
+    new uPlot(opts([{ label: 'Estimated wait (min)', stroke: '#6a3fb5', width: 2, value: (u, v) => (v == null ? '-' : v.toFixed(1)) }]),
+      [t, points.map((p) => p.estWaitMs / 60000)], $('#chart-wait')),
+  ];
+  for (const c of charts) c.root.dataset.samples = String(points.length);
+}
+
 async function refreshMonitor() {
   if (refreshing || !ui.connected) return;
   refreshing = true;
@@ -520,6 +573,9 @@ function renderMonitor(data) {
       if (q.outflowPerMin) notes.push(`≤ ${q.outflowPerMin}/min`);
       if (q.likelySoldOutRank != null && q.likelySoldOutRank < q.queueSize) notes.push(`likely sold out at rank ${q.likelySoldOutRank} (${q.seatsLeft} seats left)`);
       if (q.admissionsPerMin) notes.push(`${q.admissionsPerMin} admitted in the last minute`);
+      const range = (r) => `${waitText(r.p10Ms)}–${waitText(r.p90Ms)}`;
+      if (q.forecast && q.forecast.clearedIn) notes.push(`queue cleared in ${range(q.forecast.clearedIn)} at this pace`);
+      if (q.forecast && q.forecast.soldOutIn) notes.push(`seats run out in ${range(q.forecast.soldOutIn)}`);
       if (q.estimateErrorPct != null) notes.push(`wait estimates off by ${Math.round(q.estimateErrorPct)} % (median of ${q.estimateSamples} buyers)`);
       const sched = el('td', {}, q.schedId, ...notes.map((n) => el('div', { class: 'muted small', dataset: { field: 'note' } }, n)),
         q.state === 'prequeue' && s.saleOpensAt ? countdownEl('pre-queue · sale opens', s.saleOpensAt) : '');
@@ -531,7 +587,7 @@ function renderMonitor(data) {
         cell('avgService', waitText(q.avgServiceMs)),
         cell('estimatedWait', waitText(q.estimatedWaitTime)),
         cell('admitted', q.admittedTotal), cell('abandoned', q.abandonedTotal), cell('pending', q.pendingEvents),
-        el('td', {}, sparkline(data.history[scope])),
+        el('td', {}, el('button', { class: 'spark-button', type: 'button', dataset: { chart: scope }, title: 'Open the charts of this queue', 'aria-label': `Charts of ${s.name} ${q.schedId}`, onclick: () => openDetail(scope, `${s.name} · ${q.schedId}`) }, sparkline(data.history[scope]))),
         el('td', {}, el('div', { class: 'row' },
           q.paused
             ? el('button', { class: 'small', dataset: { action: 'resume' }, onclick: () => act(scope, 'resume') }, 'Resume')
@@ -602,11 +658,45 @@ async function renderAudit() {
   }
 }
 
+// ---------- keyboard ----------
+// Shortcuts (listed on the help overlay, "?"): never while typing in a field or with a dialog open.
+const SHORTCUTS = [
+  ['1', 'Setup', () => show('setup')], ['2', 'Shows', () => show('shows')], ['3', 'Live queues', () => show('monitor')],
+  ['4', 'Audit log', () => show('audit')], ['r', 'Refresh now', () => refreshMonitor()],
+  ['p', 'Pause or resume the automatic refresh', () => toggleRefreshPause()], ['d', 'Dark or light mode', () => toggleTheme()],
+  ['?', 'This list', () => toggleHelp()],
+];
+function toggleHelp(force) {
+  const h = $('#help');
+  h.hidden = force === undefined ? !h.hidden : !force;
+  if (!h.hidden) $('#help-close').focus();
+}
+function toggleRefreshPause() {
+  ui.refreshPaused = !ui.refreshPaused;
+  $('#refresh-pause').textContent = ui.refreshPaused ? 'Resume refresh' : 'Pause refresh';
+  $('#refresh-pause').setAttribute('aria-pressed', String(!!ui.refreshPaused));
+  if (!ui.refreshPaused) startRefresh();
+}
+function onKey(ev) {
+  if (ev.key === 'Escape' && !$('#help').hidden) { toggleHelp(false); return; }
+  if (ev.ctrlKey || ev.metaKey || ev.altKey || !$('#modal').hidden) return;
+  if (ev.target.closest('input, textarea, select')) return;
+  const s = SHORTCUTS.find(([k]) => k === ev.key);
+  if (s) { ev.preventDefault(); s[2](); }
+}
+
 // ---------- start ----------
 async function start() {
   for (const b of document.querySelectorAll('nav button')) b.addEventListener('click', () => show(b.dataset.view));
   $('#profile-form').addEventListener('submit', saveProfile);
   $('#theme-toggle').addEventListener('click', toggleTheme);
+  $('#detail-back').addEventListener('click', () => show('monitor'));
+  $('#refresh-pause').addEventListener('click', toggleRefreshPause);
+  $('#help-open').addEventListener('click', () => toggleHelp(true));
+  $('#help-close').addEventListener('click', () => toggleHelp(false));
+  $('#help-list').replaceChildren(...SHORTCUTS.map(([k, what]) => el('div', { class: 'key-row' }, el('kbd', {}, k), el('span', {}, what))));
+  document.addEventListener('keydown', onKey);
+  $('#detail-hours').addEventListener('change', renderDetail);
   matchMedia('(prefers-color-scheme: dark)').addEventListener('change', applyTheme);
   applyTheme();
   $('#profile-new').addEventListener('click', clearProfileForm);

@@ -22,6 +22,7 @@ pub const COMMANDS: &[&str] = &[
     "audit_list",
     "monitor",
     "monitor_export_csv",
+    "queue_history",
     "queue_action",
     "simulate",
 ];

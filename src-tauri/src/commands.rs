@@ -120,6 +120,16 @@ pub async fn monitor_export_csv<R: Runtime>(app: AppHandle<R>, state: S<'_>) -> 
     state.export_csv(dir).await
 }
 
+/// One queue's shared history (sampled every 10 s by every worker) for the last `hours` (at most 48).
+#[tauri::command]
+pub async fn queue_history(
+    state: S<'_>,
+    scope: String,
+    hours: Option<f64>,
+) -> UiResult<Vec<seatwise_engine::history::HistoryPoint>> {
+    state.queue_history(&scope, hours.unwrap_or(3.0)).await
+}
+
 #[tauri::command]
 pub async fn queue_action(state: S<'_>, scope: String, action: String, arg: Option<String>) -> UiResult<String> {
     state.queue_action(&scope, &action, arg).await

@@ -55,6 +55,7 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::audit_list,
         commands::monitor,
         commands::monitor_export_csv,
+        commands::queue_history,
         commands::queue_action,
         commands::simulate,
     ])

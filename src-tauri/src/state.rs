@@ -287,7 +287,24 @@ impl AppState {
         };
         let shows = engine.all_open_queue_status().await?;
         let at = now_ms();
+        // A queue seen for the first time: its sparkline starts from the shared history of the last hour
+        // (what the workers sampled before this console was opened).
+        let unseen: Vec<Scope> = {
+            let h = self.history.lock().expect("not poisoned");
+            shows
+                .iter()
+                .flat_map(|s| &s.queue_statuses)
+                .filter(|q| !h.contains_key(&q.show_scope_id))
+                .filter_map(|q| Scope::parse(&q.show_scope_id).ok())
+                .collect()
+        };
+        let mut seeds = Vec::new();
+        for scope in unseen {
+            let past = engine.queue_history(&scope, at - HISTORY.as_millis() as i64).await.unwrap_or_default();
+            seeds.push((scope.to_string(), past.into_iter().map(|p| (p.at_ms, p.queue_size)).collect::<VecDeque<_>>()));
+        }
         let mut h = self.history.lock().expect("not poisoned");
+        h.extend(seeds);
         for show in &shows {
             for q in &show.queue_statuses {
                 let d = h.entry(q.show_scope_id.clone()).or_default();
@@ -299,6 +316,20 @@ impl AppState {
         }
         let history = h.iter().map(|(k, v)| (k.clone(), v.iter().map(|(_, n)| *n).collect())).collect();
         Ok(MonitorData { at_ms: at, shows, history, worker: Some(worker), simulator: sim })
+    }
+
+    /// One queue's shared history for the last `hours` (0.1 to 48).
+    pub async fn queue_history(
+        &self,
+        scope: &str,
+        hours: f64,
+    ) -> UiResult<Vec<seatwise_engine::history::HistoryPoint>> {
+        if !(0.1..=48.0).contains(&hours) {
+            return Err(UiError::new(ErrorCode::Invalid, format!("history of {hours} hours: give 0.1 to 48 hours")));
+        }
+        let scope = Scope::parse(scope)?;
+        let e = self.engine().await?;
+        Ok(e.queue_history(&scope, now_ms() - (hours * 3_600_000.0) as i64).await?)
     }
 
     /// The current table as CSV, written to `dir`; returns the file's path.

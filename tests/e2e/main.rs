@@ -371,6 +371,38 @@ async fn the_console_end_to_end_in_the_real_window() {
     screenshot(&c, "monitor-dark.png").await;
     click(&c, "#theme-toggle").await;
     wait_text(&c, "#theme-toggle", 5, |t| t == "Dark mode").await;
+    // The queue's charts, from the history the console's worker samples into Redis every 10 s.
+    click(&c, "button[data-chart='e2e-gala:fri']").await;
+    wait_text(&c, "#detail-title", 10, |t| t == "E2E Gala · fri").await;
+    let t = Instant::now();
+    loop {
+        let note = text_of(&c, "#detail-note").await;
+        assert!(!note.contains("could not"), "{note}");
+        let Ok(chart) = c.find(Locator::Css("#chart-queue .uplot")).await else {
+            assert!(t.elapsed() < Duration::from_secs(30), "no chart within 30 s: {note}");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        };
+        // (The charts are redrawn on every refresh: a stale node just means "look again".)
+        let n: u64 = chart.attr("data-samples").await.ok().flatten().and_then(|v| v.parse().ok()).unwrap_or(0);
+        if n >= 1 {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(30), "no history sample within 30 s");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    screenshot(&c, "detail.png").await;
+    // Keyboard: "?" lists the shortcuts, Escape closes the list, "3" goes back to the live queues.
+    css(&c, "#detail-back").await.send_keys("?").await.unwrap();
+    wait_text(&c, "#help-list", 5, |t| t.contains("Refresh now")).await;
+    css(&c, "#help-close").await.send_keys("\u{e00c}").await.unwrap();
+    wait_hidden(&c, "#help").await;
+    css(&c, "#detail-back").await.send_keys("3").await.unwrap();
+    let t = Instant::now();
+    while !css(&c, "#view-monitor").await.is_displayed().await.unwrap() {
+        assert!(t.elapsed() < Duration::from_secs(5), "3 shows the live queues");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 
     // 5. Pause one queue.
     click(&c, "tr[data-scope='e2e-gala:fri'] button[data-action='pause']").await;

@@ -1,5 +1,7 @@
 //! Monitoring figures and their cost in round trips.
 
+use std::time::Duration;
+
 use seatwise_engine::ShowId;
 
 use crate::lifecycle::buyer;
@@ -51,4 +53,57 @@ async fn monitoring_every_open_queue_takes_two_round_trips() {
     let before = e.redis().round_trips();
     e.all_open_queue_status().await.unwrap();
     assert_eq!(e.redis().round_trips() - before, 2);
+}
+
+/// The shared history: one sample per 10-second slot whoever asks (two workers, a console), read back in
+/// order with the figures of the time; a closed queue is not sampled.
+#[tokio::test]
+async fn queue_history_keeps_one_sample_per_slot_across_callers() {
+    let t = start().await;
+    let e = &t.engine;
+    open_show(e, &show("h1", 1, 2, 60.0, 120.0)).await;
+    let sc = scope("h1", "d1");
+    fill_queue(e, &sc, 5).await;
+    let other = seatwise_engine::Engine::new(
+        seatwise_engine::redis_conn::Redis::connect(&seatwise_engine::redis_conn::ConnectOptions::new(
+            t.target.clone(),
+        ))
+        .await
+        .unwrap(),
+    );
+    // Two callers in the same slot: one sample. (A slot boundary between the calls would make two:
+    // wait for the start of a slot first.)
+    let wait = 10_000 - (chrono::Utc::now().timestamp_millis() % 10_000);
+    if wait < 1_000 {
+        tokio::time::sleep(Duration::from_millis(wait as u64 + 50)).await;
+    }
+    let wrote = e.sample_history(std::slice::from_ref(&sc)).await.unwrap()
+        + other.sample_history(std::slice::from_ref(&sc)).await.unwrap();
+    assert_eq!(wrote, 1);
+    let h = e.queue_history(&sc, 0).await.unwrap();
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!((h[0].queue_size, h[0].active_sessions, h[0].capacity), (3, 2, 2));
+    assert_eq!(h[0].at_ms % 10_000, 0, "the entry id is the slot");
+    assert!(h[0].est_wait_ms > 0 && !h[0].paused && h[0].seats_left.is_none());
+    // The next slot adds the next sample; nothing before `since` is returned.
+    tokio::time::sleep(Duration::from_millis((10_000 - chrono::Utc::now().timestamp_millis() % 10_000) as u64 + 50))
+        .await;
+    e.perform(&actor(), &sc, &seatwise_engine::StaffAction::Pause).await.unwrap();
+    assert_eq!(other.sample_history(std::slice::from_ref(&sc)).await.unwrap(), 1);
+    let h = e.queue_history(&sc, 0).await.unwrap();
+    assert_eq!(h.len(), 2);
+    assert!(h[1].paused && h[1].at_ms == h[0].at_ms + 10_000);
+    assert_eq!(e.queue_history(&sc, h[1].at_ms).await.unwrap().len(), 1);
+    // A closed queue is history: no more samples.
+    e.update_show_status(
+        &seatwise_engine::ShowId::new("h1").unwrap(),
+        seatwise_engine::ShowStatus::Closed,
+        &actor(),
+        None,
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis((10_000 - chrono::Utc::now().timestamp_millis() % 10_000) as u64 + 50))
+        .await;
+    assert_eq!(e.sample_history(std::slice::from_ref(&sc)).await.unwrap(), 0);
 }

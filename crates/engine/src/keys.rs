@@ -49,6 +49,11 @@ pub fn lease(stream: &str) -> String {
 /// The key every buyer gateway on this Redis signs cookies and challenges with, when none is configured.
 pub const GATEWAY_KEY: &str = "seatwise:{gateway}:key";
 
+/// The sampled history of one queue (see lua/history.lua): a capped stream, one entry per 10 s, ~48 h.
+pub fn history(scope: &Scope) -> String {
+    format!("seatwise:history:{}", scope.hash_tag())
+}
+
 /// The workers alive: a sorted set of consumer name -> the time (ms) its heartbeat runs out. Workers share
 /// the streams by it.
 pub const WORKERS: &str = "seatwise:workers";

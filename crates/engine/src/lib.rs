@@ -27,6 +27,7 @@ pub mod connect;
 pub mod draw;
 pub mod error;
 pub mod gate;
+pub mod history;
 pub mod ids;
 pub mod keys;
 pub mod local;

@@ -194,6 +194,30 @@ pub struct ScheduleQueueStatus {
     pub paused: bool,
     #[serde(flatten)]
     pub stats: QueueStats,
+    pub forecast: Forecast,
+}
+
+/// What staff plan by (the monitor): when everyone waiting now will have had their turn at the current
+/// outflow, and when the seats run out (the admission of the likely-sold-out rank), as p10–p90 ranges from
+/// now. None when it does not apply (nobody waits; not seat-aware or not before the end of the queue).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Forecast {
+    pub cleared_in: Option<EtaRange>,
+    pub sold_out_in: Option<EtaRange>,
+}
+
+impl QueueStats {
+    pub fn forecast(&self) -> Forecast {
+        let live = self.state == "open" || self.state == "paused";
+        Forecast {
+            cleared_in: (live && self.queue_size > 0).then(|| self.eta_range(self.queue_size)),
+            sold_out_in: self
+                .likely_sold_out_rank
+                .filter(|r| live && *r < self.queue_size)
+                .map(|r| if r == 0 { EtaRange::default() } else { self.eta_range(r) }),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -271,6 +295,7 @@ impl Engine {
                     time_zone: sched.time_zone.clone(),
                     show_scope_id: scope.to_string(),
                     paused: st.paused(),
+                    forecast: st.forecast(),
                     stats: st,
                 });
             }

@@ -129,6 +129,7 @@ queue_scripts! {
     announce => "announce.lua",
     stats => "stats.lua",
     stats_ro => "stats-ro.lua",
+    history => "history.lua",
     seats_ro => "seats-ro.lua",
     draw_ro => "draw-ro.lua",
     ticket_check => "ticket-check.lua",

@@ -14,6 +14,8 @@ use crate::queue::Engine;
 const TICK: Duration = Duration::from_secs(5);
 /// How often a worker looks for scheduled openings that are due (their precision).
 const OPENINGS: Duration = Duration::from_secs(1);
+/// How often a worker samples the live queues' history (one sample per slot across all workers).
+const HISTORY: Duration = Duration::from_millis(crate::history::SAMPLE_MS as u64);
 
 /// A worker running cycles in the background until stopped, with a health and progress report.
 pub struct Worker {
@@ -39,11 +41,18 @@ impl Worker {
             let Some(ably) = ably else {
                 // Nothing to send, but scheduled openings still happen on time.
                 rep.lock().expect("not poisoned").state = "ably_not_configured".into();
+                let mut last_history: Option<std::time::Instant> = None;
                 loop {
                     tokio::select! {
                         _ = stop_rx.changed() => break,
                         _ = tokio::time::sleep(OPENINGS) => {
                             let _ = engine.run_openings(now_ms() as i64).await;
+                            if last_history.is_none_or(|t| t.elapsed() >= HISTORY) {
+                                last_history = Some(std::time::Instant::now());
+                                if let Ok(scopes) = engine.live_scopes(&[]).await {
+                                    let _ = engine.sample_history(&scopes).await;
+                                }
+                            }
                         }
                     }
                 }
@@ -55,6 +64,7 @@ impl Worker {
             let mut backoff = idle;
             let mut last_tick: Option<std::time::Instant> = None;
             let mut last_openings: Option<std::time::Instant> = None;
+            let mut last_history: Option<std::time::Instant> = None;
             loop {
                 let r2 = rep.clone();
                 let progress = move |p: DrainProgress| {
@@ -72,6 +82,11 @@ impl Worker {
                     if last_tick.is_none_or(|t| t.elapsed() >= TICK) {
                         last_tick = Some(std::time::Instant::now());
                         let _ = engine.queue_stats(&scopes).await;
+                    }
+                    // Every 10 s, a sample of each live queue into its history (once per slot across workers).
+                    if last_history.is_none_or(|t| t.elapsed() >= HISTORY) {
+                        last_history = Some(std::time::Instant::now());
+                        let _ = engine.sample_history(&scopes).await;
                     }
                     // Every second, scheduled openings that are due (each happens once across workers).
                     if last_openings.is_none_or(|t| t.elapsed() >= OPENINGS) {
