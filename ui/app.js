@@ -167,6 +167,7 @@ async function renderProfiles() {
 
 function editProfile(p) {
   ui.editing = p.name;
+  setResult($('#profile-result'), ''); // a message about another profile no longer applies
   $('#profile-form-title').textContent = `Edit ${p.name}`;
   $('#pf-name').value = p.name;
   $('#pf-kind').value = p.kind;
@@ -184,6 +185,7 @@ function editProfile(p) {
 
 function clearProfileForm() {
   ui.editing = null;
+  setResult($('#profile-result'), '');
   $('#profile-form').reset();
   $('#profile-form-title').textContent = 'New profile';
   $('#pf-saved-hint').hidden = true;
@@ -222,15 +224,20 @@ async function testProfile(name, out) {
   setResult(out, 'Testing…');
   try {
     const r = await api.testProfile(name);
-    const parts = [`Redis: ${r.redis.message}`];
-    if (r.ably) parts.push(`Ably: ${r.ably.message}`);
-    setResult(out, parts.join(' · '), r.redis.ok && (!r.ably || r.ably.ok));
+    // Each part on its own line, in its own colour: a failing Ably does not paint a working Redis red.
+    const line = (part, c) => el('div', { class: `result ${c.ok ? 'ok' : 'bad'}`, dataset: { part } }, `${part === 'redis' ? 'Redis' : 'Ably'}: ${c.message}`);
+    out.className = 'result';
+    out.replaceChildren(line('redis', r.redis), r.ably ? line('ably', r.ably) : el('div', { class: 'result muted', dataset: { part: 'ably' } }, 'Ably: not configured for this profile'));
   } catch (e) { setResult(out, errorText(e), false); }
 }
 
 async function deleteProfile(name) {
   if (!await modal({ title: `Delete ${name}?`, text: 'Its credentials are removed from the OS keyring.', yes: 'Delete', danger: true })) return;
-  try { await api.deleteProfile(name); await renderProfiles(); } catch (e) { banner(errorText(e)); }
+  try {
+    await api.deleteProfile(name);
+    if (ui.editing === name) clearProfileForm(); else setResult($('#profile-result'), '');
+    await renderProfiles();
+  } catch (e) { banner(errorText(e)); }
 }
 
 async function forgetAbly(name) {
@@ -410,27 +417,166 @@ const SHOW_TEMPLATE = {
   schedules: [{ id: 'evening-1', startsAt: '2026-06-01T19:30', timeZone: 'Europe/London', capacity: 100 }],
 };
 
-function editShow(s) {
-  ui.editingShow = s;
-  $('#show-form-title').textContent = `Edit ${s.name} (version ${s.version})`;
+// ---------- the show editor (a form; JSON stays for bulk work) ----------
+const TIME_ZONES = (() => { try { return Intl.supportedValuesOf('timeZone'); } catch { return ['Europe/London', 'Europe/Paris', 'America/New_York', 'UTC']; } })();
+const LOCAL_TZ = (() => { try { return Intl.DateTimeFormat().resolvedOptions().timeZone; } catch { return 'UTC'; } })();
+const ID_RULE = /^[A-Za-z0-9_-]{1,64}$/; // as the engine's ids (ids.rs)
+
+// RFC 3339 <-> the value of an <input type="datetime-local"> (this computer's time).
+const toLocalInput = (iso) => {
+  if (!iso) return '';
+  const d = new Date(iso);
+  const p = (n) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+};
+const fromLocalInput = (v) => (v ? new Date(v).toISOString().replace('.000Z', 'Z') : undefined);
+
+// Seat rows as staff type them: "A-H" or "A, B, C, AA".
+function parseRows(text) {
+  const t = text.trim();
+  if (!t) return null;
+  const m = t.match(/^([A-Z])\s*-\s*([A-Z])$/i);
+  if (m) {
+    const [from, to] = [m[1].toUpperCase().charCodeAt(0), m[2].toUpperCase().charCodeAt(0)];
+    return from <= to ? Array.from({ length: to - from + 1 }, (_, i) => String.fromCharCode(from + i)) : [];
+  }
+  return t.split(/[\s,]+/).filter(Boolean).map((r) => r.toUpperCase());
+}
+function rowsText(rows) {
+  if (!rows || !rows.length) return '';
+  const consecutive = rows.every((r, i) => r.length === 1 && (i === 0 || r.charCodeAt(0) === rows[i - 1].charCodeAt(0) + 1));
+  return consecutive && rows.length > 2 ? `${rows[0]}-${rows[rows.length - 1]}` : rows.join(', ');
+}
+
+function schedRow(sc = {}) {
+  const f = (name, label, input, hint = '') => {
+    const err = el('span', { class: 'field-error', 'aria-live': 'polite', dataset: { err: name } });
+    input.dataset.field = name;
+    return el('label', {}, label, hint ? el('span', { class: 'muted' }, ` ${hint}`) : '', input, err);
+  };
+  const tz = el('select', {}, TIME_ZONES.map((z) => el('option', { value: z }, z)));
+  tz.value = sc.timeZone || LOCAL_TZ;
+  const box = el('fieldset', { class: 'sched' },
+    el('legend', {}, sc.id ? `Performance ${sc.id}` : 'New performance'),
+    el('div', { class: 'fields' },
+      f('id', 'Id', el('input', { value: sc.id ?? '', placeholder: 'fri-eve' })),
+      f('startsAt', 'Starts at', el('input', { type: 'datetime-local', value: sc.startsAt ?? '' }), '(local time at the venue)'),
+      f('timeZone', 'Time zone', tz),
+      f('capacity', 'Buyers choosing seats at once', el('input', { type: 'number', min: 1, max: 100000, value: sc.capacity ?? 100 }), '(1–100 000)'),
+      f('sessionMinutes', 'Time to choose and pay', el('input', { type: 'number', min: 1, max: 1440, step: 'any', value: sc.sessionSeconds ? sc.sessionSeconds / 60 : 10 }), 'minutes (1–1 440)'),
+      f('abandonSeconds', 'Drop a silent buyer after', el('input', { type: 'number', min: 30, max: 86400, value: sc.abandonSeconds ?? 120 }), 'seconds (30–86 400)'),
+      f('rows', 'Seat rows', el('input', { value: rowsText(sc.seatMap && sc.seatMap.rows), placeholder: 'A-H (empty: no seat map)' })),
+      f('seatsPerRow', 'Seats per row', el('input', { type: 'number', min: 1, max: 200, value: sc.seatMap ? sc.seatMap.seatsPerRow : '' }), '(1–200)'),
+      f('outflow', 'Admit at most per minute', el('input', { type: 'number', min: 1, max: 100000, value: sc.outflowPerMinute ?? '' }), '(empty: no limit)')),
+    el('button', { type: 'button', class: 'small danger', onclick: () => { box.remove(); } }, 'Remove this performance'));
+  box._extra = { maxSeats: sc.maxSeats }; // kept as it was: not on the form
+  return box;
+}
+
+// Reads and checks the form. Returns the show object, or null after marking each wrong field in words.
+function readShowForm() {
+  let ok = true;
+  const mark = (input, errNode, msg) => {
+    input.setAttribute('aria-invalid', msg ? 'true' : 'false');
+    errNode.textContent = msg || '';
+    if (msg) ok = false;
+  };
+  const id = $('#sf-id').value.trim(), name = $('#sf-name').value.trim(), venue = $('#sf-venue').value.trim();
+  mark($('#sf-id'), $('#sf-id-err'), ID_RULE.test(id) ? '' : 'Use 1 to 64 letters, digits, "-" or "_" (e.g. hamlet-2026).');
+  mark($('#sf-name'), $('#sf-name-err'), name ? '' : 'Give the show a name buyers will recognise.');
+  mark($('#sf-venue'), $('#sf-venue-err'), venue ? '' : 'Say where it plays.');
+  const sale = fromLocalInput($('#sf-sale').value), pre = fromLocalInput($('#sf-prequeue').value);
+  mark($('#sf-prequeue'), $('#sf-prequeue-err'), pre && !sale ? 'A pre-queue needs the sale opening time too.' : pre && sale && pre >= sale ? 'The pre-queue opens before the sale.' : '');
+  const schedules = [];
+  const boxes = [...document.querySelectorAll('#sf-schedules fieldset.sched')];
+  if (!boxes.length) { setResult($('#show-result'), 'Add at least one performance.', false); return null; }
+  const ids = new Set();
+  for (const box of boxes) {
+    const get = (k) => box.querySelector(`[data-field="${k}"]`);
+    const err = (k) => box.querySelector(`[data-err="${k}"]`);
+    const num = (k) => (get(k).value === '' ? null : Number(get(k).value));
+    const range = (k, lo, hi, msg, optional = false) => {
+      const v = num(k);
+      mark(get(k), err(k), (v === null && optional) || (v !== null && v >= lo && v <= hi) ? '' : msg);
+      return v;
+    };
+    const sid = get('id').value.trim();
+    mark(get('id'), err('id'), !ID_RULE.test(sid) ? '1 to 64 letters, digits, "-" or "_" (e.g. fri-eve).' : ids.has(sid) ? 'Each performance needs its own id.' : '');
+    ids.add(sid);
+    mark(get('startsAt'), err('startsAt'), get('startsAt').value ? '' : 'When does it start?');
+    const capacity = range('capacity', 1, 100000, '1 to 100 000 buyers at once.');
+    const minutes = range('sessionMinutes', 1, 1440, 'A buyer needs 1 to 1 440 minutes to choose seats and pay.');
+    const abandon = range('abandonSeconds', 30, 86400, 'Waiting pages check in every 5–10 s: use 30 to 86 400 seconds.');
+    const outflow = range('outflow', 1, 100000, '1 to 100 000 a minute, or empty for no limit.', true);
+    const rows = parseRows(get('rows').value);
+    const perRow = num('seatsPerRow');
+    let seatMap;
+    if (rows) {
+      const badRow = rows.find((r) => !/^[A-Z0-9]{1,3}$/.test(r)) ?? (new Set(rows).size !== rows.length ? 'repeated' : null);
+      mark(get('rows'), err('rows'), !rows.length || rows.length > 60 ? 'Give 1 to 60 rows, e.g. A-H.' : badRow ? `Row labels are 1 to 3 letters or digits, each once (not "${badRow}").` : '');
+      mark(get('seatsPerRow'), err('seatsPerRow'), perRow !== null && perRow >= 1 && perRow <= 200 ? '' : 'A row has 1 to 200 seats.');
+      seatMap = { rows, seatsPerRow: perRow };
+    } else {
+      mark(get('rows'), err('rows'), '');
+      mark(get('seatsPerRow'), err('seatsPerRow'), perRow !== null ? 'Give the rows too, or leave both empty.' : '');
+    }
+    schedules.push({
+      id: sid, startsAt: get('startsAt').value, timeZone: get('timeZone').value, capacity,
+      sessionSeconds: minutes === null ? undefined : Math.round(minutes * 60), abandonSeconds: abandon ?? undefined,
+      ...(box._extra.maxSeats ? { maxSeats: box._extra.maxSeats } : {}),
+      ...(seatMap ? { seatMap } : {}), ...(outflow !== null ? { outflowPerMinute: outflow } : {}),
+    });
+  }
+  if (!ok) { setResult($('#show-result'), 'Not saved: see the fields marked in red.', false); return null; }
+  return { id, name, venue, ...(sale ? { saleOpensAt: sale } : {}), ...(pre ? { preQueueOpensAt: pre } : {}), schedules };
+}
+
+function fillShowForm(s) {
+  $('#sf-id').value = s.id ?? '';
+  $('#sf-id').disabled = !!ui.editingShow; // a show's id never changes
+  $('#sf-name').value = s.name ?? '';
+  $('#sf-venue').value = s.venue ?? '';
+  $('#sf-sale').value = toLocalInput(s.saleOpensAt);
+  $('#sf-prequeue').value = toLocalInput(s.preQueueOpensAt);
+  $('#sf-schedules').replaceChildren(...(s.schedules ?? []).map(schedRow));
+  for (const n of document.querySelectorAll('#show-form .field-error')) n.textContent = '';
+  for (const n of document.querySelectorAll('#show-form [aria-invalid]')) n.removeAttribute('aria-invalid');
   const { status, version, updatedAt, updatedBy, ...editable } = s;
   $('#show-json').value = JSON.stringify(editable, null, 2);
+}
+
+function editShow(s) {
+  ui.editingShow = s;
+  $('#show-form-title').textContent = `Edit ${s.name}`;
+  setResult($('#show-result'), '');
+  fillShowForm(s);
+  $('#sf-name').focus();
 }
 
 function newShow() {
   ui.editingShow = null;
   $('#show-form-title').textContent = 'Create a show';
-  $('#show-json').value = JSON.stringify(SHOW_TEMPLATE, null, 2);
+  setResult($('#show-result'), '');
+  fillShowForm({ ...SHOW_TEMPLATE, schedules: SHOW_TEMPLATE.schedules.map((x) => ({ ...x, timeZone: LOCAL_TZ })) });
 }
 
-async function saveShow() {
+async function saveShowJson(json) {
   const out = $('#show-result');
   try {
-    const s = await api.saveShow($('#show-json').value, ui.editingShow ? ui.editingShow.version : null);
-    setResult(out, `Saved ${s.id} (version ${s.version}).`, true);
+    const s = await api.saveShow(json, ui.editingShow ? ui.editingShow.version : null);
+    setResult(out, `Saved ${s.name} (${s.schedules.length} performance${s.schedules.length === 1 ? '' : 's'}).`, true);
     ui.editingShow = s;
+    $('#show-form-title').textContent = `Edit ${s.name}`;
+    $('#sf-id').disabled = true;
+    $('#show-json').value = JSON.stringify((({ status, version, updatedAt, updatedBy, ...e }) => e)(s), null, 2);
     await renderShows();
   } catch (e) { setResult(out, errorText(e), false); }
+}
+
+async function saveShow(ev) {
+  if (ev) ev.preventDefault();
+  const show = readShowForm();
+  if (show) await saveShowJson(JSON.stringify(show));
 }
 
 async function importShows() {
@@ -531,7 +677,7 @@ async function refreshMonitor() {
   }
 }
 
-function renderWorker(w) {
+function renderWorker(w, waiting = 0) {
   const chip = $('#worker');
   if (!w) { chip.hidden = true; return; }
   chip.hidden = false;
@@ -541,18 +687,26 @@ function renderWorker(w) {
     chip.className = 'chip';
     return;
   }
-  const label = {
-    running: 'Notifications: sending', starting: 'Notifications: starting', ably_not_configured: 'Notifications: Ably not configured',
-    ably_unreachable: 'Notifications: Ably unreachable', redis_unreachable: 'Notifications: Redis unreachable', stopped: 'Notifications: stopped',
+  // Say what actually happened: sent is what Ably accepted through this console; waiting is what the
+  // outboxes still hold (the monitor's "Unsent notices").
+  const sent = `${w.delivered} sent by this console`;
+  const left = waiting ? ` · ${waiting} waiting` : '';
+  const text = {
+    running: w.delivered ? `Notifications: sending · ${sent}${left}` : `Notifications: ready · nothing sent yet${left}`,
+    starting: 'Notifications: starting',
+    ably_not_configured: `Notifications: off (no Ably key) · ${waiting} waiting in the outbox`,
+    ably_unreachable: `Notifications: Ably unreachable · ${waiting} waiting${w.delivered ? ` · ${sent} before` : ''}`,
+    redis_unreachable: 'Notifications: paused (Redis unreachable)',
+    stopped: 'Notifications: stopped',
   }[w.state] ?? w.state;
-  chip.textContent = `${label} · ${w.delivered} sent`;
+  chip.textContent = text;
   chip.title = w.lastError ?? '';
   chip.className = 'chip' + (w.state === 'running' ? '' : w.state === 'ably_not_configured' ? ' warn' : ' bad');
 }
 
 function renderMonitor(data) {
   $('#last-update').textContent = time(data.atMs);
-  renderWorker(data.worker);
+  renderWorker(data.worker, data.shows.flatMap((s) => s.queueStatuses).reduce((n, q) => n + (q.pendingEvents || 0), 0));
   ui.simulating = !!data.simulator;
   // Simulated buyers book seats: offered on the local sandbox only.
   $('#sim-toggle').hidden = !(ui.connected && ui.connected.sandbox);
@@ -580,7 +734,7 @@ function renderMonitor(data) {
       const sched = el('td', {}, q.schedId, ...notes.map((n) => el('div', { class: 'muted small', dataset: { field: 'note' } }, n)),
         q.state === 'prequeue' && s.saleOpensAt ? countdownEl('pre-queue · sale opens', s.saleOpensAt) : '');
       body.append(el('tr', { dataset: { scope } },
-        el('td', {}, s.name), sched, el('td', {}, `${q.schedDate}`),
+        el('td', {}, s.name), sched, el('td', { title: q.timeZone }, `${q.schedDate} ${(q.startsAt.split('T')[1] || '').slice(0, 5)}`),
         el('td', {}, el('span', { class: `badge ${q.state}`, dataset: { field: 'state' } }, q.paused ? 'paused' : q.state)),
         cell('queueSize', q.queueSize),
         cell('sessions', `${q.activeSessions} / ${q.capacity}`),
@@ -592,11 +746,13 @@ function renderMonitor(data) {
           q.paused
             ? el('button', { class: 'small', dataset: { action: 'resume' }, onclick: () => act(scope, 'resume') }, 'Resume')
             : el('button', { class: 'small', dataset: { action: 'pause' }, onclick: () => act(scope, 'pause') }, 'Pause'),
-          el('button', { class: 'small', dataset: { action: 'admit' }, onclick: () => act(scope, 'admit', 'Admit how many buyers now (even beyond capacity)?', '10') }, 'Admit…'),
-          el('button', { class: 'small', dataset: { action: 'capacity' }, onclick: () => act(scope, 'capacity', 'Concurrent sessions:', String(q.capacity)) }, 'Capacity…'),
-          el('button', { class: 'small', dataset: { action: 'announce' }, onclick: () => act(scope, 'announce', 'Message to everyone waiting:', '') }, 'Message…'),
-          el('button', { class: 'small', dataset: { action: 'outflow' }, onclick: () => act(scope, 'outflow', 'Admit at most how many buyers per minute? (0 = no limit)', String(q.outflowPerMin || 0)) }, 'Outflow…'),
-          el('button', { class: 'small', dataset: { action: 'remove' }, onclick: () => act(scope, 'remove', 'Ticket id to remove:', '') }, 'Remove ticket…')))));
+          el('details', { class: 'menu staff-only', open: ui.openMenu === scope, ontoggle: (ev) => { if (ev.target.open) ui.openMenu = scope; else if (ui.openMenu === scope) ui.openMenu = null; } }, el('summary', { class: 'small', 'aria-label': `More actions for ${scope}` }, 'More ▾'),
+            el('div', { class: 'menu-items' },
+              el('button', { class: 'small', dataset: { action: 'admit' }, onclick: () => act(scope, 'admit', 'Admit how many buyers now (even beyond capacity)?', '10') }, 'Admit…'),
+              el('button', { class: 'small', dataset: { action: 'capacity' }, onclick: () => act(scope, 'capacity', 'Concurrent sessions:', String(q.capacity)) }, 'Capacity…'),
+              el('button', { class: 'small', dataset: { action: 'announce' }, onclick: () => act(scope, 'announce', 'Message to everyone waiting:', '') }, 'Message…'),
+              el('button', { class: 'small', dataset: { action: 'outflow' }, onclick: () => act(scope, 'outflow', 'Admit at most how many buyers per minute? (0 = no limit)', String(q.outflowPerMin || 0)) }, 'Outflow…'),
+              el('button', { class: 'small', dataset: { action: 'remove' }, onclick: () => act(scope, 'remove', 'Ticket id to remove:', '') }, 'Remove ticket…')))))));
     }
   }
   if (!rows) body.append(el('tr', {}, el('td', { colspan: 13, class: 'muted' }, 'No open queue: set a show to Open (Queue Active).')));
@@ -614,6 +770,7 @@ function renderMonitor(data) {
 }
 
 async function act(scope, action, question, initial) {
+  ui.openMenu = null; // the menu closes once an action is chosen
   let arg = null;
   if (question) {
     arg = await modal({ title: `${action[0].toUpperCase()}${action.slice(1)} · ${scope}`, text: question, input: initial });
@@ -690,6 +847,8 @@ async function start() {
   for (const b of document.querySelectorAll('nav button')) b.addEventListener('click', () => show(b.dataset.view));
   $('#profile-form').addEventListener('submit', saveProfile);
   $('#theme-toggle').addEventListener('click', toggleTheme);
+  // An error about what was typed before goes as soon as the next thing is typed.
+  $('#profile-form').addEventListener('input', () => { if ($('#profile-result').classList.contains('bad')) setResult($('#profile-result'), ''); });
   $('#detail-back').addEventListener('click', () => show('monitor'));
   $('#refresh-pause').addEventListener('click', toggleRefreshPause);
   $('#help-open').addEventListener('click', () => toggleHelp(true));
@@ -703,8 +862,10 @@ async function start() {
   $('#pf-kind').addEventListener('change', kindChanged);
   $('#sandbox-start').addEventListener('click', startSandbox);
   $('#disconnect').addEventListener('click', disconnect);
-  $('#show-save').addEventListener('click', saveShow);
+  $('#show-form').addEventListener('submit', saveShow);
   $('#show-new').addEventListener('click', newShow);
+  $('#sf-add').addEventListener('click', () => $('#sf-schedules').append(schedRow({ timeZone: LOCAL_TZ })));
+  $('#show-json-save').addEventListener('click', () => saveShowJson($('#show-json').value));
   $('#import-run').addEventListener('click', importShows);
   $('#import-file').addEventListener('change', async (ev) => {
     const f = ev.target.files[0];

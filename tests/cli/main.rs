@@ -328,3 +328,22 @@ fn tls_with_a_private_ca_and_a_client_certificate() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("--tls-ca: cannot read"));
 }
+
+/// Who made a change is the OS account even when the session has no $USER (a desktop started without
+/// it, a service): it used to be recorded as "@host".
+#[test]
+fn without_user_in_the_environment_changes_are_recorded_as_the_os_account() {
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = hamlet_file(&dir);
+    let mut c = Command::new(env!("CARGO_BIN_EXE_seatwise"));
+    c.args(["shows", "import", file.to_str().unwrap()]).env("SEATWISE_REDIS_URL", server.url());
+    c.env_remove("USER").env_remove("USERNAME").env_remove("LOGNAME");
+    let o = c.output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let o = seatwise(Some(&server.url()), &["--json", "shows", "show", "s1"]);
+    let show: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let who = show["updatedBy"].as_str().unwrap();
+    let account = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
+    assert_eq!(who.split('@').next(), Some(account.trim()), "{who}");
+}

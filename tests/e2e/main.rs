@@ -295,6 +295,27 @@ async fn the_console_end_to_end_in_the_real_window() {
     click(&c, "#profiles li button.primary").await;
     wait_text(&c, "#conn", 15, |t| t.starts_with("production")).await;
 
+    // 3a. The show editor is a form: a wrong field is marked in words and nothing is saved; a right one saves.
+    click(&c, "#nav-shows").await;
+    click(&c, "#show-new").await;
+    set_value(&c, "#sf-id", "form-show").await;
+    set_value(&c, "#sf-name", "").await;
+    set_value(&c, "#sf-venue", "Studio").await;
+    set_value(&c, "#sf-schedules [data-field='capacity']", "0").await;
+    click(&c, "#show-save").await;
+    wait_text(&c, "#sf-name-err", 5, |t| t.contains("Give the show a name")).await;
+    let cap = text_of(&c, "#sf-schedules [data-err='capacity']").await;
+    assert!(cap.contains("1 to 100 000"), "{cap}");
+    assert!(text_of(&c, "#show-result").await.contains("Not saved"));
+    screenshot(&c, "show-form.png").await;
+    set_value(&c, "#sf-name", "Form Show").await;
+    set_value(&c, "#sf-schedules [data-field='capacity']", "40").await;
+    set_value(&c, "#sf-schedules [data-field='rows']", "A-F").await;
+    set_value(&c, "#sf-schedules [data-field='seatsPerRow']", "10").await;
+    click(&c, "#show-save").await;
+    wait_text(&c, "#show-result", 10, |t| t.contains("Saved Form Show (1 performance)")).await;
+    wait_text(&c, "#shows-table", 10, |t| t.contains("Form Show")).await;
+
     // 3. Import a show and open it.
     let shows = r#"{"shows":[{"id":"e2e-gala","name":"E2E Gala","venue":"Hall","schedules":[
         {"id":"fri","startsAt":"2026-06-05T19:30","timeZone":"Europe/London","capacity":2,"sessionSeconds":60,"abandonSeconds":30},
@@ -362,7 +383,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     })
     .await;
     wait_text(&c, "#last-update", 5, |t| t != "never").await;
-    wait_text(&c, "#worker", 20, |t| t.contains("Notifications: sending")).await;
+    wait_text(&c, "#worker", 20, |t| t.contains("Notifications: sending") || t.contains("Notifications: ready")).await;
     screenshot(&c, "monitor.png").await;
     // The production band is across the window; dark mode on request (and back).
     assert_eq!(text_of(&c, "#env-band").await, "PRODUCTION");

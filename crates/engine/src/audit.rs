@@ -34,7 +34,14 @@ impl Actor {
 
     /// The user and host this process runs as.
     pub fn current() -> Actor {
-        let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_default();
+        // The environment first (what the person set), else the operating system's account name (a
+        // desktop session started without $USER, a service): never "unknown" for a real account.
+        let user = std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .ok()
+            .filter(|u| !u.is_empty())
+            .or_else(|| whoami::fallible::username().ok())
+            .unwrap_or_default();
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .or_else(|_| std::fs::read_to_string("/etc/hostname"))
             .map(|h| h.trim().to_string())
