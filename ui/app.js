@@ -172,6 +172,7 @@ function editProfile(p) {
   $('#pf-name').value = p.name;
   $('#pf-kind').value = p.kind;
   $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = $('#pf-rest-token').value = '';
+  $('#pf-password').value = $('#pf-user').value = $('#pf-host').value = $('#pf-port').value = '';
   $('#pf-rest-url').value = p.restUrl ?? '';
   $('#pf-ably-endpoint').value = p.ablyEndpoint ?? '';
   $('#pf-watch-only').checked = !!p.watchOnly;
@@ -200,10 +201,28 @@ function kindChanged() {
   $('#pf-rest-token-label').hidden = kind !== 'upstash';
 }
 
+// The Redis URL from the fields (host, port, user, password, TLS), percent-encoding user and password, so a
+// password with / or ? just works; a pasted URL wins. '' when nothing was typed (an edit keeps the saved one).
+function redisUrlFromForm() {
+  const host = $('#pf-host').value.trim(), port = $('#pf-port').value.trim();
+  const user = $('#pf-user').value, pass = $('#pf-password').value;
+  const pasted = $('#pf-url').value.trim();
+  $('#pf-url-err').textContent = '';
+  if (pasted) return pasted;
+  if (!host && !port && !user && !pass) return '';
+  if (!host) { $('#pf-url-err').textContent = 'Give the host (a name like redis.example.com, or an IP address).'; return null; }
+  if (port && !(Number(port) >= 1 && Number(port) <= 65535)) { $('#pf-url-err').textContent = 'A port is 1 to 65535 (Redis: 6379).'; return null; }
+  const auth = user || pass ? `${encodeURIComponent(user)}${pass ? `:${encodeURIComponent(pass)}` : ''}@` : '';
+  const h = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host; // an IPv6 address
+  return `${$('#pf-tls').checked ? 'rediss' : 'redis'}://${auth}${h}:${port || 6379}`;
+}
+
 async function saveProfile(ev) {
   ev.preventDefault();
+  const redisUrl = $('#pf-kind').value === 'redis' ? redisUrlFromForm() : '';
+  if (redisUrl === null) { setResult($('#profile-result'), 'Not saved: see the Redis fields.', false); return; }
   const input = {
-    name: $('#pf-name').value, kind: $('#pf-kind').value, redisUrl: $('#pf-url').value,
+    name: $('#pf-name').value, kind: $('#pf-kind').value, redisUrl,
     clusterNodes: $('#pf-nodes').value, ablyKey: $('#pf-ably').value, ablyEndpoint: $('#pf-ably-endpoint').value,
     restUrl: $('#pf-rest-url').value, restToken: $('#pf-rest-token').value,
     watchOnly: $('#pf-watch-only').checked, environment: $('#pf-environment').value,
@@ -213,6 +232,7 @@ async function saveProfile(ev) {
     const p = await api.saveProfile(input);
     // The secrets were handed to the keyring: clear them from the page at once.
     $('#pf-url').value = $('#pf-nodes').value = $('#pf-ably').value = $('#pf-rest-token').value = '';
+    $('#pf-password').value = $('#pf-user').value = $('#pf-host').value = $('#pf-port').value = '';
     $('#pf-tls-key').value = '';
     setResult($('#profile-result'), `Saved ${p.name} (${p.redisHint}; Ably ${p.ablyHint ?? 'not configured'}). Secrets are in the OS keyring.`, true);
     banner(null); // "no profile yet" no longer holds

@@ -78,11 +78,7 @@ impl Target {
                 && redis::Client::open(u.as_str()).is_ok()
                 && !redact(u).ends_with("://");
             if !ok {
-                return Err(Error::invalid(
-                    "Redis URL",
-                    &redact(u),
-                    "use redis://[user:password@]host[:port][/db], or rediss:// for TLS",
-                ));
+                return Err(Error::invalid("Redis URL", &redact(u), URL_RULE));
             }
         }
         Ok(())
@@ -92,6 +88,10 @@ impl Target {
 /// The rules of the Redis ACL user for a watch-only profile (docs/PROTOCOL.md, "Watch-only access"): read
 /// seatwise keys and run read-only scripts, nothing else. A Redis admin runs
 /// `ACL SETUSER <name> >'<password>' ` followed by these.
+/// What a Redis URL looks like, and the trap in it: a password pasted raw often contains a character that
+/// ends the password part of a URL (the shown URL is redacted, so it looks fine).
+const URL_RULE: &str = "use redis://[user:password@]host[:port][/db], or rediss:// for TLS. In a URL, the characters / ? # @ : % in a user name or password must be percent-encoded (/ is %2F, ? is %3F, # is %23, @ is %40, : is %3A, % is %25); the console's password field does it for you";
+
 pub const WATCH_ONLY_ACL: &[&str] = &[
     "on",
     "resetkeys",
@@ -324,13 +324,7 @@ impl Redis {
                 let label = redact(url);
                 let secrets: Vec<String> = password_of(url).into_iter().collect();
                 opts.tls.validate()?;
-                let bad_url = || {
-                    Error::invalid(
-                        "Redis URL",
-                        &label,
-                        "use redis://[user:password@]host[:port][/db], or rediss:// for TLS",
-                    )
-                };
+                let bad_url = || Error::invalid("Redis URL", &label, URL_RULE);
                 let client = if opts.tls.is_default() {
                     redis::Client::open(url.as_str()).map_err(|_| bad_url())?
                 } else if !url.starts_with("rediss://") {
