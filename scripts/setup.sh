@@ -40,6 +40,12 @@ if ! command -v tauri-driver >/dev/null 2>&1 && [ ! -x "$HOME/.cargo/bin/tauri-d
   cargo install tauri-driver --locked --version 2.0.4 -q
 fi
 
+# axe-core for the console's accessibility check (injected by the e2e test only), pinned by its lock file.
+if [ ! -f "$here/tests/axe/node_modules/axe-core/axe.min.js" ]; then
+  echo "setup: installing axe-core for the accessibility check" >&2
+  npm ci --prefix "$here/tests/axe" --no-audit --no-fund --loglevel=error >/dev/null
+fi
+
 # The reference ably-js package for the tests, pinned by tests/ably-js/package-lock.json.
 if [ ! -d "$here/tests/ably-js/node_modules/ably" ]; then
   echo "setup: installing the ably npm package for the tests" >&2

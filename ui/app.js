@@ -364,7 +364,7 @@ async function renderShows() {
   for (const row of showsCache) {
     const s = row.show;
     monitorSel.append(el('option', { value: s.id }, s.name));
-    const select = el('select', { class: 'status-select', dataset: { show: s.id } },
+    const select = el('select', { class: 'status-select', dataset: { show: s.id }, 'aria-label': `New status for ${s.name}` },
       el('option', { value: '' }, 'Choose…'),
       row.allowed.map((o) => el('option', { value: o.status }, o.label)),
       el('option', { value: s.status, title: 'Apply the current status to every queue again (after a failure)' }, `Apply "${row.statusLabel}" again`));

@@ -113,6 +113,27 @@ async fn text_of(c: &Client, sel: &str) -> String {
     css(c, sel).await.text().await.unwrap()
 }
 
+/// Runs axe-core (tests/axe, pinned; injected here only, never part of the app) on the current view and
+/// fails on serious or critical violations, naming the rule and the elements.
+async fn axe_check(c: &Client, view: &str) {
+    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/axe/node_modules/axe-core/axe.min.js"))
+        .expect("axe-core is installed by scripts/setup.sh (tests/axe)");
+    c.execute(&format!("{src}\nreturn typeof axe;"), vec![]).await.unwrap();
+    let found = c
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
+               .then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+                 .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', ')}`)))
+               .catch((e) => done([`axe failed: ${e}`]));",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let list: Vec<String> = serde_json::from_value(found).unwrap();
+    assert!(list.is_empty(), "accessibility ({view}):\n{}", list.join("\n"));
+}
+
 /// Waits until `sel` is no longer displayed.
 async fn wait_hidden(c: &Client, sel: &str) {
     let t = Instant::now();
@@ -276,6 +297,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     click(&c, "#profile-save").await;
     wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved production")).await;
     screenshot(&c, "setup.png").await;
+    axe_check(&c, "setup").await;
     // The secrets are in the keyring...
     let found =
         Command::new(tool("secret-tool")).args(["search", "--all", "service", "seatwise-console"]).output().unwrap();
@@ -318,6 +340,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     assert!(cap.contains("1 to 100 000"), "{cap}");
     assert!(text_of(&c, "#show-result").await.contains("Not saved"));
     screenshot(&c, "show-form.png").await;
+    axe_check(&c, "show form with errors").await;
     set_value(&c, "#sf-name", "Form Show").await;
     set_value(&c, "#sf-schedules [data-field='capacity']", "40").await;
     set_value(&c, "#sf-schedules [data-field='rows']", "A-F").await;
@@ -346,6 +369,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     assert!(r.contains("e2e-gala:fri: queue opened") && r.contains("e2e-gala:sat: queue opened"), "{r}");
     wait_text(&c, "tr[data-show='e2e-gala'] [data-field='status']", 10, |t| t == "Open (Queue Active)").await;
     screenshot(&c, "shows.png").await;
+    axe_check(&c, "shows").await;
 
     // 4. Watch the queues move while buyers join. Simulated buyers are never offered on a real connection
     // (they would book real seats): this test's own buyers join through the engine, as a web app's would.
@@ -395,11 +419,13 @@ async fn the_console_end_to_end_in_the_real_window() {
     wait_text(&c, "#last-update", 5, |t| t != "never").await;
     wait_text(&c, "#worker", 20, |t| t.contains("Notifications: sending") || t.contains("Notifications: ready")).await;
     screenshot(&c, "monitor.png").await;
+    axe_check(&c, "monitor").await;
     // The production band is across the window; dark mode on request (and back).
     assert_eq!(text_of(&c, "#env-band").await, "PRODUCTION");
     click(&c, "#theme-toggle").await;
     wait_text(&c, "#theme-toggle", 5, |t| t == "Light mode").await;
     screenshot(&c, "monitor-dark.png").await;
+    axe_check(&c, "monitor, dark").await;
     click(&c, "#theme-toggle").await;
     wait_text(&c, "#theme-toggle", 5, |t| t == "Dark mode").await;
     // The queue's charts, from the history the console's worker samples into Redis every 10 s.
@@ -423,6 +449,7 @@ async fn the_console_end_to_end_in_the_real_window() {
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
     screenshot(&c, "detail.png").await;
+    axe_check(&c, "queue charts").await;
     // Keyboard: "?" lists the shortcuts, Escape closes the list, "3" goes back to the live queues.
     css(&c, "#detail-back").await.send_keys("?").await.unwrap();
     wait_text(&c, "#help-list", 5, |t| t.contains("Refresh now")).await;
@@ -449,6 +476,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     assert!(!css(&c, "#modal-yes").await.is_enabled().await.unwrap(), "confirm is off until the id is typed");
     type_into(&c, "#modal-input", "e2e-gala").await;
     screenshot(&c, "confirm-close.png").await;
+    axe_check(&c, "close dialog").await;
     click(&c, "#modal-yes").await;
     let r = wait_text(&c, "#status-result", 10, |t| t.contains("OPEN → CLOSED")).await;
     assert!(r.contains("e2e-gala:fri: queue closed;") && r.contains("buyers will be told"), "{r}");
@@ -456,6 +484,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     // 7. The audit log shows the change, with who made it.
     click(&c, "#nav-audit").await;
     let log = wait_text(&c, "#audit-table tbody", 10, |t| t.contains("OPEN → CLOSED")).await;
+    axe_check(&c, "audit log").await;
     assert!(log.contains("pause e2e-gala:fri"), "{log}");
 
     // The console's worker told the buyers through Ably (the stand-in).
