@@ -116,8 +116,9 @@ async fn text_of(c: &Client, sel: &str) -> String {
 /// Runs axe-core (tests/axe, pinned; injected here only, never part of the app) on the current view and
 /// fails on serious or critical violations, naming the rule and the elements.
 async fn axe_check(c: &Client, view: &str) {
-    let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/axe/node_modules/axe-core/axe.min.js"))
-        .expect("axe-core is installed by scripts/setup.sh (tests/axe)");
+    let src =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/axe/node_modules/axe-core/axe.min.js"))
+            .expect("axe-core is installed by scripts/setup.sh (tests/axe)");
     c.execute(&format!("{src}\nreturn typeof axe;"), vec![]).await.unwrap();
     let found = c
         .execute_async(
