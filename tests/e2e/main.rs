@@ -568,3 +568,139 @@ fn rand_u64() -> u64 {
     h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos());
     h.finish()
 }
+
+/// CPU (user + system ticks) and memory (PSS, kB) of a process and all its descendants (the app and its
+/// WebKit web and network processes), from /proc.
+fn tree_usage(root: u32) -> (u64, u64) {
+    let mut pids = vec![root];
+    let mut i = 0;
+    while i < pids.len() {
+        let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", pids[i])).unwrap_or_default();
+        pids.extend(children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
+        i += 1;
+    }
+    let (mut ticks, mut rss_kb) = (0, 0);
+    for p in pids {
+        let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
+        let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+        ticks += f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+            + f.get(12).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0);
+        // PSS: each shared page counted once across the processes (RSS would count the WebKit libraries
+        // the app and its web processes share several times).
+        let rollup = std::fs::read_to_string(format!("/proc/{p}/smaps_rollup")).unwrap_or_default();
+        rss_kb += rollup
+            .lines()
+            .find_map(|l| l.strip_prefix("Pss:"))
+            .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if std::env::var_os("SEATWISE_MEASURE_VERBOSE").is_some() {
+            let comm = std::fs::read_to_string(format!("/proc/{p}/comm")).unwrap_or_default();
+            eprintln!("  {p} {}: ticks {}", comm.trim(), f.get(11).unwrap_or(&"?"));
+        }
+    }
+    (ticks, rss_kb)
+}
+
+/// Not a test: a measurement (docs/PERFORMANCE.md). The console's idle cost with 100 open schedules
+/// refreshing every 10 s, for SEATWISE_MEASURE_SECS (default 300) with the monitor shown, then as long
+/// with a queue's charts open; and the time from launch to the first monitor table. Run with:
+/// `scripts/test.sh`'s environment and `cargo test -p seatwise-console --test e2e -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement that takes minutes: run explicitly"]
+async fn measure_the_console_idle() {
+    let secs: u64 = std::env::var("SEATWISE_MEASURE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
+    let app = env!("CARGO_BIN_EXE_seatwise-console");
+    let home = tempfile::tempdir().unwrap();
+    let (data, config) = (home.path().join("data"), home.path().join("config"));
+    let (_xvfb, display) = start_xvfb();
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let e = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.unwrap());
+    // 10 shows of 10 schedules, open, a few buyers each.
+    for s in 0..10 {
+        let scheds: Vec<serde_json::Value> = (0..10)
+            .map(|d| serde_json::json!({"id": format!("d{d}"), "startsAt": "2026-06-05T19:30", "timeZone": "Europe/London", "capacity": 5}))
+            .collect();
+        let show = serde_json::json!({"id": format!("m{s}"), "name": format!("Show {s}"), "venue": "Hall", "schedules": scheds});
+        e.create_show(&serde_json::from_value(show).unwrap(), &seatwise_engine::Actor::new("bench", "local"))
+            .await
+            .unwrap();
+        e.update_show_status(
+            &seatwise_engine::ShowId::new(&format!("m{s}")).unwrap(),
+            seatwise_engine::ShowStatus::Open,
+            &seatwise_engine::Actor::new("bench", "local"),
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let (port, native) = (free_port(), free_port());
+    let _driver = Proc(
+        Command::new(tool("tauri-driver"))
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", &display)
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_CONFIG_HOME", &config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+    let launched = Instant::now();
+    let c = loop {
+        match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(c) => break c,
+            Err(_) if launched.elapsed() < Duration::from_secs(30) => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => panic!("WebDriver session: {e}"),
+        }
+    };
+    css(&c, "#pf-name").await;
+    let window = launched.elapsed();
+    type_into(&c, "#pf-name", "measure").await;
+    type_into(&c, "#pf-host", "127.0.0.1").await;
+    type_into(&c, "#pf-port", &server.port().to_string()).await;
+    click(&c, "#profile-save").await;
+    wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved")).await;
+    let connect = Instant::now();
+    click(&c, "#profiles li button.primary").await;
+    wait_text(&c, "#conn", 15, |t| t.starts_with("measure")).await;
+    click(&c, "#nav-monitor").await;
+    wait_text(&c, "#monitor-table tbody", 20, |t| t.contains("Show 9")).await;
+    let first_table = connect.elapsed();
+    set_value(&c, "#refresh-seconds", "10").await;
+    // The app process: the child of tauri-driver's WebKitWebDriver that runs our binary.
+    let pid: u32 = String::from_utf8(Command::new("pgrep").args(["-n", "-f", app]).output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("the console's process");
+    let hz = 100.0; // USER_HZ on Linux
+    let measure = |label: &'static str| async move {
+        tokio::time::sleep(Duration::from_secs(10)).await; // settle
+        let (t0, _) = tree_usage(pid);
+        let mut peak = 0;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(secs) {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            peak = peak.max(tree_usage(pid).1);
+        }
+        let (t1, rss) = tree_usage(pid);
+        let cpu = (t1 - t0) as f64 / hz / start.elapsed().as_secs_f64() * 100.0;
+        println!(
+            "{label}: CPU {cpu:.2} % of a core over {secs} s; RSS now {:.0} MB, peak {:.0} MB (app + webview processes)",
+            rss as f64 / 1024.0,
+            peak as f64 / 1024.0
+        );
+    };
+    println!("\n## The console idle, 100 open schedules, refresh every 10 s (this machine, Xvfb)");
+    println!("launch to the first window content: {:.2} s", window.as_secs_f64());
+    println!("Connect to the first monitor table of 100 queues: {:.2} s", first_table.as_secs_f64());
+    measure("monitor shown").await;
+    click(&c, "button[data-chart='m0:d0']").await;
+    css(&c, "#chart-queue").await;
+    measure("a queue's charts open").await;
+    c.close().await.unwrap();
+}
