@@ -70,7 +70,18 @@ pub fn run() {
         );
         std::process::exit(3);
     }
+    // One console per computer account: a second launch brings the running window forward instead (two
+    // consoles would each run a sandbox and a worker on the same data). Registered first, as the plugin asks.
     let app = app(tauri::Builder::default())
+        .plugin(tauri_plugin_single_instance::init(|app, _args, _cwd| {
+            if let Some(w) = app.get_webview_window("main") {
+                let _ = w.unminimize();
+                let _ = w.show();
+                let _ = w.set_focus();
+            }
+        }))
+        // The window's size and place are remembered between launches.
+        .plugin(tauri_plugin_window_state::Builder::default().build())
         .plugin(tauri_plugin_store::Builder::new().build())
         .setup(|app| {
             let store = app.store("settings.json")?;

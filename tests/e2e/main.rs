@@ -559,6 +559,29 @@ async fn the_console_end_to_end_in_the_real_window() {
     click(&c, "#modal-yes").await;
     wait_text(&c, "#conn", 15, |t| t.starts_with("venue-tls")).await;
 
+    // 10. A second launch does not open a second console: it hands over to this one and ends.
+    let mut second = Command::new(app)
+        .env("DISPLAY", &display)
+        .env("XDG_DATA_HOME", &data)
+        .env("XDG_CONFIG_HOME", &config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    let status = loop {
+        if let Some(s) = second.try_wait().unwrap() {
+            break s;
+        }
+        if t.elapsed() > Duration::from_secs(15) {
+            let _ = second.kill();
+            panic!("a second console kept running next to the first");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "the second launch ended with {status}");
+    assert!(text_of(&c, "#conn").await.starts_with("venue-tls"), "the first console is still there");
+
     c.close().await.unwrap();
 }
 
