@@ -23,6 +23,7 @@ export const api = {
   monitor: () => invoke('monitor'),
   exportCsv: () => invoke('monitor_export_csv'),
   queueHistory: (scope, hours) => invoke('queue_history', { scope, hours }),
+  attention: (kind, text) => invoke('attention', { kind, text }),
   queueAction: (scope, action, arg) => invoke('queue_action', { scope, action, arg }),
   simulate: (on) => invoke('simulate', { on }),
 };

@@ -417,6 +417,9 @@ async function applyStatus(s, status, button) {
     if (!ok) return;
   }
   if (button) button.disabled = true;
+  // This console's own change: its queues pausing or closing is not news to announce.
+  const expect = { OPEN: 'open', CLOSED: 'closed', CANCELLED: 'closed', POSTPONED: 'paused', ON_GOING: null }[status] ?? 'paused';
+  for (const sc of s.schedules) ui.myActions = { ...(ui.myActions ?? {}), [`${s.id}:${sc.id}`]: { at: Date.now(), expect } };
   try {
     const r = await api.changeStatus(s.id, status, s.version);
     box.hidden = false;
@@ -682,6 +685,7 @@ async function refreshMonitor() {
     ui.lastGood = data.atMs;
     banner(null, 'error', 'monitor');
     renderMonitor(data);
+    watchForAttention(data);
   } catch (e) {
     if (e && e.code === 'not_connected') {
       ui.connected = null;
@@ -691,6 +695,7 @@ async function refreshMonitor() {
       const down = ['unreachable', 'auth', 'tls', 'cluster'].includes(e && e.code);
       const last = ui.lastGood ? time(ui.lastGood) : 'never';
       banner(`${down ? 'Redis unavailable' : 'Refresh failed'}: ${errorText(e)} — last update ${last}; retrying every ${ui.refreshSeconds}s.`, 'error', 'monitor');
+      if (down) attention('redis', `Redis cannot be reached: the live queues are not updating (last update ${last}).`);
     }
   } finally {
     refreshing = false;
@@ -789,8 +794,47 @@ function renderMonitor(data) {
   }
 }
 
+// Things staff must hear about even with the window in the background (an OS notification then; the
+// backend decides: only when the window is not focused, the same message at most every 5 minutes).
+function attention(kind, text) {
+  api.attention(kind, text).catch(() => {}); // no notification service: the window still shows it
+}
+
+// What changed since the last refresh that needs attention: queues paused or closed by someone else
+// (not by an action of this console in the last minute), notices piling up, notifications stalled.
+function watchForAttention(data) {
+  const now = Date.now();
+  // This console's own change: the state it asked for, in the last 30 s.
+  const mine = (scope, state) => { const a = ui.myActions?.[scope]; return !!a && a.at > now - 30000 && a.expect === state; };
+  const seen = new Map();
+  for (const s of data.shows) {
+    for (const q of s.queueStatuses) {
+      const state = q.paused ? 'paused' : q.state;
+      seen.set(q.showScopeId, { state, name: `${s.name} · ${q.schedId}` });
+      const before = ui.lastStates?.get(q.showScopeId);
+      if (before && before.state !== state && (state === 'paused' || state === 'closed') && !mine(q.showScopeId, state)) {
+        attention(`queue:${q.showScopeId}`, `${before.name} was ${state} by someone else.`);
+      }
+    }
+  }
+  for (const [scope, b] of ui.lastStates ?? []) {
+    if (!seen.has(scope) && b.state !== 'closed' && !mine(scope, 'closed')) attention(`queue:${scope}`, `${b.name} was closed by someone else.`);
+  }
+  ui.lastStates = seen;
+  const pending = data.shows.flatMap((s) => s.queueStatuses).reduce((n, q) => n + (q.pendingEvents || 0), 0);
+  if (pending >= 1000 && pending > (ui.lastPending ?? 0)) attention('outbox', `${pending} notices to buyers are waiting to be sent, and more keep coming.`);
+  ui.lastPending = pending;
+  const w = data.worker;
+  if (w && !(ui.connected && ui.connected.watchOnly)) {
+    if (w.state === 'ably_unreachable') attention('worker', 'Notifications to buyers have stalled: Ably cannot be reached.');
+    else if (w.state === 'redis_unreachable' || w.state === 'stopped') attention('worker', `Notifications to buyers have stalled (${w.state.replace('_', ' ')}).`);
+  }
+}
+
 async function act(scope, action, question, initial) {
   ui.openMenu = null; // the menu closes once an action is chosen
+  const expect = { pause: 'paused', resume: 'open' }[action];
+  if (expect) ui.myActions = { ...(ui.myActions ?? {}), [scope]: { at: Date.now(), expect } };
   let arg = null;
   if (question) {
     arg = await modal({ title: `${action[0].toUpperCase()}${action.slice(1)} · ${scope}`, text: question, input: initial });

@@ -23,6 +23,7 @@ pub const COMMANDS: &[&str] = &[
     "monitor",
     "monitor_export_csv",
     "queue_history",
+    "attention",
     "queue_action",
     "simulate",
 ];

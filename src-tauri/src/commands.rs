@@ -120,6 +120,25 @@ pub async fn monitor_export_csv<R: Runtime>(app: AppHandle<R>, state: S<'_>) -> 
     state.export_csv(dir).await
 }
 
+/// Something needs staff's attention (Redis unreachable, notifications stalled, notices piling up, a
+/// queue paused or closed by someone else): while the window is in the background it becomes an OS
+/// notification (the same one at most every 5 minutes). Returns whether one went out.
+#[tauri::command]
+pub async fn attention<R: Runtime>(app: AppHandle<R>, state: S<'_>, kind: String, text: String) -> UiResult<bool> {
+    let focused = app.get_webview_window("main").and_then(|w| w.is_focused().ok()).unwrap_or(false);
+    if focused || !state.should_notify(&kind, &text)? {
+        return Ok(false);
+    }
+    use tauri_plugin_notification::NotificationExt;
+    app.notification()
+        .builder()
+        .title("Seatwise Queue Console")
+        .body(&text)
+        .show()
+        .map_err(|e| UiError::new(ErrorCode::Rejected, format!("the desktop did not show the notification: {e}")))?;
+    Ok(true)
+}
+
 /// One queue's shared history (sampled every 10 s by every worker) for the last `hours` (at most 48).
 #[tauri::command]
 pub async fn queue_history(

@@ -56,6 +56,7 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
         commands::monitor,
         commands::monitor_export_csv,
         commands::queue_history,
+        commands::attention,
         commands::queue_action,
         commands::simulate,
     ])
@@ -82,6 +83,8 @@ pub fn run() {
         }))
         // The window's size and place are remembered between launches.
         .plugin(tauri_plugin_window_state::Builder::default().build())
+        // OS notifications when something needs attention while the window is in the background.
+        .plugin(tauri_plugin_notification::init())
         .plugin(tauri_plugin_store::Builder::new().build())
         .setup(|app| {
             let store = app.store("settings.json")?;

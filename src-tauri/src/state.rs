@@ -82,7 +82,12 @@ pub struct AppState {
     actor: Actor,
     session: tokio::sync::Mutex<Option<Session>>,
     history: std::sync::Mutex<HashMap<String, VecDeque<(i64, u64)>>>,
+    /// The last OS notification of each kind (its text, when): the same one is not repeated for 5 minutes.
+    notified: std::sync::Mutex<HashMap<String, (String, i64)>>,
 }
+
+/// How long the same attention message stays quiet after it was shown.
+const NOTIFY_QUIET_MS: i64 = 5 * 60 * 1000;
 
 fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
@@ -90,7 +95,14 @@ fn now_ms() -> i64 {
 
 impl AppState {
     pub fn new(prefs: Box<dyn PrefsStore>, data_dir: PathBuf, actor: Actor) -> AppState {
-        AppState { prefs, data_dir, actor, session: tokio::sync::Mutex::new(None), history: Default::default() }
+        AppState {
+            prefs,
+            data_dir,
+            actor,
+            session: tokio::sync::Mutex::new(None),
+            history: Default::default(),
+            notified: Default::default(),
+        }
     }
 
     // ---- preferences ----
@@ -316,6 +328,24 @@ impl AppState {
         }
         let history = h.iter().map(|(k, v)| (k.clone(), v.iter().map(|(_, n)| *n).collect())).collect();
         Ok(MonitorData { at_ms: at, shows, history, worker: Some(worker), simulator: sim })
+    }
+
+    /// Whether an attention message of `kind` should go out as an OS notification now: checks its words
+    /// and keeps the same message quiet for 5 minutes (a refresh every 10 s must not repeat it).
+    pub fn should_notify(&self, kind: &str, text: &str) -> UiResult<bool> {
+        if kind.is_empty() || kind.len() > 100 || text.is_empty() || text.chars().count() > 300 {
+            return Err(UiError::new(
+                ErrorCode::Invalid,
+                "an attention message has a kind (1 to 100 characters) and a text (1 to 300 characters)",
+            ));
+        }
+        let now = now_ms();
+        let mut n = self.notified.lock().expect("not poisoned");
+        if n.get(kind).is_some_and(|(t, at)| t == text && now - at < NOTIFY_QUIET_MS) {
+            return Ok(false);
+        }
+        n.insert(kind.to_string(), (text.to_string(), now));
+        Ok(true)
     }
 
     /// One queue's shared history for the last `hours` (0.1 to 48).

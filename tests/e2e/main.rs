@@ -135,6 +135,21 @@ async fn axe_check(c: &Client, view: &str) {
     assert!(list.is_empty(), "accessibility ({view}):\n{}", list.join("\n"));
 }
 
+/// Puts the console's window in the background as switching to another app would: Xvfb has no window
+/// manager, so the X input focus is simply taken away (the window gets FocusOut, GTK marks it inactive).
+fn to_background(display: &str) {
+    let xlib = x11_dl::xlib::Xlib::open().expect("libX11");
+    let name = std::ffi::CString::new(display).unwrap();
+    // SAFETY: a display connection opened, used and closed here only.
+    unsafe {
+        let d = (xlib.XOpenDisplay)(name.as_ptr());
+        assert!(!d.is_null(), "open X display {display}");
+        (xlib.XSetInputFocus)(d, 0, x11_dl::xlib::RevertToNone, x11_dl::xlib::CurrentTime);
+        (xlib.XSync)(d, 0);
+        (xlib.XCloseDisplay)(d);
+    }
+}
+
 /// Waits until `sel` is no longer displayed.
 async fn wait_hidden(c: &Client, sel: &str) {
     let t = Instant::now();
@@ -247,6 +262,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     std::fs::create_dir_all(&data).unwrap();
     std::fs::create_dir_all(&config).unwrap();
     let (_xvfb, display) = start_xvfb();
+    let notes = notifications::start().await;
 
     // A Redis with a password and an Ably stand-in with a key: the two secrets to protect.
     // The password has '/' and '?' in it, which a URL must percent-encode: typed into the password field as is.
@@ -467,6 +483,26 @@ async fn the_console_end_to_end_in_the_real_window() {
     click(&c, "tr[data-scope='e2e-gala:fri'] button[data-action='pause']").await;
     wait_text(&c, "tr[data-scope='e2e-gala:fri'] [data-field='state']", 10, |t| t == "paused").await;
     crowd.abort();
+
+    // 5b. Someone else (another console, the CLI) pauses a queue: with the window in the background the
+    // console raises an OS notification (to the stand-in notification server on the test's D-Bus); the
+    // pause made here above raised none.
+    to_background(&display);
+    let elsewhere = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(redis_url.clone()))).await.unwrap());
+    elsewhere
+        .perform(
+            &seatwise_engine::Actor::new("someone", "elsewhere"),
+            &seatwise_engine::Scope::parse("e2e-gala:sat").unwrap(),
+            &seatwise_engine::StaffAction::Pause,
+        )
+        .await
+        .unwrap();
+    let t = Instant::now();
+    while !notes.got().iter().any(|(_, body)| body.contains("E2E Gala · sat was paused by someone else")) {
+        assert!(t.elapsed() < Duration::from_secs(20), "no OS notification; got {:?}", notes.got());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(!notes.got().iter().any(|(_, body)| body.contains("fri")), "{:?}", notes.got());
 
     // 6. Close the show, with a confirmation that says how many buyers will be told.
     click(&c, "#nav-shows").await;
@@ -726,4 +762,72 @@ async fn measure_the_console_idle() {
     css(&c, "#chart-queue").await;
     measure("a queue's charts open").await;
     c.close().await.unwrap();
+}
+
+/// A stand-in desktop notification server (org.freedesktop.Notifications, the interface notify-rust and
+/// so Tauri's notification plugin talk to) on the test's private D-Bus session: it records what it is asked
+/// to show.
+mod notifications {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    type Got = Arc<Mutex<Vec<(String, String)>>>;
+
+    pub struct Server {
+        got: Got,
+        _conn: zbus::Connection,
+    }
+
+    impl Server {
+        /// (summary, body) of every notification shown so far.
+        pub fn got(&self) -> Vec<(String, String)> {
+            self.got.lock().unwrap().clone()
+        }
+    }
+
+    struct Iface(Got);
+
+    #[zbus::interface(name = "org.freedesktop.Notifications")]
+    impl Iface {
+        #[allow(clippy::too_many_arguments)]
+        fn notify(
+            &self,
+            _app_name: String,
+            _replaces_id: u32,
+            _app_icon: String,
+            summary: String,
+            body: String,
+            _actions: Vec<String>,
+            _hints: HashMap<String, zbus::zvariant::OwnedValue>,
+            _expire_timeout: i32,
+        ) -> u32 {
+            let mut g = self.0.lock().unwrap();
+            g.push((summary, body));
+            g.len() as u32
+        }
+
+        fn get_capabilities(&self) -> Vec<String> {
+            vec!["body".into()]
+        }
+
+        fn get_server_information(&self) -> (String, String, String, String) {
+            ("seatwise-test".into(), "seatwise".into(), "1".into(), "1.2".into())
+        }
+
+        fn close_notification(&self, _id: u32) {}
+    }
+
+    pub async fn start() -> Server {
+        let got: Got = Default::default();
+        let conn = zbus::connection::Builder::session()
+            .unwrap()
+            .name("org.freedesktop.Notifications")
+            .unwrap()
+            .serve_at("/org/freedesktop/Notifications", Iface(got.clone()))
+            .unwrap()
+            .build()
+            .await
+            .expect("a notification server on the test's D-Bus session");
+        Server { got, _conn: conn }
+    }
 }
