@@ -21,6 +21,8 @@ use crate::prefs::PrefsStore;
 
 /// How much history the sparklines keep.
 const HISTORY: Duration = Duration::from_secs(3600);
+/// The most points of a sparkline sent to the webview.
+const SPARK_POINTS: usize = 60;
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
@@ -326,7 +328,21 @@ impl AppState {
                 }
             }
         }
-        let history = h.iter().map(|(k, v)| (k.clone(), v.iter().map(|(_, n)| *n).collect())).collect();
+        // A sparkline is 120 px wide: at most 60 points per queue cross to the webview, however long the
+        // console has been open (an hour at a 2-second refresh is 1,800).
+        let history = h
+            .iter()
+            .map(|(k, v)| {
+                let step = v.len().div_ceil(SPARK_POINTS).max(1);
+                let mut pts: Vec<u64> = v.iter().step_by(step).map(|(_, n)| *n).collect();
+                if let Some((_, last)) = v.back()
+                    && (v.len() - 1) % step != 0
+                {
+                    pts.push(*last); // always end on the latest figure
+                }
+                (k.clone(), pts)
+            })
+            .collect();
         Ok(MonitorData { at_ms: at, shows, history, worker: Some(worker), simulator: sim })
     }
 

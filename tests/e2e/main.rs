@@ -749,7 +749,7 @@ async fn measure_the_console_idle() {
         let (t1, rss) = tree_usage(pid);
         let cpu = (t1 - t0) as f64 / hz / start.elapsed().as_secs_f64() * 100.0;
         println!(
-            "{label}: CPU {cpu:.2} % of a core over {secs} s; RSS now {:.0} MB, peak {:.0} MB (app + webview processes)",
+            "{label}: CPU {cpu:.2} % of a core over {secs} s; memory (PSS) now {:.0} MB, peak {:.0} MB (app + webview processes)",
             rss as f64 / 1024.0,
             peak as f64 / 1024.0
         );
