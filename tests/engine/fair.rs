@@ -151,7 +151,7 @@ async fn a_scheduled_pre_queue_and_opening_happen_once_with_three_workers_racing
 /// The wait estimate: what a sampled buyer is shown at join (recorded in Redis) is the p50 the gateway
 /// computes from the same figures, and once sampled buyers are admitted the queue reports the median
 /// error of what they were shown against the wait they had. Admissions here come at a steady pace (one
-/// every 200 ms, one session at a time), so the measured estimate must be close.
+/// every 20 ms, one session at a time), so the measured estimate must be close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wait_estimates_are_recorded_at_join_and_their_error_is_reported() {
     let t = start().await;
@@ -160,49 +160,47 @@ async fn wait_estimates_are_recorded_at_join_and_their_error_is_reported() {
     let sc = scope("s1", "d1");
     let est = &seatwise_engine::keys::queue_keys(&sc)[9];
     let mut tickets = std::collections::VecDeque::new();
-    // Seven buyers, then six admissions at the pace, before anyone sampled (every 8th ticket) joins.
-    for i in 1..=7 {
+    // One ticket in 64 is sampled: 63 buyers, then ten admissions at the pace, before the first sampled
+    // ticket (seq 64) joins.
+    for i in 1..=63 {
         tickets.push_back(tk(&e.join(&sc, &buyer(&format!("b{i}"))).await.unwrap().ticket));
     }
-    let pace = Duration::from_millis(200);
+    let pace = Duration::from_millis(20);
     let sc_ = &sc;
     let next = |tickets: &mut std::collections::VecDeque<seatwise_engine::Ticket>| {
         let t = tickets.pop_front().unwrap();
         async move { e.leave(sc_, &t).await.unwrap() }
     };
-    for _ in 0..6 {
+    for _ in 0..10 {
         tokio::time::sleep(pace).await;
         next(&mut tickets).await;
     }
     let before = queue_stats(e, &sc).await;
     assert!(
-        (150..=260).contains(&before.ms_per_admission),
-        "measured {} ms per admission at one per 200 ms",
+        (15..=40).contains(&before.ms_per_admission),
+        "measured {} ms per admission at one per 20 ms",
         before.ms_per_admission
     );
     assert_eq!(before.estimate_error_pct, None, "nothing scored yet");
-    for i in 8..=48 {
+    for i in 64..=384 {
         let j = e.join(&sc, &buyer(&format!("b{i}"))).await.unwrap();
-        if i == 8 {
+        if i == 64 {
             // The estimate recorded for the sampled ticket is the p50 the stats give for its rank.
-            let shown: String = e.redis().query(redis::cmd("HGET").arg(est).arg(format!("j{}", 8))).await.unwrap();
+            let shown: String = e.redis().query(redis::cmd("HGET").arg(est).arg("j64")).await.unwrap();
             let p50: u64 = shown.split(':').nth(1).unwrap().parse().unwrap();
             let now = queue_stats(e, &sc).await;
             assert_eq!(p50, now.eta_range(j.rank).p50_ms, "recorded {shown}, rank {}", j.rank);
         }
         tickets.push_back(tk(&j.ticket));
     }
-    // Everyone waits their turn at the same pace; the waiting keep their place by polling.
+    // Everyone waits their turn at the same pace (the abandonment window, 120 s, outlasts the test).
     while tickets.len() > 1 {
         tokio::time::sleep(pace).await;
         next(&mut tickets).await;
-        for t in tickets.iter().skip(1).step_by(8) {
-            e.status(&sc, t).await.unwrap();
-        }
     }
     let after = queue_stats(e, &sc).await;
     assert!(after.estimate_samples >= 5, "samples scored: {}", after.estimate_samples);
     let err = after.estimate_error_pct.expect("an error is reported");
     assert!(err < 25.0, "median error {err} % at a steady pace");
-    assert!(after.admissions_per_min >= 40, "{} admissions counted in the last minute", after.admissions_per_min);
+    assert!(after.admissions_per_min >= 300, "{} admissions counted in the last minute", after.admissions_per_min);
 }

@@ -45,7 +45,7 @@ local SCHEMA = 1
 -- ticket in EST_SAMPLE (by seq) records the estimate shown at join, at most EST_PENDING at a time; the
 -- last EST_ERRORS relative errors are kept for the median.
 local EST_SECS, EST_MIN, EST_SPAN = 120, 30, 5000
-local EST_SAMPLE, EST_PENDING, EST_ERRORS = 8, 2048, 128
+local EST_SAMPLE, EST_PENDING, EST_ERRORS = 64, 2048, 128
 
 -- The most entries a queue's outbox keeps before buyers' private events are counted instead (see emit).
 local OUTBOX_CAP = 100000
