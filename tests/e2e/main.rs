@@ -150,6 +150,33 @@ fn to_background(display: &str) {
     }
 }
 
+/// Starts tauri-driver for the console binary `app` on `display` (with its own data and config folders)
+/// and opens a WebDriver session, which launches the app's window.
+async fn open_console(app: &str, display: &str, data: &Path, config: &Path) -> (Proc, Client) {
+    let (port, native) = (free_port(), free_port());
+    let driver = Proc(
+        Command::new(tool("tauri-driver"))
+            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
+            .env("DISPLAY", display)
+            .env("XDG_DATA_HOME", data)
+            .env("XDG_CONFIG_HOME", config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tauri-driver"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
+    let t = Instant::now();
+    loop {
+        match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
+            Ok(c) => return (driver, c),
+            Err(_) if t.elapsed() < Duration::from_secs(30) => tokio::time::sleep(Duration::from_millis(100)).await,
+            Err(e) => panic!("WebDriver session: {e}"),
+        }
+    }
+}
+
 /// Waits until `sel` is no longer displayed.
 async fn wait_hidden(c: &Client, sel: &str) {
     let t = Instant::now();
@@ -277,31 +304,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     let redis_url = format!("redis://:{redis_pass_encoded}@127.0.0.1:{}", server.port());
     let ably_key = format!("e2eapp.e2ekey:{ably_secret}");
 
-    let (port, native) = (free_port(), free_port());
-    let _driver = Proc(
-        Command::new(tool("tauri-driver"))
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-            .env("DISPLAY", &display)
-            .env("XDG_DATA_HOME", &data)
-            .env("XDG_CONFIG_HOME", &config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver"),
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
-    let t = Instant::now();
-    let c = loop {
-        match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
-            Ok(c) => break c,
-            Err(e) if t.elapsed() < Duration::from_secs(30) => {
-                let _ = e;
-                tokio::time::sleep(Duration::from_millis(300)).await;
-            }
-            Err(e) => panic!("WebDriver session: {e}"),
-        }
-    };
+    let (_driver, c) = open_console(app, &display, &data, &config).await;
 
     // 1. Setup: create a profile and save the credentials.
     type_into(&c, "#pf-name", "production").await;
@@ -692,30 +695,8 @@ async fn measure_the_console_idle() {
         .await
         .unwrap();
     }
-    let (port, native) = (free_port(), free_port());
-    let _driver = Proc(
-        Command::new(tool("tauri-driver"))
-            .args(["--port", &port.to_string(), "--native-port", &native.to_string()])
-            .env("DISPLAY", &display)
-            .env("XDG_DATA_HOME", &data)
-            .env("XDG_CONFIG_HOME", &config)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tauri-driver"),
-    );
-    let mut caps = serde_json::Map::new();
-    caps.insert("tauri:options".into(), serde_json::json!({ "application": app }));
     let launched = Instant::now();
-    let c = loop {
-        match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{port}")).await {
-            Ok(c) => break c,
-            Err(_) if launched.elapsed() < Duration::from_secs(30) => {
-                tokio::time::sleep(Duration::from_millis(100)).await
-            }
-            Err(e) => panic!("WebDriver session: {e}"),
-        }
-    };
+    let (_driver, c) = open_console(app, &display, &data, &config).await;
     css(&c, "#pf-name").await;
     let window = launched.elapsed();
     type_into(&c, "#pf-name", "measure").await;
