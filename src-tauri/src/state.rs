@@ -312,11 +312,12 @@ impl AppState {
                 .filter_map(|q| Scope::parse(&q.show_scope_id).ok())
                 .collect()
         };
-        let mut seeds = Vec::new();
-        for scope in unseen {
-            let past = engine.queue_history(&scope, at - HISTORY.as_millis() as i64).await.unwrap_or_default();
-            seeds.push((scope.to_string(), past.into_iter().map(|p| (p.at_ms, p.queue_size)).collect::<VecDeque<_>>()));
-        }
+        let past = engine.queue_histories(&unseen, at - HISTORY.as_millis() as i64).await;
+        let seeds: Vec<(String, VecDeque<(i64, u64)>)> = unseen
+            .iter()
+            .zip(past)
+            .map(|(scope, p)| (scope.to_string(), p.into_iter().map(|p| (p.at_ms, p.queue_size)).collect()))
+            .collect();
         let mut h = self.history.lock().expect("not poisoned");
         h.extend(seeds);
         for show in &shows {
