@@ -51,3 +51,9 @@ if [ ! -d "$here/tests/ably-js/node_modules/ably" ]; then
   echo "setup: installing the ably npm package for the tests" >&2
   npm ci --prefix "$here/tests/ably-js" --no-audit --no-fund --loglevel=error >/dev/null
 fi
+
+# The Tauri CLI (prebuilt, from npm) for scripts/package.sh and the package test, pinned by its lock file.
+if [ ! -x "$here/packaging/node_modules/.bin/tauri" ]; then
+  echo "setup: installing the Tauri CLI for packaging" >&2
+  npm ci --prefix "$here/packaging" --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -58,7 +58,7 @@ function modal({ title, text, input = null, yes = 'OK', danger = false, mustType
       $('#modal').onkeydown = inp.oninput = null;
       yesBtn.disabled = false;
       if (before && before.focus) before.focus();
-      resolve(ok ? (input === null ? true : inp.value) : null);
+      resolve(ok ? (asks ? inp.value : true) : null);
     };
     yesBtn.onclick = () => done(true);
     $('#modal-no').onclick = () => done(false);
@@ -86,17 +86,42 @@ function waitText(ms) {
 
 const time = (ms) => new Date(ms).toLocaleTimeString();
 
+// A sparkline's polyline points ('' below two samples).
+function sparkPoints(points) {
+  if (!points || points.length < 2) return '';
+  const max = Math.max(1, ...points);
+  const step = 120 / (points.length - 1);
+  return points.map((p, i) => `${(i * step).toFixed(1)},${(24 - (p / max) * 22).toFixed(1)}`).join(' ');
+}
+
 function sparkline(points) {
   const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
   svg.setAttribute('class', 'spark');
   svg.setAttribute('viewBox', '0 0 120 26');
-  if (!points || points.length < 2) return svg;
-  const max = Math.max(1, ...points);
-  const step = 120 / (points.length - 1);
   const line = document.createElementNS('http://www.w3.org/2000/svg', 'polyline');
-  line.setAttribute('points', points.map((p, i) => `${(i * step).toFixed(1)},${(24 - (p / max) * 22).toFixed(1)}`).join(' '));
+  line.setAttribute('points', sparkPoints(points));
   svg.append(line);
   return svg;
+}
+
+// Brings a table body to `rows` (each {key, sig, build}) touching only what changed: a row whose
+// signature is unchanged stays the same DOM node (WebKit then has nothing to lay out or paint again; the
+// console refreshes 100 queues every 10 s, most of them unchanged), a changed one is rebuilt, and rows are
+// moved, added or removed by key.
+function patchRows(body, rows) {
+  const old = new Map([...body.children].map((tr) => [tr.dataset.key, tr]));
+  rows.forEach((r, i) => {
+    let tr = old.get(r.key);
+    if (!tr || tr.dataset.sig !== r.sig) {
+      const fresh = r.build();
+      fresh.dataset.key = r.key;
+      fresh.dataset.sig = r.sig;
+      if (tr) tr.replaceWith(fresh);
+      tr = fresh;
+    }
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] || null);
+  });
+  while (body.children.length > rows.length) body.lastElementChild.remove();
 }
 
 // ---------- navigation ----------
@@ -341,7 +366,8 @@ function countdownEl(what, iso) {
 }
 setInterval(() => {
   for (const n of document.querySelectorAll('[data-field="countdown"]')) {
-    n.textContent = `${n.dataset.what} ${countdown(n.dataset.at)} (${n.dataset.label})`;
+    const text = `${n.dataset.what} ${countdown(n.dataset.at)} (${n.dataset.label})`;
+    if (n.textContent !== text) n.textContent = text;
   }
 }, 1000);
 
@@ -389,6 +415,7 @@ async function renderShows() {
 async function applyStatus(s, status, button) {
   if (!status) return;
   const box = $('#status-result');
+  let confirm = null;
   if ((status === 'CLOSED' || status === 'CANCELLED') && s.status !== status) {
     let who;
     try {
@@ -407,6 +434,7 @@ async function applyStatus(s, status, button) {
       yes: `${verb} show`, danger: true, mustType: production ? s.id : null,
     });
     if (!ok) return;
+    if (production) confirm = ok.trim(); // the backend checks it too
   } else if (status === 'OPEN' && s.status !== 'OPEN') {
     const n = s.schedules.length;
     const ok = await modal({
@@ -421,7 +449,7 @@ async function applyStatus(s, status, button) {
   const expect = { OPEN: 'open', CLOSED: 'closed', CANCELLED: 'closed', POSTPONED: 'paused', ON_GOING: null }[status] ?? 'paused';
   for (const sc of s.schedules) ui.myActions = { ...(ui.myActions ?? {}), [`${s.id}:${sc.id}`]: { at: Date.now(), expect } };
   try {
-    const r = await api.changeStatus(s.id, status, s.version);
+    const r = await api.changeStatus(s.id, status, s.version, confirm);
     box.hidden = false;
     box.className = 'result-box' + (r.success ? '' : ' bad');
     box.replaceChildren(el('b', {}, r.message),
@@ -724,9 +752,10 @@ function renderWorker(w, waiting = 0) {
     redis_unreachable: 'Notifications: paused (Redis unreachable)',
     stopped: 'Notifications: stopped',
   }[w.state] ?? w.state;
-  chip.textContent = text;
-  chip.title = w.lastError ?? '';
-  chip.className = 'chip' + (w.state === 'running' ? '' : w.state === 'ably_not_configured' ? ' warn' : ' bad');
+  const cls = 'chip' + (w.state === 'running' ? '' : w.state === 'ably_not_configured' ? ' warn' : ' bad');
+  if (chip.textContent !== text) chip.textContent = text;
+  if (chip.title !== (w.lastError ?? '')) chip.title = w.lastError ?? '';
+  if (chip.className !== cls) chip.className = cls;
 }
 
 function renderMonitor(data) {
@@ -737,15 +766,11 @@ function renderMonitor(data) {
   $('#sim-toggle').hidden = !(ui.connected && ui.connected.sandbox);
   $('#sim-toggle').textContent = ui.simulating ? 'Stop simulated buyers' : 'Simulate buyers';
   const only = $('#monitor-show').value;
-  const body = $('#monitor-table tbody');
-  body.replaceChildren();
-  let rows = 0;
+  const rows = [];
   for (const s of data.shows) {
     if (only && s.showId !== only) continue;
     for (const q of s.queueStatuses) {
-      rows++;
       const scope = q.showScopeId;
-      const cell = (field, v) => el('td', { class: 'num', dataset: { field } }, v);
       // What staff must know at a glance: pre-queue and opening, outflow limit, likely sold out.
       const notes = [];
       if (q.state === 'prequeue' && !s.saleOpensAt) notes.push('pre-queue · the sale opens by hand');
@@ -756,42 +781,69 @@ function renderMonitor(data) {
       if (q.forecast && q.forecast.clearedIn) notes.push(`queue cleared in ${range(q.forecast.clearedIn)} at this pace`);
       if (q.forecast && q.forecast.soldOutIn) notes.push(`seats run out in ${range(q.forecast.soldOutIn)}`);
       if (q.estimateErrorPct != null) notes.push(`wait estimates off by ${Math.round(q.estimateErrorPct)} % (median of ${q.estimateSamples} buyers)`);
-      const sched = el('td', {}, q.schedId, ...notes.map((n) => el('div', { class: 'muted small', dataset: { field: 'note' } }, n)),
-        q.state === 'prequeue' && s.saleOpensAt ? countdownEl('pre-queue · sale opens', s.saleOpensAt) : '');
-      body.append(el('tr', { dataset: { scope } },
-        el('td', {}, s.name), sched, el('td', { title: q.timeZone }, `${q.schedDate} ${(q.startsAt.split('T')[1] || '').slice(0, 5)}`),
-        el('td', {}, el('span', { class: `badge ${q.state}`, dataset: { field: 'state' } }, q.paused ? 'paused' : q.state)),
-        cell('queueSize', q.queueSize),
-        cell('sessions', `${q.activeSessions} / ${q.capacity}`),
-        cell('avgService', waitText(q.avgServiceMs)),
-        cell('estimatedWait', waitText(q.estimatedWaitTime)),
-        cell('admitted', q.admittedTotal), cell('abandoned', q.abandonedTotal), cell('pending', q.pendingEvents),
-        el('td', {}, el('button', { class: 'spark-button', type: 'button', dataset: { chart: scope }, title: 'Open the charts of this queue', 'aria-label': `Charts of ${s.name} ${q.schedId}`, onclick: () => openDetail(scope, `${s.name} · ${q.schedId}`) }, sparkline(data.history[scope]))),
-        el('td', {}, el('div', { class: 'row' },
-          q.paused
-            ? el('button', { class: 'small', dataset: { action: 'resume' }, onclick: () => act(scope, 'resume') }, 'Resume')
-            : el('button', { class: 'small', dataset: { action: 'pause' }, onclick: () => act(scope, 'pause') }, 'Pause'),
-          el('details', { class: 'menu staff-only', open: ui.openMenu === scope, ontoggle: (ev) => { if (ev.target.open) ui.openMenu = scope; else if (ui.openMenu === scope) ui.openMenu = null; } }, el('summary', { class: 'small', 'aria-label': `More actions for ${scope}` }, 'More ▾'),
-            el('div', { class: 'menu-items' },
-              el('button', { class: 'small', dataset: { action: 'admit' }, onclick: () => act(scope, 'admit', 'Admit how many buyers now (even beyond capacity)?', '10') }, 'Admit…'),
-              el('button', { class: 'small', dataset: { action: 'capacity' }, onclick: () => act(scope, 'capacity', 'Concurrent sessions:', String(q.capacity)) }, 'Capacity…'),
-              el('button', { class: 'small', dataset: { action: 'announce' }, onclick: () => act(scope, 'announce', 'Message to everyone waiting:', '') }, 'Message…'),
-              el('button', { class: 'small', dataset: { action: 'outflow' }, onclick: () => act(scope, 'outflow', 'Admit at most how many buyers per minute? (0 = no limit)', String(q.outflowPerMin || 0)) }, 'Outflow…'),
-              el('button', { class: 'small', dataset: { action: 'remove' }, onclick: () => act(scope, 'remove', 'Ticket id to remove:', '') }, 'Remove ticket…')))))));
+      const shown = {
+        name: s.name, sched: q.schedId, notes, countdown: q.state === 'prequeue' && s.saleOpensAt ? s.saleOpensAt : null,
+        date: `${q.schedDate} ${(q.startsAt.split('T')[1] || '').slice(0, 5)}`, zone: q.timeZone,
+        state: q.state, paused: q.paused, queueSize: q.queueSize, sessions: `${q.activeSessions} / ${q.capacity}`,
+        avgService: waitText(q.avgServiceMs), estimatedWait: waitText(q.estimatedWaitTime),
+        admitted: q.admittedTotal, abandoned: q.abandonedTotal, pending: q.pendingEvents,
+        capacity: q.capacity, outflow: q.outflowPerMin || 0,
+      };
+      rows.push({ key: scope, sig: JSON.stringify(shown), build: () => monitorRow(scope, shown) }); // (an open actions menu stays open: the row is kept, or rebuilt open)
     }
   }
-  if (!rows) body.append(el('tr', {}, el('td', { colspan: 13, class: 'muted' }, 'No open queue: set a show to Open (Queue Active).')));
-  if (rows > 1) {
+  if (!rows.length) {
+    rows.push({ key: 'empty', sig: '', build: () => el('tr', {}, el('td', { colspan: 13, class: 'muted' }, 'No open queue: set a show to Open (Queue Active).')) });
+  }
+  if (rows.length > 1) {
     // Totals across the queues shown.
     const all = data.shows.filter((s) => !only || s.showId === only).flatMap((s) => s.queueStatuses);
     const sum = (f) => all.reduce((n, q) => n + (q[f] || 0), 0);
+    const t = {
+      n: rows.length, queueSize: sum('queueSize'), sessions: `${sum('activeSessions')} / ${sum('capacity')}`,
+      admitted: sum('admittedTotal'), abandoned: sum('abandonedTotal'), pending: sum('pendingEvents'),
+    };
     const cell = (field, v) => el('td', { class: 'num', dataset: { field } }, v);
-    body.append(el('tr', { class: 'totals', dataset: { totals: '' } },
-      el('td', {}, `Total (${rows} queues)`), el('td', {}), el('td', {}), el('td', {}),
-      cell('queueSize', sum('queueSize')), cell('sessions', `${sum('activeSessions')} / ${sum('capacity')}`),
-      el('td', {}), el('td', {}), cell('admitted', sum('admittedTotal')), cell('abandoned', sum('abandonedTotal')),
-      cell('pending', sum('pendingEvents')), el('td', {}), el('td', {})));
+    rows.push({ key: 'totals', sig: JSON.stringify(t), build: () => el('tr', { class: 'totals', dataset: { totals: '' } },
+      el('td', {}, `Total (${t.n} queues)`), el('td', {}), el('td', {}), el('td', {}),
+      cell('queueSize', t.queueSize), cell('sessions', t.sessions),
+      el('td', {}), el('td', {}), cell('admitted', t.admitted), cell('abandoned', t.abandoned),
+      cell('pending', t.pending), el('td', {}), el('td', {})) });
   }
+  const body = $('#monitor-table tbody');
+  patchRows(body, rows);
+  // The sparklines change on their own (a sample every 10 s): only their lines are redrawn.
+  for (const line of body.querySelectorAll('button[data-chart] polyline')) {
+    const points = sparkPoints(data.history[line.closest('button').dataset.chart]);
+    if (line.getAttribute('points') !== points) line.setAttribute('points', points);
+  }
+}
+
+// One queue's row of the monitor, from what it shows (`shown`, also the row's signature).
+function monitorRow(scope, v) {
+  const cell = (field, value) => el('td', { class: 'num', dataset: { field } }, value);
+  const sched = el('td', {}, v.sched, ...v.notes.map((n) => el('div', { class: 'muted small', dataset: { field: 'note' } }, n)),
+    v.countdown ? countdownEl('pre-queue · sale opens', v.countdown) : '');
+  return el('tr', { dataset: { scope } },
+    el('td', {}, v.name), sched, el('td', { title: v.zone }, v.date),
+    el('td', {}, el('span', { class: `badge ${v.state}`, dataset: { field: 'state' } }, v.paused ? 'paused' : v.state)),
+    cell('queueSize', v.queueSize),
+    cell('sessions', v.sessions),
+    cell('avgService', v.avgService),
+    cell('estimatedWait', v.estimatedWait),
+    cell('admitted', v.admitted), cell('abandoned', v.abandoned), cell('pending', v.pending),
+    el('td', {}, el('button', { class: 'spark-button', type: 'button', dataset: { chart: scope }, title: 'Open the charts of this queue', 'aria-label': `Charts of ${v.name} ${v.sched}`, onclick: () => openDetail(scope, `${v.name} · ${v.sched}`) }, sparkline(null))),
+    el('td', {}, el('div', { class: 'row' },
+      v.paused
+        ? el('button', { class: 'small', dataset: { action: 'resume' }, onclick: () => act(scope, 'resume') }, 'Resume')
+        : el('button', { class: 'small', dataset: { action: 'pause' }, onclick: () => act(scope, 'pause') }, 'Pause'),
+      el('details', { class: 'menu staff-only', open: ui.openMenu === scope, ontoggle: (ev) => { if (ev.target.open) ui.openMenu = scope; else if (ui.openMenu === scope) ui.openMenu = null; } }, el('summary', { class: 'small', 'aria-label': `More actions for ${scope}` }, 'More ▾'),
+        el('div', { class: 'menu-items' },
+          el('button', { class: 'small', dataset: { action: 'admit' }, onclick: () => act(scope, 'admit', 'Admit how many buyers now (even beyond capacity)?', '10') }, 'Admit…'),
+          el('button', { class: 'small', dataset: { action: 'capacity' }, onclick: () => act(scope, 'capacity', 'Concurrent sessions:', String(v.capacity)) }, 'Capacity…'),
+          el('button', { class: 'small', dataset: { action: 'announce' }, onclick: () => act(scope, 'announce', 'Message to everyone waiting:', '') }, 'Message…'),
+          el('button', { class: 'small', dataset: { action: 'outflow' }, onclick: () => act(scope, 'outflow', 'Admit at most how many buyers per minute? (0 = no limit)', String(v.outflow)) }, 'Outflow…'),
+          el('button', { class: 'small', dataset: { action: 'remove' }, onclick: () => act(scope, 'remove', 'Ticket id to remove:', '') }, 'Remove ticket…'))))));
 }
 
 // Things staff must hear about even with the window in the background (an OS notification then; the
@@ -954,6 +1006,19 @@ async function start() {
   renderConnection();
   if (ui.connected) startRefresh();
   const profiles = await api.profiles();
+  // A console closed while connected reopens where it was: the same profile, the same view (Disconnect
+  // forgets the profile).
+  if (!ui.connected && prefs.lastProfile && profiles.some((p) => p.name === prefs.lastProfile)) {
+    banner(`Reconnecting to ${prefs.lastProfile}, as when the console was closed…`, 'info');
+    try {
+      ui.connected = await api.connect(prefs.lastProfile);
+      banner(null);
+      renderConnection();
+      startRefresh();
+    } catch (e) {
+      banner(`Could not reconnect to ${prefs.lastProfile}: ${errorText(e)} — pick a profile to connect.`);
+    }
+  }
   await show(ui.connected ? (prefs.lastView === 'setup' ? 'shows' : prefs.lastView) : 'setup');
   if (!ui.connected && !profiles.length) banner('No connection profile yet: create one, or start the local sandbox to try the console.', 'info');
 }

@@ -60,7 +60,7 @@ pub async fn sandbox_start(state: S<'_>) -> UiResult<ConnectionInfo> {
 
 #[tauri::command]
 pub async fn disconnect(state: S<'_>) -> UiResult<()> {
-    state.disconnect().await;
+    state.disconnect_by_hand().await;
     Ok(())
 }
 
@@ -95,8 +95,9 @@ pub async fn status_change(
     show: String,
     status: String,
     expected_version: Option<u64>,
+    confirm: Option<String>,
 ) -> UiResult<StatusChange> {
-    state.change_status(&show, &status, expected_version).await
+    state.change_status(&show, &status, expected_version, confirm.as_deref()).await
 }
 
 #[tauri::command]

@@ -94,6 +94,7 @@ pub fn run() {
                 data_dir,
                 seatwise_engine::Actor::current(),
             ));
+            remember_window_state(app);
             Ok(())
         })
         .build(tauri::generate_context!())
@@ -104,6 +105,29 @@ pub fn run() {
             if let Some(state) = handle.try_state::<state::AppState>() {
                 tauri::async_runtime::block_on(state.disconnect());
             }
+        }
+    });
+}
+
+/// Saves the window's size and place a second after it was last resized or moved, not only at a clean exit
+/// (the plugin's own moment): a laptop that dies or a console that is killed still reopens as it was.
+fn remember_window_state(app: &tauri::App) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use tauri_plugin_window_state::{AppHandleExt, StateFlags};
+    let Some(window) = app.get_webview_window("main") else { return };
+    let handle = app.handle().clone();
+    let latest = Arc::new(AtomicU64::new(0));
+    window.on_window_event(move |event| {
+        if matches!(event, tauri::WindowEvent::Resized(_) | tauri::WindowEvent::Moved(_)) {
+            let this = latest.fetch_add(1, Ordering::SeqCst) + 1;
+            let (handle, latest) = (handle.clone(), latest.clone());
+            tauri::async_runtime::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                if latest.load(Ordering::SeqCst) == this {
+                    let _ = handle.save_window_state(StateFlags::all());
+                }
+            });
         }
     });
 }

@@ -201,6 +201,13 @@ impl AppState {
         }
     }
 
+    /// Staff chose Disconnect: the next launch starts unconnected (a console closed while connected
+    /// reconnects to its last profile at the next launch instead).
+    pub async fn disconnect_by_hand(&self) {
+        self.disconnect().await;
+        let _ = self.prefs.set("lastProfile", Value::Null);
+    }
+
     pub async fn connection(&self) -> Option<ConnectionInfo> {
         self.session.lock().await.as_ref().map(|s| s.info.clone())
     }
@@ -275,14 +282,29 @@ impl AppState {
         Ok(st.queue_statuses.iter().map(|q| q.stats.queue_size + q.stats.active_sessions).sum())
     }
 
+    /// Changes a show's status. On a production connection, closing or cancelling needs `confirm` to be the
+    /// show's id (typed by hand in the dialog): checked here too, so no other caller of the command skips it.
     pub async fn change_status(
         &self,
         show: &str,
         status: &str,
         expected_version: Option<u64>,
+        confirm: Option<&str>,
     ) -> UiResult<StatusChange> {
         let e = self.staff_engine().await?;
-        Ok(e.update_show_status(&ShowId::new(show)?, ShowStatus::parse(status)?, &self.actor, expected_version).await?)
+        let (id, status) = (ShowId::new(show)?, ShowStatus::parse(status)?);
+        let production = (self.session.lock().await.as_ref())
+            .is_some_and(|s| !s.info.sandbox && s.info.environment == crate::profiles::Environment::Production);
+        if production && matches!(status, ShowStatus::Closed | ShowStatus::Cancelled) && confirm != Some(id.as_str()) {
+            return Err(UiError::new(
+                ErrorCode::Unconfirmed,
+                format!(
+                    "This is a production connection: to {} show {id}, type its id ({id}) to confirm. Nothing was changed.",
+                    if status == ShowStatus::Closed { "close" } else { "cancel" }
+                ),
+            ));
+        }
+        Ok(e.update_show_status(&id, status, &self.actor, expected_version).await?)
     }
 
     pub async fn audit(&self, show: Option<String>, limit: usize) -> UiResult<Vec<AuditRecord>> {

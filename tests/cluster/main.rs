@@ -53,7 +53,12 @@ async fn the_whole_lifecycle_runs_on_a_three_master_cluster() {
     let r = e.update_show_status(&id, ShowStatus::Closed, &actor(), None).await.unwrap();
     assert!(r.success && r.queue_results.iter().all(|q| q.message.starts_with("queue closed")), "{r:?}");
     let r = e.update_show_status(&id, ShowStatus::Open, &actor(), None).await.unwrap();
-    assert!(r.queue_results.iter().all(|q| q.message == "queue opened (generation 2)"), "{r:?}");
+    assert!(
+        r.queue_results
+            .iter()
+            .all(|q| q.message == "queue opened again, as a new queue: tickets from before it closed no longer count"),
+        "{r:?}"
+    );
     assert_eq!(e.audit_log(100, Some(&id)).await.unwrap().len(), 11, "create + 5 changes × (status, result)");
     // The queues really are spread: every master holds some of them.
     for node in &c.cluster.nodes {

@@ -146,10 +146,10 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     let rows = st.shows().await.unwrap();
     let allowed: Vec<String> = rows[0].allowed.iter().map(|o| o.label.clone()).collect();
     assert_eq!(allowed, vec!["Upcoming", "Open (Queue Active)", "Cancelled"]);
-    let r = st.change_status("gala", "OPEN", Some(1)).await.unwrap();
+    let r = st.change_status("gala", "OPEN", Some(1), None).await.unwrap();
     assert!(r.success && r.queue_results.len() == 2);
     // Another console's change in between: a plain conflict with the current status.
-    let err = st.change_status("gala", "CLOSED", Some(1)).await.unwrap_err();
+    let err = st.change_status("gala", "CLOSED", Some(1), Some("gala")).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict);
     assert!(err.message.contains("it is now OPEN"), "{err}");
     // Buyers arrive; the monitor sees them; staff act.
@@ -178,7 +178,14 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     let csv = st.export_csv(dir.path().join("out")).await.unwrap();
     let text = std::fs::read_to_string(&csv).unwrap();
     assert!(text.starts_with("show,schedule") && text.contains("gala,d1"), "{text}");
-    let r = st.change_status("gala", "CANCELLED", None).await.unwrap();
+    // A production profile (the default): cancelling needs the show's id typed, checked by the backend too.
+    for typed in [None, Some("gal"), Some("other")] {
+        let err = st.change_status("gala", "CANCELLED", None, typed).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::Unconfirmed, "{err}");
+        assert!(err.message.contains("type its id (gala) to confirm. Nothing was changed."), "{err}");
+    }
+    assert_eq!(st.buyers_to_tell("gala").await.unwrap(), 4, "nothing was changed");
+    let r = st.change_status("gala", "CANCELLED", None, Some("gala")).await.unwrap();
     assert_eq!(r.queue_results[0].message, "queue closed; 4 buyers will be told");
     let audit = st.audit(Some("gala".into()), 50).await.unwrap();
     let audit: Vec<serde_json::Value> = audit.iter().map(|a| serde_json::to_value(a).unwrap()).collect();
@@ -192,7 +199,12 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(ably.messages("seatwise:queue:gala:d1").iter().any(|m| m.name == "queue.closed"));
-    st.disconnect().await;
+    // The next launch reconnects to this profile, unless staff disconnect by hand.
+    assert_eq!(st.prefs_get()["lastProfile"], name.as_str());
+    st.disconnect().await; // (as at the app's exit)
+    assert_eq!(st.prefs_get()["lastProfile"], name.as_str());
+    st.disconnect_by_hand().await;
+    assert!(st.prefs_get()["lastProfile"].is_null());
     assert!(st.monitor().await.unwrap_err().code == ErrorCode::NotConnected);
     st.delete_profile(&name).unwrap();
 }
@@ -367,7 +379,7 @@ async fn an_upstash_rest_profile_runs_the_console_over_rest() {
     assert!(st.test_profile(&name).await.unwrap().redis.ok);
     st.connect(&name).await.unwrap();
     st.import_shows(r#"{"shows":[{"id":"up","name":"Up","venue":"V","schedules":[{"id":"d1","startsAt":"2026-05-01T19:00","timeZone":"UTC","capacity":1}]}]}"#).await.unwrap();
-    assert!(st.change_status("up", "OPEN", None).await.unwrap().success);
+    assert!(st.change_status("up", "OPEN", None, None).await.unwrap().success);
     let m = st.monitor().await.unwrap();
     assert_eq!(m.shows[0].queue_statuses[0].stats.state, "open");
     st.disconnect().await;
@@ -501,7 +513,7 @@ async fn a_watch_only_profile_watches_and_changes_nothing() {
     assert_eq!(m.shows.len(), 1, "the monitor works");
     assert_eq!(st.shows().await.unwrap().len(), 1);
     assert!(!st.audit(None, 10).await.unwrap().is_empty());
-    let err = st.change_status("gala", "CLOSED", None).await.unwrap_err();
+    let err = st.change_status("gala", "CLOSED", None, Some("gala")).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::ReadOnly, "{err}");
     assert!(err.message.contains("only watches"), "{err}");
     let err = st.queue_action("gala:d1", "pause", None).await.unwrap_err();

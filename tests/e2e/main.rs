@@ -11,6 +11,7 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use seatwise_ably_standin::{Config, StandIn};
 use seatwise_engine::local::{RedisServer, ServerOptions};
 
+mod package;
 #[path = "../support/pki.rs"]
 mod pki;
 use seatwise_engine::{BuyerId, ConnectOptions, Engine, Redis, Scope, Target};
@@ -150,6 +151,11 @@ fn to_background(display: &str) {
     }
 }
 
+/// One console at a time: the console is a single instance per D-Bus session (a second launch hands over
+/// to the first and ends), and every test here shares scripts/test.sh's session (its keyring). Each test
+/// holds this while its console runs.
+static ONE_CONSOLE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Starts tauri-driver for the console binary `app` on `display` (with its own data and config folders)
 /// and opens a WebDriver session, which launches the app's window.
 async fn open_console(app: &str, display: &str, data: &Path, config: &Path) -> (Proc, Client) {
@@ -174,6 +180,15 @@ async fn open_console(app: &str, display: &str, data: &Path, config: &Path) -> (
             Err(_) if t.elapsed() < Duration::from_secs(30) => tokio::time::sleep(Duration::from_millis(100)).await,
             Err(e) => panic!("WebDriver session: {e}"),
         }
+    }
+}
+
+/// Waits until `sel` is displayed.
+async fn wait_shown(c: &Client, sel: &str, what: &str) {
+    let t = Instant::now();
+    while !css(c, sel).await.is_displayed().await.unwrap_or(false) {
+        assert!(t.elapsed() < Duration::from_secs(15), "{what}: {sel} was not shown");
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -279,6 +294,7 @@ async fn screenshot(c: &Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_end_to_end_in_the_real_window() {
+    let _one = ONE_CONSOLE.lock().await;
     assert!(
         std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
         "the e2e test uses the real OS keyring: run it through scripts/test.sh (a private D-Bus session with gnome-keyring)"
@@ -304,7 +320,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     let redis_url = format!("redis://:{redis_pass_encoded}@127.0.0.1:{}", server.port());
     let ably_key = format!("e2eapp.e2ekey:{ably_secret}");
 
-    let (_driver, c) = open_console(app, &display, &data, &config).await;
+    let (driver, c) = open_console(app, &display, &data, &config).await;
 
     // 1. Setup: create a profile and save the credentials.
     type_into(&c, "#pf-name", "production").await;
@@ -430,6 +446,15 @@ async fn the_console_end_to_end_in_the_real_window() {
     });
     let cell = "tr[data-scope='e2e-gala:fri'] [data-field='admitted']";
     let first: u64 = wait_text(&c, cell, 40, |t| t.parse::<u64>().is_ok_and(|n| n > 0)).await.parse().unwrap();
+    // A refresh touches only what changed: the quiet queue's row is the same node across refreshes (a
+    // rebuilt one would answer "stale element"), while the busy queue's numbers move.
+    let quiet = css(&c, "tr[data-scope='e2e-gala:sat']").await;
+    let quiet_text = quiet.text().await.unwrap();
+    let seen = text_of(&c, "#last-update").await;
+    wait_text(&c, "#last-update", 10, |t| t != seen).await;
+    let seen = text_of(&c, "#last-update").await;
+    wait_text(&c, "#last-update", 10, |t| t != seen).await;
+    assert_eq!(quiet.text().await.expect("the unchanged row was kept, not rebuilt"), quiet_text);
     // The numbers move from one refresh to the next while buyers keep coming.
     wait_text(&c, cell, 60, |t| t.parse::<u64>().is_ok_and(|n| n > first)).await;
     wait_text(&c, "tr[data-scope='e2e-gala:fri'] [data-field='queueSize']", 60, |t| {
@@ -621,7 +646,61 @@ async fn the_console_end_to_end_in_the_real_window() {
     assert!(status.success(), "the second launch ended with {status}");
     assert!(text_of(&c, "#conn").await.starts_with("venue-tls"), "the first console is still there");
 
-    c.close().await.unwrap();
+    close_console(c, driver, &data).await;
+}
+
+/// Ends the WebDriver session and waits until the console (started with `data` as its data dir) has
+/// ended: the next test's console would otherwise hand over to this one (single instance) and end.
+async fn close_console(c: Client, driver: Proc, data: &Path) {
+    let _ = c.close().await;
+    drop(driver);
+    let t = Instant::now();
+    while runs_with(data) {
+        assert!(t.elapsed() < Duration::from_secs(15), "the console did not end");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Whether a process started with `dir` in its environment (a test's own XDG_DATA_HOME) still runs.
+fn runs_with(dir: &Path) -> bool {
+    let needle = dir.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
+        std::fs::read(p.path().join("environ")).is_ok_and(|env| {
+            env.split(|b| *b == 0).any(|v| v.strip_prefix(b"XDG_DATA_HOME=") == Some(needle.as_bytes()))
+        }) && std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "seatwise-consol")
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_reopens_as_it_was_left() {
+    let _one = ONE_CONSOLE.lock().await;
+    let app = env!("CARGO_BIN_EXE_seatwise-console");
+    let home = tempfile::tempdir().unwrap();
+    let (data, config) = (home.path().join("data"), home.path().join("config"));
+    let (_xvfb, display) = start_xvfb();
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+
+    let (driver, c) = open_console(app, &display, &data, &config).await;
+    type_into(&c, "#pf-name", "reopen").await;
+    type_into(&c, "#pf-host", "127.0.0.1").await;
+    type_into(&c, "#pf-port", &server.port().to_string()).await;
+    click(&c, "#profile-save").await;
+    wait_text(&c, "#profile-result", 10, |t| t.starts_with("Saved")).await;
+    click(&c, "#profiles li button.primary").await;
+    wait_text(&c, "#conn", 15, |t| t.starts_with("reopen")).await;
+    click(&c, "#nav-audit").await;
+    wait_shown(&c, "#view-audit", "the audit log").await;
+    c.set_window_size(1000, 700).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await; // saved a second after the last resize
+    // Closed without a clean exit (the session's end kills the app): what was saved must be enough.
+    close_console(c, driver, &data).await;
+
+    let (driver, c) = open_console(app, &display, &data, &config).await;
+    wait_text(&c, "#conn", 15, |t| t.starts_with("reopen")).await;
+    wait_shown(&c, "#view-audit", "the last view (the audit log) is shown again").await;
+    let (w, h) = c.get_window_size().await.unwrap();
+    assert!(w.abs_diff(1000) <= 40 && h.abs_diff(700) <= 40, "the window reopened at {w}×{h}, not about 1000×700");
+    close_console(c, driver, &data).await;
 }
 
 fn rand_u64() -> u64 {
@@ -666,12 +745,16 @@ fn tree_usage(root: u32) -> (u64, u64) {
 /// Not a test: a measurement (docs/PERFORMANCE.md). The console's idle cost with 100 open schedules
 /// refreshing every 10 s, for SEATWISE_MEASURE_SECS (default 300) with the monitor shown, then as long
 /// with a queue's charts open; and the time from launch to the first monitor table. Run with:
-/// `scripts/test.sh`'s environment and `cargo test -p seatwise-console --test e2e -- --ignored --nocapture`.
+/// `scripts/test.sh`'s environment and `cargo test -p seatwise-console --test e2e -- --ignored --nocapture`
+/// (SEATWISE_APP=target/release/seatwise-console to measure the release build).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement that takes minutes: run explicitly"]
 async fn measure_the_console_idle() {
+    let _one = ONE_CONSOLE.lock().await;
     let secs: u64 = std::env::var("SEATWISE_MEASURE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
-    let app = env!("CARGO_BIN_EXE_seatwise-console");
+    // SEATWISE_APP measures another build of the console (the release one, or an installed package).
+    let app = std::env::var("SEATWISE_APP").unwrap_or_else(|_| env!("CARGO_BIN_EXE_seatwise-console").into());
+    let app = app.as_str();
     let home = tempfile::tempdir().unwrap();
     let (data, config) = (home.path().join("data"), home.path().join("config"));
     let (_xvfb, display) = start_xvfb();
@@ -696,7 +779,7 @@ async fn measure_the_console_idle() {
         .unwrap();
     }
     let launched = Instant::now();
-    let (_driver, c) = open_console(app, &display, &data, &config).await;
+    let (driver, c) = open_console(app, &display, &data, &config).await;
     css(&c, "#pf-name").await;
     let window = launched.elapsed();
     type_into(&c, "#pf-name", "measure").await;
@@ -742,7 +825,7 @@ async fn measure_the_console_idle() {
     click(&c, "button[data-chart='m0:d0']").await;
     css(&c, "#chart-queue").await;
     measure("a queue's charts open").await;
-    c.close().await.unwrap();
+    close_console(c, driver, &data).await;
 }
 
 /// A stand-in desktop notification server (org.freedesktop.Notifications, the interface notify-rust and

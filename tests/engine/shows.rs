@@ -93,7 +93,12 @@ async fn status_effects_on_every_schedule() {
     assert_eq!(r.queue_results[0].message, "queue closed; 4 buyers will be told");
     assert_eq!(r.queue_results[1].message, "queue closed; 0 buyers will be told");
     let r = e.update_show_status(&sid, Open, &actor(), None).await.unwrap();
-    assert!(r.queue_results.iter().all(|q| q.message == "queue opened (generation 2)"), "{r:?}");
+    assert!(
+        r.queue_results
+            .iter()
+            .all(|q| q.message == "queue opened again, as a new queue: tickets from before it closed no longer count"),
+        "{r:?}"
+    );
     let s = stats(e.queue_stats(&scs).await.unwrap());
     assert_eq!((s[0].queue_size, s[0].tickets_issued, s[0].generation), (0, 0, 2));
     assert_eq!(e.status(&scs[0], &tickets[0]).await.unwrap().state, TicketState::Closed);

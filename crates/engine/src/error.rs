@@ -120,6 +120,9 @@ pub enum ErrorCode {
     KeyringDenied,
     /// The console: its preferences file could not be written.
     Prefs,
+    /// The console: a change on a production connection was not confirmed as production asks (closing or
+    /// cancelling a show needs its id typed).
+    Unconfirmed,
 }
 
 impl ErrorCode {
@@ -160,6 +163,7 @@ impl ErrorCode {
             KeyringLocked => "keyring_locked",
             KeyringDenied => "keyring_denied",
             Prefs => "prefs",
+            Unconfirmed => "unconfirmed",
         }
     }
 
@@ -168,7 +172,7 @@ impl ErrorCode {
     pub fn exit_code(self) -> u8 {
         use ErrorCode::*;
         match self {
-            Invalid | File | Rejected => 2,
+            Invalid | File | Rejected | Unconfirmed => 2,
             Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats | AlreadyQueued => 3,
             NotFound | NoQueue | UnknownTicket | NoSession | Closed | Paused | NotOwner | NotLive => 4,
             Unreachable | Auth | Tls | Cluster | Ably | ReadOnly => 5,

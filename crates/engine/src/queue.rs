@@ -163,15 +163,15 @@ pub enum QueueEffect {
 }
 
 impl QueueEffect {
+    /// The result in staff's words. The generation (how many times the queue has been opened fresh) stays in
+    /// the typed result for programs; the words only say when a reopening started a new queue.
     pub fn message(&self) -> String {
+        let fresh =
+            |g: u64| if g > 1 { " again, as a new queue: tickets from before it closed no longer count" } else { "" };
         match self {
-            QueueEffect::Opened { generation } => format!("queue opened (generation {generation})"),
-            QueueEffect::Resumed { generation } => {
-                format!("queue resumed (generation {generation}); buyers kept their places")
-            }
-            QueueEffect::AlreadyOpen { generation } => {
-                format!("queue already open (generation {generation}); nothing changed")
-            }
+            QueueEffect::Opened { generation } => format!("queue opened{}", fresh(*generation)),
+            QueueEffect::Resumed { .. } => "queue resumed; buyers kept their places".into(),
+            QueueEffect::AlreadyOpen { .. } => "queue already open; nothing changed".into(),
             QueueEffect::Paused => "queue paused; buyers keep their places, nobody is admitted".into(),
             QueueEffect::AlreadyPaused => "queue already paused".into(),
             QueueEffect::Closed { buyers_to_tell, .. } => {
@@ -182,11 +182,9 @@ impl QueueEffect {
             QueueEffect::Unchanged => "queue left as it is".into(),
             QueueEffect::Superseded => "left alone: a newer status change was already applied to this queue".into(),
             QueueEffect::PreQueueOpened { generation } => {
-                format!("pre-queue opened (generation {generation}); the order is drawn at the opening")
+                format!("pre-queue opened{}; the order is drawn when the sale opens", fresh(*generation))
             }
-            QueueEffect::Drawn { generation } => {
-                format!("queue opened (generation {generation}); the pre-queue's order was drawn")
-            }
+            QueueEffect::Drawn { .. } => "queue opened; the pre-queue's order was drawn".into(),
         }
     }
 }
