@@ -22,7 +22,7 @@ export const api = {
   audit: (show, limit) => invoke('audit_list', { show, limit }),
   monitor: () => invoke('monitor'),
   exportCsv: () => invoke('monitor_export_csv'),
-  queueHistory: (scope, hours) => invoke('queue_history', { scope, hours }),
+  queueHistory: (scope, hours, afterMs = null) => invoke('queue_history', { scope, hours, afterMs }),
   attention: (kind, text) => invoke('attention', { kind, text }),
   queueAction: (scope, action, arg) => invoke('queue_action', { scope, action, arg }),
   simulate: (on) => invoke('simulate', { on }),

@@ -666,13 +666,36 @@ function openDetail(scope, title) {
 async function renderDetail() {
   if (!ui.detail) { show('monitor'); return; }
   $('#detail-title').textContent = ui.detail.title;
-  let points = [];
+  const hours = Number($('#detail-hours').value);
+  const width = Math.max(320, $('#view-detail').clientWidth - 40);
+  const dark = document.body.classList.contains('dark');
+  // Charts already drawn for this queue, period, theme and width are fed the new samples only (uPlot's
+  // setData); anything else draws them afresh.
+  const key = `${ui.detail.scope} ${hours} ${dark} ${width}`;
+  const have = charts.length && ui.detailData && ui.detailData.key === key ? ui.detailData : null;
+  const last = have && have.points.length ? have.points[have.points.length - 1].atMs : null;
+  let fresh;
   try {
-    points = await api.queueHistory(ui.detail.scope, Number($('#detail-hours').value));
+    fresh = await api.queueHistory(ui.detail.scope, hours, last);
   } catch (e) { setResult($('#detail-note'), errorText(e), false); return; }
-  $('#detail-note').textContent = points.length
+  const since = Date.now() - hours * 3600000;
+  const points = (have ? have.points.concat(fresh) : fresh).filter((p) => p.atMs >= since);
+  ui.detailData = { key, points };
+  const note = points.length
     ? `${points.length} samples, from ${new Date(points[0].atMs).toLocaleString()}`
     : 'No samples yet: a worker (this console runs one) samples every 10 s.';
+  if ($('#detail-note').textContent !== note) $('#detail-note').textContent = note;
+  const t = points.map((p) => p.atMs / 1000);
+  const data = [
+    [t, points.map((p) => p.queueSize), points.map((p) => p.activeSessions)],
+    [t, points.map((p) => p.admissionsPerMin)],
+    [t, points.map((p) => p.estWaitMs / 60000)],
+  ];
+  if (have) {
+    if (fresh.length || points.length !== have.points.length) charts.forEach((c, i) => c.setData(data[i]));
+    for (const c of charts) c.root.dataset.samples = String(points.length);
+    return;
+  }
   // The chart library is loaded when a chart is first opened (the overview never needs it). It formats
   // numbers in navigator.language, which WebKitGTK reports as "C" under a C/POSIX locale (servers, CI,
   // minimal desktops): not a language tag, so Intl throws. Such a locale means no preference: English.
@@ -683,24 +706,20 @@ async function renderDetail() {
   try {
     ({ default: uPlot } = await import('./vendor/uplot/uPlot.esm.js'));
   } catch (e) { setResult($('#detail-note'), `The charts could not be loaded: ${e}`, false); return; }
-  const t = points.map((p) => p.atMs / 1000);
-  const width = Math.max(320, $('#view-detail').clientWidth - 40);
-  const dark = document.body.classList.contains('dark');
   const axis = { stroke: dark ? '#a5b1b8' : '#5f6b73', grid: { stroke: dark ? '#2a343b' : '#eef1f2' } };
   // The time axis always spans the chosen period, ending now (a fresh queue has few samples).
-  const to = Date.now() / 1000;
-  const from = to - Number($('#detail-hours').value) * 3600;
+  const range = () => { const to = Date.now() / 1000; return [to - hours * 3600, to]; };
   const opts = (series) => ({
     width, height: 180, series: [{}, ...series], axes: [axis, axis],
-    scales: { x: { time: true, range: () => [from, to] } },
+    scales: { x: { time: true, range } },
   });
   for (const c of charts) c.destroy();
   charts = [
     new uPlot(opts([{ label: 'Waiting', stroke: '#117a76', width: 2 }, { label: 'In a session', stroke: '#b5530b', width: 2 }]),
-      [t, points.map((p) => p.queueSize), points.map((p) => p.activeSessions)], $('#chart-queue')),
-    new uPlot(opts([{ label: 'Admissions/min', stroke: '#1f4f8f', width: 2 }]), [t, points.map((p) => p.admissionsPerMin)], $('#chart-outflow')),
+      data[0], $('#chart-queue')),
+    new uPlot(opts([{ label: 'Admissions/min', stroke: '#1f4f8f', width: 2 }]), data[1], $('#chart-outflow')),
     new uPlot(opts([{ label: 'Estimated wait (min)', stroke: '#6a3fb5', width: 2, value: (u, v) => (v == null ? '-' : v.toFixed(1)) }]),
-      [t, points.map((p) => p.estWaitMs / 60000)], $('#chart-wait')),
+      data[2], $('#chart-wait')),
   ];
   for (const c of charts) c.root.dataset.samples = String(points.length);
 }

@@ -140,14 +140,16 @@ pub async fn attention<R: Runtime>(app: AppHandle<R>, state: S<'_>, kind: String
     Ok(true)
 }
 
-/// One queue's shared history (sampled every 10 s by every worker) for the last `hours` (at most 48).
+/// One queue's shared history (sampled every 10 s by every worker) for the last `hours` (at most 48);
+/// only the samples after `after_ms` when given (a chart already drawn asks for what is new).
 #[tauri::command]
 pub async fn queue_history(
     state: S<'_>,
     scope: String,
     hours: Option<f64>,
+    after_ms: Option<i64>,
 ) -> UiResult<Vec<seatwise_engine::history::HistoryPoint>> {
-    state.queue_history(&scope, hours.unwrap_or(3.0)).await
+    state.queue_history(&scope, hours.unwrap_or(3.0), after_ms).await
 }
 
 #[tauri::command]

@@ -387,18 +387,20 @@ impl AppState {
         Ok(true)
     }
 
-    /// One queue's shared history for the last `hours` (0.1 to 48).
+    /// One queue's shared history for the last `hours` (0.1 to 48), or only its samples after `after_ms`.
     pub async fn queue_history(
         &self,
         scope: &str,
         hours: f64,
+        after_ms: Option<i64>,
     ) -> UiResult<Vec<seatwise_engine::history::HistoryPoint>> {
         if !(0.1..=48.0).contains(&hours) {
             return Err(UiError::new(ErrorCode::Invalid, format!("history of {hours} hours: give 0.1 to 48 hours")));
         }
         let scope = Scope::parse(scope)?;
         let e = self.engine().await?;
-        Ok(e.queue_history(&scope, now_ms() - (hours * 3_600_000.0) as i64).await?)
+        let since = now_ms() - (hours * 3_600_000.0) as i64;
+        Ok(e.queue_history(&scope, after_ms.map_or(since, |a| since.max(a + 1))).await?)
     }
 
     /// The current table as CSV, written to `dir`; returns the file's path.

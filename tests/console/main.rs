@@ -169,6 +169,15 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     let q = &m.shows[0].queue_statuses[0];
     assert_eq!((q.stats.queue_size, q.stats.active_sessions), (3, 1));
     assert_eq!(m.history["gala:d1"], vec![3]);
+    // A queue's charts: its history, then only what came after the last sample drawn.
+    e.sample_history(std::slice::from_ref(&sc)).await.unwrap();
+    let h = st.queue_history("gala:d1", 1.0, None).await.unwrap();
+    let last = h.last().expect("a sample in this 10-second slot").at_ms;
+    assert_eq!(h.last().unwrap().queue_size, 3);
+    assert!(st.queue_history("gala:d1", 1.0, Some(last)).await.unwrap().is_empty(), "nothing after the last");
+    assert_eq!(st.queue_history("gala:d1", 1.0, Some(last - 1)).await.unwrap().len(), 1);
+    let err = st.queue_history("gala:d1", 100.0, None).await.unwrap_err();
+    assert!(err.code == ErrorCode::Invalid && err.message.contains("give 0.1 to 48 hours"), "{err}");
     assert!(st.queue_action("gala:d1", "pause", None).await.unwrap().contains("paused"));
     assert!(st.queue_action("gala:d1", "admit", Some("x".into())).await.unwrap_err().message.contains("whole number"));
     st.queue_action("gala:d1", "resume", None).await.unwrap();
