@@ -71,6 +71,18 @@ pub fn run() {
         );
         std::process::exit(3);
     }
+    // WebKitGTK draws the window without GPU compositing: the console is tables and three small charts,
+    // which WebKit's CPU path draws at a fraction of the cost; compositing keeps GL buffers (and, on a machine
+    // without a usable GPU, Mesa's software renderer) in the web process: about 120 MB and a third of the
+    // idle CPU measured (docs/PERFORMANCE.md), and some drivers show a blank window with it.
+    // SEATWISE_GPU_COMPOSITING=1 (or setting WEBKIT_DISABLE_COMPOSITING_MODE yourself) leaves WebKit's choice.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
+        && std::env::var_os("SEATWISE_GPU_COMPOSITING").is_none_or(|v| v != "1")
+    {
+        // SAFETY: the first thing the process does, before any other thread exists to read the environment.
+        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
+    }
     // One console per computer account: a second launch brings the running window forward instead (two
     // consoles would each run a sandbox and a worker on the same data). Registered first, as the plugin asks.
     let app = app(tauri::Builder::default())

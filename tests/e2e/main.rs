@@ -710,9 +710,8 @@ fn rand_u64() -> u64 {
     h.finish()
 }
 
-/// CPU (user + system ticks) and memory (PSS, kB) of a process and all its descendants (the app and its
-/// WebKit web and network processes), from /proc.
-fn tree_usage(root: u32) -> (u64, u64) {
+/// A process and all its descendants.
+fn process_tree(root: u32) -> Vec<u32> {
     let mut pids = vec![root];
     let mut i = 0;
     while i < pids.len() {
@@ -720,8 +719,14 @@ fn tree_usage(root: u32) -> (u64, u64) {
         pids.extend(children.split_whitespace().filter_map(|p| p.parse::<u32>().ok()));
         i += 1;
     }
+    pids
+}
+
+/// CPU (user + system ticks) and memory (PSS, kB) of a process and all its descendants (the app and its
+/// WebKit web and network processes), from /proc.
+fn tree_usage(root: u32) -> (u64, u64) {
     let (mut ticks, mut rss_kb) = (0, 0);
-    for p in pids {
+    for p in process_tree(root) {
         let stat = std::fs::read_to_string(format!("/proc/{p}/stat")).unwrap_or_default();
         let f: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
         ticks += f.get(11).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
@@ -818,7 +823,13 @@ async fn measure_the_console_idle() {
             peak as f64 / 1024.0
         );
     };
+    // Whether any of the console's processes drew through OpenGL (GPU compositing; Mesa's software renderer
+    // under Xvfb).
+    let gl = process_tree(pid)
+        .iter()
+        .any(|p| std::fs::read_to_string(format!("/proc/{p}/maps")).is_ok_and(|m| m.contains("_dri.so")));
     println!("\n## The console idle, 100 open schedules, refresh every 10 s (this machine, Xvfb)");
+    println!("OpenGL (GPU compositing) in use: {}", if gl { "yes" } else { "no" });
     println!("launch to the first window content: {:.2} s", window.as_secs_f64());
     println!("Connect to the first monitor table of 100 queues: {:.2} s", first_table.as_secs_f64());
     measure("monitor shown").await;
