@@ -823,13 +823,7 @@ async fn measure_the_console_idle() {
             peak as f64 / 1024.0
         );
     };
-    // Whether any of the console's processes drew through OpenGL (GPU compositing; Mesa's software renderer
-    // under Xvfb).
-    let gl = process_tree(pid)
-        .iter()
-        .any(|p| std::fs::read_to_string(format!("/proc/{p}/maps")).is_ok_and(|m| m.contains("_dri.so")));
     println!("\n## The console idle, 100 open schedules, refresh every 10 s (this machine, Xvfb)");
-    println!("OpenGL (GPU compositing) in use: {}", if gl { "yes" } else { "no" });
     println!("launch to the first window content: {:.2} s", window.as_secs_f64());
     println!("Connect to the first monitor table of 100 queues: {:.2} s", first_table.as_secs_f64());
     measure("monitor shown").await;
