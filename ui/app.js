@@ -415,7 +415,7 @@ async function renderShows() {
 async function applyStatus(s, status, button) {
   if (!status) return;
   const box = $('#status-result');
-  let confirm = null;
+  let typedId = null; // production: the show id typed in the dialog
   if ((status === 'CLOSED' || status === 'CANCELLED') && s.status !== status) {
     let who;
     try {
@@ -434,7 +434,7 @@ async function applyStatus(s, status, button) {
       yes: `${verb} show`, danger: true, mustType: production ? s.id : null,
     });
     if (!ok) return;
-    if (production) confirm = ok.trim(); // the backend checks it too
+    if (production) typedId = ok.trim(); // the backend checks it too
   } else if (status === 'OPEN' && s.status !== 'OPEN') {
     const n = s.schedules.length;
     const ok = await modal({
@@ -449,7 +449,7 @@ async function applyStatus(s, status, button) {
   const expect = { OPEN: 'open', CLOSED: 'closed', CANCELLED: 'closed', POSTPONED: 'paused', ON_GOING: null }[status] ?? 'paused';
   for (const sc of s.schedules) ui.myActions = { ...(ui.myActions ?? {}), [`${s.id}:${sc.id}`]: { at: Date.now(), expect } };
   try {
-    const r = await api.changeStatus(s.id, status, s.version, confirm);
+    const r = await api.changeStatus(s.id, status, s.version, typedId);
     box.hidden = false;
     box.className = 'result-box' + (r.success ? '' : ' bad');
     box.replaceChildren(el('b', {}, r.message),
