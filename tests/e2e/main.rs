@@ -498,6 +498,8 @@ async fn the_console_end_to_end_in_the_real_window() {
     // Keyboard: "?" lists the shortcuts, Escape closes the list, "3" goes back to the live queues.
     css(&c, "#detail-back").await.send_keys("?").await.unwrap();
     wait_text(&c, "#help-list", 5, |t| t.contains("Refresh now")).await;
+    screenshot(&c, "shortcuts.png").await;
+    axe_check(&c, "keyboard shortcuts").await;
     css(&c, "#help-close").await.send_keys("\u{e00c}").await.unwrap();
     wait_hidden(&c, "#help").await;
     css(&c, "#detail-back").await.send_keys("3").await.unwrap();
