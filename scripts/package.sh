@@ -6,7 +6,7 @@
 #
 # AppImage is left out: its bundler downloads linuxdeploy and its plugins from GitHub while bundling, and
 # this project builds where only the package registries can be reached. macOS and Windows bundles come from
-# packaging/release.yml (tauri-action) on the venue's own CI.
+# .github/workflows/release.yml (tauri-action) on the venue's own CI.
 #
 #   scripts/package.sh           release build (optimised, the UI embedded), packages in
 #                                target/release/bundle/{deb,rpm}/

@@ -671,13 +671,16 @@ async function renderDetail() {
   const dark = document.body.classList.contains('dark');
   // Charts already drawn for this queue, period, theme and width are fed the new samples only (uPlot's
   // setData); anything else draws them afresh.
-  const key = `${ui.detail.scope} ${hours} ${dark} ${width}`;
+  const conn = ui.connected ? `${ui.connected.profile} ${ui.connected.label}` : '';
+  const key = `${conn} ${ui.detail.scope} ${hours} ${dark} ${width}`;
   const have = charts.length && ui.detailData && ui.detailData.key === key ? ui.detailData : null;
   const last = have && have.points.length ? have.points[have.points.length - 1].atMs : null;
+  const call = (ui.detailCall = (ui.detailCall ?? 0) + 1);
   let fresh;
   try {
     fresh = await api.queueHistory(ui.detail.scope, hours, last);
   } catch (e) { setResult($('#detail-note'), errorText(e), false); return; }
+  if (call !== ui.detailCall) return; // a newer call (another period, queue or refresh) draws instead
   const since = Date.now() - hours * 3600000;
   const points = (have ? have.points.concat(fresh) : fresh).filter((p) => p.atMs >= since);
   ui.detailData = { key, points };
@@ -706,6 +709,7 @@ async function renderDetail() {
   try {
     ({ default: uPlot } = await import('./vendor/uplot/uPlot.esm.js'));
   } catch (e) { setResult($('#detail-note'), `The charts could not be loaded: ${e}`, false); return; }
+  if (call !== ui.detailCall) return;
   const axis = { stroke: dark ? '#a5b1b8' : '#5f6b73', grid: { stroke: dark ? '#2a343b' : '#eef1f2' } };
   // The time axis always spans the chosen period, ending now (a fresh queue has few samples).
   const range = () => { const to = Date.now() / 1000; return [to - hours * 3600, to]; };
@@ -856,7 +860,12 @@ function monitorRow(scope, v) {
       v.paused
         ? el('button', { class: 'small', dataset: { action: 'resume' }, onclick: () => act(scope, 'resume') }, 'Resume')
         : el('button', { class: 'small', dataset: { action: 'pause' }, onclick: () => act(scope, 'pause') }, 'Pause'),
-      el('details', { class: 'menu staff-only', open: ui.openMenu === scope, ontoggle: (ev) => { if (ev.target.open) ui.openMenu = scope; else if (ui.openMenu === scope) ui.openMenu = null; } }, el('summary', { class: 'small', 'aria-label': `More actions for ${scope}` }, 'More ▾'),
+      el('details', { class: 'menu staff-only', open: ui.openMenu === scope, ontoggle: (ev) => {
+        if (ev.target.open) {
+          ui.openMenu = scope;
+          for (const d of document.querySelectorAll('#monitor-table details.menu[open]')) if (d !== ev.target) d.open = false;
+        } else if (ui.openMenu === scope) ui.openMenu = null;
+      } }, el('summary', { class: 'small', 'aria-label': `More actions for ${scope}` }, 'More ▾'),
         el('div', { class: 'menu-items' },
           el('button', { class: 'small', dataset: { action: 'admit' }, onclick: () => act(scope, 'admit', 'Admit how many buyers now (even beyond capacity)?', '10') }, 'Admit…'),
           el('button', { class: 'small', dataset: { action: 'capacity' }, onclick: () => act(scope, 'capacity', 'Concurrent sessions:', String(v.capacity)) }, 'Capacity…'),
@@ -903,7 +912,8 @@ function watchForAttention(data) {
 }
 
 async function act(scope, action, question, initial) {
-  ui.openMenu = null; // the menu closes once an action is chosen
+  ui.openMenu = null; // the menu closes once an action is chosen (the row itself may be kept as it is)
+  for (const d of document.querySelectorAll('#monitor-table details.menu[open]')) d.open = false;
   const expect = { pause: 'paused', resume: 'open' }[action];
   if (expect) ui.myActions = { ...(ui.myActions ?? {}), [scope]: { at: Date.now(), expect } };
   let arg = null;

@@ -137,7 +137,12 @@ fn remember_window_state(app: &tauri::App) {
             tauri::async_runtime::spawn(async move {
                 tokio::time::sleep(std::time::Duration::from_secs(1)).await;
                 if latest.load(Ordering::SeqCst) == this {
-                    let _ = handle.save_window_state(StateFlags::all());
+                    // On the main thread, as the plugin's own saves: reading the window's size from another
+                    // thread waits for the main thread, which may be waiting for the plugin's state lock.
+                    let h = handle.clone();
+                    let _ = handle.run_on_main_thread(move || {
+                        let _ = h.save_window_state(StateFlags::all());
+                    });
                 }
             });
         }

@@ -191,6 +191,9 @@ impl AppState {
             gateway_url: None,
         };
         let info = self.start_session(info, engine, None, Some(sandbox)).await;
+        // The next launch does not reconnect to the profile used before the sandbox (nor start the sandbox:
+        // it runs simulated buyers; one click away on Setup).
+        let _ = self.prefs.set("lastProfile", Value::Null);
         self.simulate(true).await?;
         Ok(info)
     }
