@@ -153,7 +153,7 @@ fn to_background(display: &str) {
 
 /// One console at a time: the console is a single instance per D-Bus session (a second launch hands over
 /// to the first and ends), and every test here shares scripts/test.sh's session (its keyring). Each test
-/// holds this while its console runs.
+/// holds this while its console runs (`console_turn`).
 static ONE_CONSOLE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Starts tauri-driver for the console binary `app` on `display` (with its own data and config folders)
@@ -294,7 +294,6 @@ async fn screenshot(c: &Client, name: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_end_to_end_in_the_real_window() {
-    let _one = ONE_CONSOLE.lock().await;
     assert!(
         std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some(),
         "the e2e test uses the real OS keyring: run it through scripts/test.sh (a private D-Bus session with gnome-keyring)"
@@ -302,6 +301,7 @@ async fn the_console_end_to_end_in_the_real_window() {
     let app = env!("CARGO_BIN_EXE_seatwise-console");
     let home = tempfile::tempdir().unwrap();
     let (data, config) = (home.path().join("data"), home.path().join("config"));
+    let _turn = console_turn(&data).await;
     std::fs::create_dir_all(&data).unwrap();
     std::fs::create_dir_all(&config).unwrap();
     let (_xvfb, display) = start_xvfb();
@@ -663,22 +663,54 @@ async fn close_console(c: Client, driver: Proc, data: &Path) {
     }
 }
 
-/// Whether a process started with `dir` in its environment (a test's own XDG_DATA_HOME) still runs.
-fn runs_with(dir: &Path) -> bool {
+/// The consoles started with `dir` in their environment (a test's own XDG_DATA_HOME) that still run.
+fn consoles_of(dir: &Path) -> Vec<u32> {
     let needle = dir.to_string_lossy().into_owned();
-    std::fs::read_dir("/proc").unwrap().flatten().any(|p| {
-        std::fs::read(p.path().join("environ")).is_ok_and(|env| {
-            env.split(|b| *b == 0).any(|v| v.strip_prefix(b"XDG_DATA_HOME=") == Some(needle.as_bytes()))
-        }) && std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "seatwise-consol")
-    })
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|p| {
+            std::fs::read(p.path().join("environ")).is_ok_and(|env| {
+                env.split(|b| *b == 0).any(|v| v.strip_prefix(b"XDG_DATA_HOME=") == Some(needle.as_bytes()))
+            }) && std::fs::read_to_string(p.path().join("comm")).is_ok_and(|c| c.trim() == "seatwise-consol")
+        })
+        .filter_map(|p| p.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+fn runs_with(dir: &Path) -> bool {
+    !consoles_of(dir).is_empty()
+}
+
+/// A test's turn to run a console (see ONE_CONSOLE), for consoles whose data dir is `data`. When it ends,
+/// even by a failure midway, a console of `data` still running is killed before the next test's turn.
+struct ConsoleTurn {
+    data: PathBuf,
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn console_turn(data: &Path) -> ConsoleTurn {
+    ConsoleTurn { data: data.to_path_buf(), _turn: ONE_CONSOLE.lock().await }
+}
+
+impl Drop for ConsoleTurn {
+    fn drop(&mut self) {
+        let t = Instant::now();
+        while runs_with(&self.data) && t.elapsed() < Duration::from_secs(5) {
+            for pid in consoles_of(&self.data) {
+                let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_reopens_as_it_was_left() {
-    let _one = ONE_CONSOLE.lock().await;
     let app = env!("CARGO_BIN_EXE_seatwise-console");
     let home = tempfile::tempdir().unwrap();
     let (data, config) = (home.path().join("data"), home.path().join("config"));
+    let _turn = console_turn(&data).await;
     let (_xvfb, display) = start_xvfb();
     let server = RedisServer::start(&ServerOptions::default()).unwrap();
 
@@ -757,13 +789,13 @@ fn tree_usage(root: u32) -> (u64, u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement that takes minutes: run explicitly"]
 async fn measure_the_console_idle() {
-    let _one = ONE_CONSOLE.lock().await;
     let secs: u64 = std::env::var("SEATWISE_MEASURE_SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(300);
     // SEATWISE_APP measures another build of the console (the release one, or an installed package).
     let app = std::env::var("SEATWISE_APP").unwrap_or_else(|_| env!("CARGO_BIN_EXE_seatwise-console").into());
     let app = app.as_str();
     let home = tempfile::tempdir().unwrap();
     let (data, config) = (home.path().join("data"), home.path().join("config"));
+    let _turn = console_turn(&data).await;
     let (_xvfb, display) = start_xvfb();
     let server = RedisServer::start(&ServerOptions::default()).unwrap();
     let e = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.unwrap());

@@ -62,9 +62,9 @@ async fn the_deb_installs_and_its_binary_opens_the_console() {
     }
 
     // The installed binary opens the console's window (a fresh user: the first screen is setup).
-    let _one = ONE_CONSOLE.lock().await;
     let home = work.path().join("home");
     let (data, config) = (home.join("data"), home.join("config"));
+    let _turn = console_turn(&data).await;
     std::fs::create_dir_all(&data).unwrap();
     std::fs::create_dir_all(&config).unwrap();
     let (_xvfb, display) = start_xvfb();
