@@ -224,6 +224,12 @@ impl AppState {
     /// The engine, for a change: refused on a watch-only profile (Redis would refuse it too; this says so
     /// before anything is sent).
     async fn staff_engine(&self) -> UiResult<Engine> {
+        Ok(self.staff_session().await?.0)
+    }
+
+    /// The engine for a change and the connection it belongs to, read together (a connection switched
+    /// in between cannot pair one profile's guard with another's engine).
+    async fn staff_session(&self) -> UiResult<(Engine, ConnectionInfo)> {
         let s = self.session.lock().await;
         let s = s.as_ref().ok_or_else(|| {
             UiError::new(ErrorCode::NotConnected, "Not connected: pick a profile or start the local sandbox.")
@@ -237,7 +243,7 @@ impl AppState {
                 ),
             ));
         }
-        Ok(s.engine.clone())
+        Ok((s.engine.clone(), s.info.clone()))
     }
 
     // ---- shows ----
@@ -294,10 +300,9 @@ impl AppState {
         expected_version: Option<u64>,
         confirm: Option<&str>,
     ) -> UiResult<StatusChange> {
-        let e = self.staff_engine().await?;
+        let (e, info) = self.staff_session().await?;
         let (id, status) = (ShowId::new(show)?, ShowStatus::parse(status)?);
-        let production = (self.session.lock().await.as_ref())
-            .is_some_and(|s| !s.info.sandbox && s.info.environment == crate::profiles::Environment::Production);
+        let production = !info.sandbox && info.environment == crate::profiles::Environment::Production;
         if production && matches!(status, ShowStatus::Closed | ShowStatus::Cancelled) && confirm != Some(id.as_str()) {
             return Err(UiError::new(
                 ErrorCode::Unconfirmed,
