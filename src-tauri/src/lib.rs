@@ -62,6 +62,32 @@ pub fn app<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     ])
 }
 
+/// WebKitGTK's defaults suit a browser; the console is tables, a few small charts and a refresh every ten
+/// seconds, on a laptop that also runs the box office. Each default below is set only when neither the
+/// variable itself nor its SEATWISE_ switch is set, and each was measured side by side with WebKit's own
+/// choice (docs/PERFORMANCE.md, "the console idle").
+/// - No GPU compositing (`SEATWISE_GPU_COMPOSITING=1` restores it): WebKit's CPU path draws these views at a
+///   fraction of the cost; compositing keeps GL buffers (and, without a usable GPU, Mesa's software
+///   renderer) in the web process: about 120 MB and a third of the idle CPU, and some drivers show a blank
+///   window with it.
+/// - JavaScript interpreted, no JIT compilers (`SEATWISE_JS_JIT=1` restores them): the views' scripts run
+///   for a few milliseconds per refresh; interpreting them costs about 0.1 % of a core more, and the JIT's
+///   code and profiling data cost the web process about 13 MB.
+///
+/// Runs first in `run`, before any other thread exists to read the environment; the WebKit processes
+/// inherit it.
+#[cfg(target_os = "linux")]
+fn lean_webview() {
+    let defaults =
+        [("WEBKIT_DISABLE_COMPOSITING_MODE", "1", "SEATWISE_GPU_COMPOSITING"), ("JSC_useJIT", "0", "SEATWISE_JS_JIT")];
+    for (variable, value, switch) in defaults {
+        if std::env::var_os(variable).is_none() && std::env::var_os(switch).is_none_or(|v| v != "1") {
+            // SAFETY: called first in `run`, while the process has one thread.
+            unsafe { std::env::set_var(variable, value) };
+        }
+    }
+}
+
 pub fn run() {
     if !display_available() {
         eprintln!(
@@ -71,18 +97,8 @@ pub fn run() {
         );
         std::process::exit(3);
     }
-    // WebKitGTK draws the window without GPU compositing: the console is tables and three small charts,
-    // which WebKit's CPU path draws at a fraction of the cost; compositing keeps GL buffers (and, on a machine
-    // without a usable GPU, Mesa's software renderer) in the web process: about 120 MB and a third of the
-    // idle CPU measured (docs/PERFORMANCE.md), and some drivers show a blank window with it.
-    // SEATWISE_GPU_COMPOSITING=1 (or setting WEBKIT_DISABLE_COMPOSITING_MODE yourself) leaves WebKit's choice.
     #[cfg(target_os = "linux")]
-    if std::env::var_os("WEBKIT_DISABLE_COMPOSITING_MODE").is_none()
-        && std::env::var_os("SEATWISE_GPU_COMPOSITING").is_none_or(|v| v != "1")
-    {
-        // SAFETY: the first thing the process does, before any other thread exists to read the environment.
-        unsafe { std::env::set_var("WEBKIT_DISABLE_COMPOSITING_MODE", "1") };
-    }
+    lean_webview();
     // One console per computer account: a second launch brings the running window forward instead (two
     // consoles would each run a sandbox and a worker on the same data). Registered first, as the plugin asks.
     let app = app(tauri::Builder::default())

@@ -678,6 +678,22 @@ fn consoles_of(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// The environment of the WebKit web process of the console started with `data`, as `NAME=value`
+/// strings (WebKit's and JavaScriptCore's variables only).
+fn web_process_environment(data: &Path) -> Vec<String> {
+    let console = *consoles_of(data).first().expect("the console runs");
+    let web = process_tree(console)
+        .into_iter()
+        .find(|p| std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "WebKitWebProces"))
+        .expect("the console's web process");
+    let environ = std::fs::read(format!("/proc/{web}/environ")).unwrap();
+    environ
+        .split(|b| *b == 0)
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .filter(|v| v.starts_with("WEBKIT_") || v.starts_with("JSC_"))
+        .collect()
+}
+
 fn runs_with(dir: &Path) -> bool {
     !consoles_of(dir).is_empty()
 }
@@ -724,6 +740,11 @@ async fn the_console_reopens_as_it_was_left() {
     wait_text(&c, "#conn", 15, |t| t.starts_with("reopen")).await;
     click(&c, "#nav-audit").await;
     wait_shown(&c, "#view-audit", "the audit log").await;
+    // The web process runs with the console's lean defaults (lib.rs::lean_webview; docs/PERFORMANCE.md).
+    let web = web_process_environment(&data);
+    for default in ["WEBKIT_DISABLE_COMPOSITING_MODE=1", "JSC_useJIT=0"] {
+        assert!(web.iter().any(|v| v == default), "the web process runs without {default}: {web:?}");
+    }
     c.set_window_size(1000, 700).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await; // saved a second after the last resize
     // Closed without a clean exit (the session's end kills the app): what was saved must be enough.
