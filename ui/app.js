@@ -863,7 +863,7 @@ function monitorRow(scope, v) {
       el('details', { class: 'menu staff-only', open: ui.openMenu === scope, ontoggle: (ev) => {
         if (ev.target.open) {
           ui.openMenu = scope;
-          for (const d of document.querySelectorAll('#monitor-table details.menu[open]')) if (d !== ev.target) d.open = false;
+          closeMenus(ev.target);
         } else if (ui.openMenu === scope) ui.openMenu = null;
       } }, el('summary', { class: 'small', 'aria-label': `More actions for ${scope}` }, 'More ▾'),
         el('div', { class: 'menu-items' },
@@ -911,9 +911,14 @@ function watchForAttention(data) {
   }
 }
 
+/** Closes the monitor's open action menus but `keep` (rows are kept between refreshes, menus with them). */
+function closeMenus(keep) {
+  for (const d of document.querySelectorAll('#monitor-table details.menu[open]')) if (d !== keep) d.open = false;
+}
+
 async function act(scope, action, question, initial) {
   ui.openMenu = null; // the menu closes once an action is chosen (the row itself may be kept as it is)
-  for (const d of document.querySelectorAll('#monitor-table details.menu[open]')) d.open = false;
+  closeMenus(null);
   const expect = { pause: 'paused', resume: 'open' }[action];
   if (expect) ui.myActions = { ...(ui.myActions ?? {}), [scope]: { at: Date.now(), expect } };
   let arg = null;
