@@ -4,7 +4,7 @@
 use std::process::Command;
 
 use reqwest::StatusCode;
-use seatwise_engine::gate::{Challenge, SigningKey};
+use seatwise_engine::gate::{Challenge, KeyRing};
 use seatwise_engine::{Actor, StaffAction};
 use seatwise_gateway::{Limit, Limits};
 use serde_json::json;
@@ -83,15 +83,15 @@ async fn a_queue_with_a_challenge_takes_only_fresh_solved_single_use_proofs() {
     let sol = Challenge::solve(&other, 4).to_string();
     let r = Browser::new().post(&tickets, json!({"challenge": other, "solution": sol})).await;
     assert!(r.body["message"].as_str().unwrap().contains("another queue"), "{:?}", r.body);
-    // Stale: signed with the gateways' key (from Redis) but expired.
-    let key = t.engine.gateway_key().await.unwrap().derive("challenge");
+    // Stale: signed with the gateways' key but expired.
+    let key = crate::keys().derive("challenge");
     let (_, old) = Challenge::issue(&key, &sc, 10, seatwise_engine::gate::now_ms() - 10 * 60_000);
     let sol = Challenge::solve(&old, 10).to_string();
     let r = Browser::new().post(&tickets, json!({"challenge": old, "solution": sol})).await;
     assert!(r.body["message"].as_str().unwrap().contains("expired"), "{:?}", r.body);
     // Signed with another key: not ours.
     let (_, forged) = Challenge::issue(
-        &SigningKey::from_text("k", &"f".repeat(32)).unwrap(),
+        &KeyRing::from_text("k", &"f".repeat(32), "").unwrap(),
         &sc,
         10,
         seatwise_engine::gate::now_ms(),

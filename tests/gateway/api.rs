@@ -4,7 +4,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use hmac::{Hmac, Mac};
 use reqwest::{Method, StatusCode};
-use seatwise_engine::gate::SigningKey;
+use seatwise_engine::gate::KeyRing;
 use serde_json::json;
 use sha2::Sha256;
 
@@ -26,7 +26,7 @@ fn verify_pass_independently(pass: &str, key: &str) -> serde_json::Value {
 /// wait, admission with a pass, hold, release, complete, the next buyer admitted, leave.
 pub async fn buyer_lifecycle(engine: &seatwise_engine::Engine) {
     open_show(engine, &show("s1", 1, 1, 60.0, 120.0)).await;
-    let config = Config { pass_key: Some(SigningKey::from_text("pass key", PASS_KEY).unwrap()), ..crate::config() };
+    let config = Config { pass_keys: Some(KeyRing::from_text("pass key", PASS_KEY, "").unwrap()), ..crate::config() };
     let g = gateway(engine, config).await;
     let base = g.url();
     let mut alice = Browser::new();
@@ -149,7 +149,13 @@ async fn bad_input_gets_a_clear_error_with_a_fitting_status() {
     let (s, body) = raw(r#"{"surprise": 1}"#).await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{body}");
     let huge = format!(r#"{{"challenge": "{}"}}"#, "x".repeat(100_000));
-    let r = reqwest::Client::new().post(&tickets).body(huge).send().await.unwrap();
+    let r = reqwest::Client::new()
+        .post(&tickets)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.json::<serde_json::Value>().await.unwrap()["code"], "too_large");
     let r = reqwest::Client::new().get(format!("{base}/healthz")).header("x-big", "y".repeat(10_000)).send().await;
@@ -230,7 +236,10 @@ async fn health_metrics_openapi_and_cors() {
     let g = gateway(&t.engine, config).await;
     let base = g.url();
     Browser::new().join(&base, "s1:d1").await;
-    let m = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    // Metrics are for the operators' listener only: the buyers' port does not serve them.
+    let public = Browser::new().get(&format!("{base}/metrics")).await;
+    assert_eq!((public.status, public.code()), (StatusCode::NOT_FOUND, "not_found"), "{:?}", public.body);
+    let m = scrape_metrics(&t.engine).await;
     assert!(m.contains("seatwise_gateway_requests_total"), "{m}");
     assert!(m.contains(r#"route="/v1/queues/{show}/{sched}/tickets""#), "{m}");
     assert!(m.contains("seatwise_gateway_request_seconds_bucket"), "{m}");
@@ -309,7 +318,10 @@ async fn a_waiting_buyer_is_told_when_the_seats_are_very_likely_gone() {
 #[tokio::test]
 async fn a_pre_queue_through_the_gateway_publishes_its_commitment_then_its_seed() {
     let t = start().await;
-    let s = show("s1", 1, 1, 60.0, 120.0);
+    let mut s = show("s1", 1, 1, 60.0, 120.0);
+    // Announced: upcoming with its sale opening published (a draft is not public).
+    s.status = seatwise_engine::ShowStatus::Upcoming;
+    s.sale_opens_at = Some("2099-01-01T19:00:00Z".into());
     t.engine.create_show(&s, &actor()).await.unwrap();
     let sc = scope("s1", "d1");
     t.engine.open_prequeue(&sc, &s.schedules[0].settings(), None).await.unwrap();

@@ -56,7 +56,7 @@ async fn concurrent_joins_are_coalesced_with_dense_ranks_and_one_ticket_per_buye
     let stats = queue_stats(&t.engine, &scope("s1", "d1")).await;
     // The first buyer was admitted at once; the other 199 wait, and no number was skipped or doubled.
     assert_eq!((stats.queue_size, stats.tickets_issued), (199, 200));
-    let batches = reqwest::get(format!("{base}/metrics")).await.unwrap().text().await.unwrap();
+    let batches = scrape_metrics(&t.engine).await;
     assert!(batches.contains("seatwise_gateway_join_batch_size"), "{batches}");
 }
 

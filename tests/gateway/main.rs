@@ -30,9 +30,27 @@ pub async fn gateway_with_ably(engine: &Engine, config: Config, ably: Option<Arc
     Running::start(listener, gw).await.unwrap()
 }
 
-/// The test default: no rate limits (tests that check them set their own).
+/// The key every test gateway shares (as every gateway of a deployment does).
+pub const GATEWAY_KEY: &str = "the test gateways' signing key, 32+ characters";
+
+pub fn keys() -> seatwise_engine::gate::KeyRing {
+    seatwise_engine::gate::KeyRing::from_text("gateway key", GATEWAY_KEY, "").unwrap()
+}
+
+/// The test default: no rate limits (tests that check them set their own), the shared key.
 pub fn config() -> Config {
-    Config { limits: Limits::OFF, ..Config::default() }
+    Config { limits: Limits::OFF, gateway_keys: Some(keys()), ..Config::default() }
+}
+
+/// What the operators' listener's `/metrics` shows now (the metrics are the process's: every gateway of
+/// the test process counts into them).
+pub async fn scrape_metrics(engine: &Engine) -> String {
+    let gw = Arc::new(Gateway::new(engine.clone(), None, config()).await.expect("gateway"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let ops = Running::start_operator(listener, gw).await.unwrap();
+    let text = reqwest::get(format!("{}/metrics", ops.url())).await.unwrap().text().await.unwrap();
+    ops.stop().await;
+    text
 }
 
 /// One buyer's browser: keeps the identity cookie the gateway gives it, like a browser would.

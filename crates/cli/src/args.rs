@@ -139,9 +139,12 @@ pub enum Cmd {
     /// Test the Ably credentials: read Ably's clock and exchange a token request for a token.
     AblyCheck,
     /// Run the buyer gateway: the HTTP API of docs/PROTOCOL.md for buyers' browsers and the venue's web app.
-    /// Secrets come from the environment only: SEATWISE_SERVICE_KEY (server-to-server calls),
-    /// SEATWISE_GATEWAY_KEY (signs cookies and challenges; default: one kept in Redis for every gateway),
-    /// SEATWISE_PASS_KEY (signs admission passes, shared with the booking site), SEATWISE_ABLY_KEY.
+    /// Secrets come from the environment (or a file named by the variable with _FILE), never from Redis:
+    /// SEATWISE_GATEWAY_KEY (required: signs cookies and challenges; the same on every gateway),
+    /// SEATWISE_PASS_KEY (signs admission passes, shared with the booking site; default: derived from the
+    /// gateway key), SEATWISE_GATEWAY_KEY_PREVIOUS / SEATWISE_PASS_KEY_PREVIOUS (keys still accepted while
+    /// rotating, comma-separated), SEATWISE_SERVICE_KEY (server-to-server calls), SEATWISE_ABLY_KEY.
+    /// See SECURITY.md.
     Serve(ServeArgs),
     /// The embedded default: a local redis-server, demo shows opened, simulated buyers and the monitor.
     Demo {
@@ -171,9 +174,21 @@ pub struct ServeArgs {
     /// An origin (scheme://host[:port]) allowed to call from browsers; repeat for several.
     #[arg(long = "cors-origin", env = "SEATWISE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,
-    /// Behind a load balancer: take the client address from X-Forwarded-For.
+    /// Behind a load balancer: take the client address from X-Forwarded-For, the entry appended by the
+    /// outermost of N proxies (N counted from the right; entries left of it are the client's to choose).
+    /// `--trust-proxy` is `--proxy-hops 1`.
+    #[arg(long, env = "SEATWISE_PROXY_HOPS", default_value_t = 0)]
+    pub proxy_hops: usize,
+    /// The same as `--proxy-hops 1`.
     #[arg(long)]
     pub trust_proxy: bool,
+    /// Serve /metrics, /healthz and /readyz for Prometheus and the operators on this address (never on the
+    /// buyers' port). Default: no metrics listener.
+    #[arg(long, env = "SEATWISE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+    /// Connections served at once (more wait in the listen backlog).
+    #[arg(long, default_value_t = 10_000)]
+    pub max_connections: usize,
     /// Serve the venue's web app only (service key); browsers get no cookie identity.
     #[arg(long)]
     pub no_browser_direct: bool,
@@ -189,6 +204,25 @@ pub struct ServeArgs {
     /// Status calls per buyer per minute (0 = no limit).
     #[arg(long, default_value_t = 90)]
     pub status_per_buyer: u64,
+    /// New browser identities per client address per minute (0 = no limit).
+    #[arg(long, default_value_t = 60)]
+    pub new_buyer_per_ip: u64,
+    /// Leave, hold, release and complete calls per address / per buyer per minute (0 = no limit).
+    #[arg(long, default_value_t = 600)]
+    pub action_per_ip: u64,
+    #[arg(long, default_value_t = 60)]
+    pub action_per_buyer: u64,
+    /// Ably token calls (live, ably-token) per address / per buyer per minute (0 = no limit).
+    #[arg(long, default_value_t = 300)]
+    pub live_per_ip: u64,
+    #[arg(long, default_value_t = 12)]
+    pub live_per_buyer: u64,
+    /// Seat map calls per address per minute (0 = no limit).
+    #[arg(long, default_value_t = 600)]
+    pub seats_per_ip: u64,
+    /// Pass checks per address per minute (0 = no limit).
+    #[arg(long, default_value_t = 6000)]
+    pub verify_per_ip: u64,
     /// Tell a waiting buyer the seats are likely gone when their rank exceeds the likely-sold-out rank
     /// times this (1.0 = as soon as the estimate says so).
     #[arg(long, default_value_t = 1.0)]

@@ -27,6 +27,8 @@ const SERVICE_KEY: &str = "bench service key, thirty-two characters";
 struct Gateway {
     child: Child,
     addr: String,
+    /// The operators' listener (/metrics).
+    metrics: String,
 }
 
 impl Drop for Gateway {
@@ -37,19 +39,20 @@ impl Drop for Gateway {
 }
 
 async fn start_gateway(redis_url: &str) -> Gateway {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
+    let free = || std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let (addr, metrics) = (format!("127.0.0.1:{}", free()), format!("127.0.0.1:{}", free()));
     let exe = std::env::current_exe().unwrap().with_file_name("seatwise");
     let child = Command::new(&exe)
-        .args(["serve", "--listen", &addr, "--join-per-ip", "0", "--join-per-buyer", "0"])
+        .args(["serve", "--listen", &addr, "--metrics-listen", &metrics, "--join-per-ip", "0", "--join-per-buyer", "0"])
         .args(["--status-per-ip", "0", "--status-per-buyer", "0"])
         .env("SEATWISE_REDIS_URL", redis_url)
         .env("SEATWISE_SERVICE_KEY", SERVICE_KEY)
+        .env("SEATWISE_GATEWAY_KEY", "bench gateway key of at least 32 characters")
         .env("SEATWISE_LOG", "warn")
         .stdout(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e} (build it with cargo build --release -p seatwise-cli)", exe.display()));
-    let gw = Gateway { child, addr };
+    let gw = Gateway { child, addr, metrics };
     for _ in 0..100 {
         if tokio::net::TcpStream::connect(&gw.addr).await.is_ok() {
             return gw;
@@ -228,7 +231,7 @@ pub async fn run(e: &Engine, redis_url: &str, base: Baselines, joins: u64) {
         "CPU per HTTP join (50 clients): gateway process {:.1} µs, load generator {:.1} µs, redis-server {redis_us:.1} µs (coalesced: {:.0} joins per script call on average)",
         per_join(c1 - c0),
         per_join(self1 - self0),
-        batch_mean(&gw.addr).await
+        batch_mean(&gw.metrics).await
     );
     println!(
         "HTTP join through the gateway, 500 clients:             {j500:>9.0} joins/s  ratio {:.2} to redis-benchmark (500), {:.2} to the direct join",
@@ -344,8 +347,8 @@ pub async fn your_turn(e: &Engine, ably: Arc<AblyRest>, standin: &StandIn, admis
 /// Proof-of-work solve time on this machine, natively (one core; the waiting page's Web Worker, which
 /// hashes with WebCrypto, is measured in the browser tests of the waiting page).
 pub fn pow_solve_times() {
-    use seatwise_engine::gate::{Challenge, SigningKey};
-    let key = SigningKey::from_text("bench", "bench key of at least thirty-two characters").unwrap();
+    use seatwise_engine::gate::{Challenge, KeyRing};
+    let key = KeyRing::ephemeral();
     let scope = Scope::parse("gw:d0").unwrap();
     println!("\n## Proof of work: time to solve a challenge (native, one core; mean of 20 challenges)");
     for bits in [8u32, 12, 16, 18, 20] {

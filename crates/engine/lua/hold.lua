@@ -2,8 +2,8 @@
 -- Seats the session already holds are kept; the total may not exceed the queue's max_seats.
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] owner ('' or the buyer
 -- the caller acts for; see check_ticket),
--- ARGV[5..] seat ids (validated by the caller)
--- Returns {OK, expires_at_ms, seat...} (all seats now held) | {E_SEATS_TAKEN, seat...} |
+-- ARGV[5..] seat ids (format-checked by the caller; checked here against the queue's seat map)
+-- Returns {OK, expires_at_ms, seat...} (all seats now held) | {E_NO_SUCH_SEAT, seat...} | {E_SEATS_TAKEN, seat...} |
 --         {E_TOO_MANY_SEATS, max_seats} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET} | {E_NOT_OWNER}
 local m = load_meta()
 local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
@@ -21,6 +21,8 @@ for i = 5, #ARGV do
   local seat = ARGV[i]
   if not have[seat] then have[seat] = true; new[#new + 1] = seat end
 end
+local unknown = seats_outside_map(new)
+if #unknown > 0 then return {E_NO_SUCH_SEAT, unpack(unknown)} end
 if #held + #new > m.max_seats then return {E_TOO_MANY_SEATS, m.max_seats} end
 local taken = {}
 for _, seat in ipairs(new) do

@@ -4,11 +4,17 @@
 -- ARGV[5] max_seats, ARGV[6] the show's version of this change ('' = not ordered), ARGV[7] seats_total
 -- (0 = the queue does not know its seats), ARGV[8] outflow limit in admissions per minute (0 = none),
 -- ARGV[9] '' to open | 'prequeue' to open a pre-queue, ARGV[10] the draw's seed and ARGV[11] its SHA-256
--- commitment (a pre-queue only: the seed stays in Redis until the opening reveals it)
+-- commitment (a pre-queue only: the seed stays in Redis until the opening reveals it), ARGV[12] the seat
+-- map's row labels (space-separated; '' = the queue does not know its map) and ARGV[13] seats per row: a
+-- hold names only seats of this map (kept up to date by every OPEN effect)
 -- Returns {OK, 'opened' | 'resumed' | 'prequeue' | 'drawn', gen} | {E_ALREADY, state, gen} | {E_SUPERSEDED}
 local m = load_meta()
 local now = now_ms()
 if superseded(ARGV[6]) then return {E_SUPERSEDED} end
+local function set_seat_map()
+  if (ARGV[12] or '') ~= '' then redis.call('HSET', K_META, 'seat_rows', ARGV[12], 'seats_per_row', ARGV[13]) end
+end
+if m then set_seat_map() end
 local prequeue = ARGV[9] == 'prequeue'
 if m and (m.state == 'open' or (prequeue and m.state ~= 'closed')) then
   mark_version(ARGV[6])
@@ -52,6 +58,7 @@ if prev[1] then redis.call('HSET', K_META, 'show_version', prev[1]) end
 if tonumber(ARGV[7] or '0') > 0 then redis.call('HSET', K_META, 'seats_total', ARGV[7]) end
 if tonumber(ARGV[8] or '0') > 0 then redis.call('HSET', K_META, 'outflow', ARGV[8]) end
 if prev[2] then redis.call('HSET', K_META, 'outbox_cap', prev[2]) end
+set_seat_map()
 mark_version(ARGV[6])
 if prequeue then
   redis.call('HSET', K_META, 'state', 'prequeue', 'draw_seed', ARGV[10], 'draw_commit', ARGV[11])

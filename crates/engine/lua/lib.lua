@@ -156,6 +156,28 @@ local function emit(kind, ticket, data, now)
   redis.call('XADD', K_OUT, '*', 'type', kind, 'ticket', ticket, 'data', cjson.encode(data))
 end
 
+-- The seats of `seats` that are not in the queue's seat map (none when the queue does not know its map).
+-- A seat id is a row label followed by a number from 1 to seats_per_row, without leading zeros.
+local function seats_outside_map(seats)
+  local map = redis.call('HMGET', K_META, 'seat_rows', 'seats_per_row')
+  if not map[1] then return {} end
+  local per_row = tonumber(map[2]) or 0
+  local rows = {}
+  for r in string.gmatch(map[1], '%S+') do rows[#rows + 1] = r end
+  local out = {}
+  for _, seat in ipairs(seats) do
+    local found = false
+    for _, r in ipairs(rows) do
+      if string.sub(seat, 1, #r) == r then
+        local n = string.sub(seat, #r + 1)
+        if string.match(n, '^[1-9]%d*$') and tonumber(n) <= per_row then found = true; break end
+      end
+    end
+    if not found then out[#out + 1] = seat end
+  end
+  return out
+end
+
 -- The seats a session holds, as a list.
 local function held_seats(seq)
   local out = {}

@@ -54,6 +54,8 @@ pub enum Error {
     NoSession(String),
     #[error("seats already held or sold: {}", .0.join(", "))]
     SeatsTaken(Vec<String>),
+    #[error("no such seat in this performance's seat map: {} (a seat is a row label and a number, e.g. A12)", .0.join(", "))]
+    NoSuchSeat(Vec<String>),
     #[error("a session may hold at most {0} seats")]
     TooManySeats(u64),
     #[error("the session holds no seats to book: hold seats first")]
@@ -102,6 +104,8 @@ pub enum ErrorCode {
     UnknownTicket,
     NoSession,
     SeatsTaken,
+    /// A seat that is not in the schedule's seat map.
+    NoSuchSeat,
     TooManySeats,
     NoSeats,
     NotHeld,
@@ -149,6 +153,7 @@ impl ErrorCode {
             UnknownTicket => "unknown_ticket",
             NoSession => "no_session",
             SeatsTaken => "seats_taken",
+            NoSuchSeat => "no_such_seat",
             TooManySeats => "too_many_seats",
             NoSeats => "no_seats",
             NotHeld => "not_held",
@@ -172,7 +177,7 @@ impl ErrorCode {
     pub fn exit_code(self) -> u8 {
         use ErrorCode::*;
         match self {
-            Invalid | File | Rejected | Unconfirmed => 2,
+            Invalid | File | Rejected | Unconfirmed | NoSuchSeat => 2,
             Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats | AlreadyQueued => 3,
             NotFound | NoQueue | UnknownTicket | NoSession | Closed | Paused | NotOwner | NotLive => 4,
             Unreachable | Auth | Tls | Cluster | Ably | ReadOnly => 5,
@@ -212,6 +217,7 @@ impl Error {
             Error::UnknownTicket { .. } => ErrorCode::UnknownTicket,
             Error::NoSession(_) => ErrorCode::NoSession,
             Error::SeatsTaken(_) => ErrorCode::SeatsTaken,
+            Error::NoSuchSeat(_) => ErrorCode::NoSuchSeat,
             Error::TooManySeats(_) => ErrorCode::TooManySeats,
             Error::NoSeats => ErrorCode::NoSeats,
             Error::NotHeld(_) => ErrorCode::NotHeld,

@@ -1,6 +1,8 @@
 //! What the buyer gateway keeps in Redis or signs, so that any number of gateway processes agree without
-//! talking to each other (docs/PROTOCOL.md, "Buyer gateway"):
-//! - the gateway key (signs buyer cookies and challenges), created once in Redis unless configured;
+//! talking to each other (docs/PROTOCOL.md, "Buyer gateway"; SECURITY.md):
+//! - the gateway's keys ([`KeyRing`]: the current key and the previous ones still accepted, each with an
+//!   id carried in what it signs) come from the gateway's configuration, never from Redis: whatever Redis
+//!   holds, a watch-only user can read;
 //! - proof-of-work challenges: stateless (HMAC-signed, bound to a queue and a time window), single use by
 //!   one `SET NX` per solution, verified in O(1);
 //! - admission passes: an HMAC-SHA256 token the venue's booking site verifies offline;
@@ -18,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Scope, Ticket};
 use crate::keys;
 use crate::queue::Engine;
-use crate::scripts::SCRIPTS;
+use crate::scripts::{self, SCRIPTS};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -86,17 +88,76 @@ impl SigningKey {
     }
 }
 
-impl Engine {
-    /// The key every gateway on this Redis shares (created at the first start, 32 random bytes), for
-    /// deployments that do not configure one (`SEATWISE_GATEWAY_KEY`).
-    pub async fn gateway_key(&self) -> Result<SigningKey> {
-        let fresh: String = (0..32).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
-        let _: Option<String> =
-            self.redis().query(redis::cmd("SET").arg(keys::GATEWAY_KEY).arg(&fresh).arg("NX")).await?;
-        let key: String = self.redis().query(redis::cmd("GET").arg(keys::GATEWAY_KEY)).await?;
-        SigningKey::from_text("gateway key", &key)
+/// A key's id: the first 8 characters of base64url(SHA-256) of a derivation of it. Carried in every cookie,
+/// challenge and pass, so a verifier picks the key that signed it; says nothing usable about the key.
+fn key_id(key: &SigningKey) -> String {
+    B64.encode(key.mac(&[b"seatwise-key-id"]))[..8].to_string()
+}
+
+/// The signing key in use and the previous ones still accepted (key rotation: SECURITY.md). What one
+/// signs carries the key's id; verifying looks the id up, so rotating keys logs nobody out.
+#[derive(Clone, Debug)]
+pub struct KeyRing {
+    /// (id, key); the first signs.
+    keys: Vec<(String, SigningKey)>,
+}
+
+impl KeyRing {
+    pub fn new(current: SigningKey, previous: Vec<SigningKey>) -> KeyRing {
+        let mut keys: Vec<(String, SigningKey)> = Vec::new();
+        for k in std::iter::once(current).chain(previous) {
+            let id = key_id(&k);
+            if !keys.iter().any(|(i, _)| *i == id) {
+                keys.push((id, k));
+            }
+        }
+        KeyRing { keys }
     }
 
+    /// The current key from `current` and the previous ones from `previous` (comma-separated, may be
+    /// empty), each at least 32 characters. `what` names the setting in errors (never the key).
+    pub fn from_text(what: &'static str, current: &str, previous: &str) -> Result<KeyRing> {
+        let current = SigningKey::from_text(what, current.trim())?;
+        let previous = previous
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| SigningKey::from_text(what, p))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(KeyRing::new(current, previous))
+    }
+
+    /// A random key known to this process only: for a single gateway (the local sandbox, tests). Cookies
+    /// and passes it signs are worthless to any other process, and to this one after a restart.
+    pub fn ephemeral() -> KeyRing {
+        let mut k = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut k);
+        KeyRing::new(SigningKey(k.to_vec()), Vec::new())
+    }
+
+    /// The same ring with each key derived for one purpose (ids kept): one secret never signs two kinds of
+    /// token.
+    pub fn derive(&self, purpose: &str) -> KeyRing {
+        KeyRing { keys: self.keys.iter().map(|(id, k)| (id.clone(), k.derive(purpose))).collect() }
+    }
+
+    /// The current key's id.
+    pub fn id(&self) -> &str {
+        &self.keys[0].0
+    }
+
+    /// The current key.
+    pub fn current(&self) -> &SigningKey {
+        &self.keys[0].1
+    }
+
+    /// The key with this id, if it is still accepted.
+    pub fn get(&self, id: &str) -> Option<&SigningKey> {
+        self.keys.iter().find(|(i, _)| i == id).map(|(_, k)| k)
+    }
+}
+
+impl Engine {
     /// Sets the proof-of-work difficulty of a queue's joins (0 = off). Returns the previous one.
     pub async fn set_challenge(&self, scope: &Scope, bits: u32) -> Result<u32> {
         if bits > MAX_POW_BITS {
@@ -119,6 +180,19 @@ impl Engine {
         Ok((r.uint(1) > limit).then(|| r.uint(2).max(1)))
     }
 
+    /// The online check of an admission pass: until when the ticket's session lasts, or `None` when the
+    /// ticket is not admitted with a live session now (it left, booked, was removed, or its session ended).
+    /// Read-only: a watch-only connection may run it.
+    pub async fn admitted_until(&self, scope: &Scope, ticket: &Ticket) -> Result<Option<u64>> {
+        let keys = keys::queue_keys(scope);
+        let args = [ticket.generation.to_string(), ticket.seq.to_string(), ticket.tag.clone()];
+        let r = self.redis().eval(&SCRIPTS.admitted_ro, &keys, &args).await?;
+        match r.code() {
+            scripts::E_NOT_LIVE | scripts::E_CLOSED | scripts::E_UNKNOWN_TICKET => Ok(None),
+            _ => Ok(Some(r.into_result(&scope.to_string(), &ticket.to_string())?.uint(1))),
+        }
+    }
+
     /// Uses up a solved challenge: true the first time, false for a replay. The marker lives until the
     /// challenge expires, so the check stays O(1) and the keys clean themselves up.
     pub async fn consume_challenge(&self, c: &Challenge) -> Result<bool> {
@@ -130,7 +204,7 @@ impl Engine {
     }
 }
 
-/// A proof-of-work challenge as issued: `<scope>|<bits>|<expires_ms>|<nonce>.<signature>`, opaque to the
+/// A proof-of-work challenge as issued: `<scope>|<bits>|<expires_ms>|<nonce>|<key id>.<signature>`, opaque to the
 /// page, which finds a `solution` (decimal) such that SHA-256(`<challenge>:<solution>`) starts with `bits`
 /// zero bits.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,18 +216,18 @@ pub struct Challenge {
 }
 
 impl Challenge {
-    pub fn issue(key: &SigningKey, scope: &Scope, bits: u32, now: u64) -> (Challenge, String) {
+    pub fn issue(keys: &KeyRing, scope: &Scope, bits: u32, now: u64) -> (Challenge, String) {
         let nonce: String = (0..12).map(|_| format!("{:02x}", rand::random::<u8>())).collect();
         let c = Challenge { scope: scope.clone(), bits, expires_ms: now + CHALLENGE_TTL_MS, nonce };
-        let body = format!("{}|{}|{}|{}", c.scope, c.bits, c.expires_ms, c.nonce);
-        let text = format!("{body}.{}", key.sign(&body));
+        let body = format!("{}|{}|{}|{}|{}", c.scope, c.bits, c.expires_ms, c.nonce, keys.id());
+        let text = format!("{body}.{}", keys.current().sign(&body));
         (c, text)
     }
 
     /// Checks a solved challenge for `scope` needing at least `min_bits`: signature, queue, time window and
     /// the work itself, in O(1). Single use is checked separately ([`Engine::consume_challenge`]).
     pub fn verify(
-        key: &SigningKey,
+        keys: &KeyRing,
         text: &str,
         solution: &str,
         scope: &Scope,
@@ -161,12 +235,13 @@ impl Challenge {
         now: u64,
     ) -> Result<Challenge> {
         let bad = |why: &str| Error::invalid("challenge", "(as sent)", why);
-        let (body, sig) = text.rsplit_once('.').ok_or_else(|| bad("not a challenge issued by this gateway"))?;
-        if !key.verify(body, sig) {
-            return Err(bad("not a challenge issued by this gateway"));
-        }
+        let foreign = || bad("not a challenge issued by this gateway");
+        let (body, sig) = text.rsplit_once('.').ok_or_else(foreign)?;
         let parts: Vec<&str> = body.split('|').collect();
-        let [s, bits, expires, nonce] = parts[..] else { return Err(bad("not a challenge issued by this gateway")) };
+        let [s, bits, expires, nonce, kid] = parts[..] else { return Err(foreign()) };
+        if !keys.get(kid).is_some_and(|k| k.verify(body, sig)) {
+            return Err(foreign());
+        }
         let c = Challenge {
             scope: Scope::parse(s)?,
             bits: bits.parse().map_err(|_| bad("malformed"))?,
@@ -218,24 +293,30 @@ pub struct Pass {
     pub ticket: String,
     /// When the session, and so the pass, ends (ms since the epoch).
     pub exp: u64,
+    /// The id of the pass key that signed it (key rotation: the verifier picks that key).
+    #[serde(default)]
+    pub kid: String,
 }
 
 impl Pass {
-    pub fn sign(&self, key: &SigningKey) -> String {
-        let body = B64.encode(serde_json::to_vec(self).expect("a pass serializes"));
-        let sig = key.sign(&body);
+    /// Signs the pass with the ring's current key (setting `kid` to its id).
+    pub fn sign(mut self, keys: &KeyRing) -> String {
+        self.kid = keys.id().to_string();
+        let body = B64.encode(serde_json::to_vec(&self).expect("a pass serializes"));
+        let sig = keys.current().sign(&body);
         format!("{body}.{sig}")
     }
 
-    /// Verifies a pass offline: signature, then expiry.
-    pub fn verify(key: &SigningKey, text: &str, now: u64) -> Result<Pass> {
+    /// Verifies a pass offline: signature with the key its `kid` names, then expiry. That the session is
+    /// still live is the online check's ([`Engine::admitted_until`]).
+    pub fn verify(keys: &KeyRing, text: &str, now: u64) -> Result<Pass> {
         let bad = |why: &str| Error::invalid("admission pass", "(as sent)", why);
         let (body, sig) = text.split_once('.').ok_or_else(|| bad("not a pass: two base64url parts joined by '.'"))?;
-        if !key.verify(body, sig) {
-            return Err(bad("the signature does not match: not issued with this venue's pass key"));
-        }
         let json = B64.decode(body).map_err(|_| bad("the first part is not base64url"))?;
         let pass: Pass = serde_json::from_slice(&json).map_err(|_| bad("the first part is not a pass"))?;
+        if !keys.get(&pass.kid).is_some_and(|k| k.verify(body, sig)) {
+            return Err(bad("the signature does not match: not issued with this venue's pass key"));
+        }
         if now >= pass.exp {
             return Err(bad("this pass has expired (the buyer's session ended)"));
         }
@@ -252,9 +333,13 @@ mod tests {
         SigningKey::from_text("k", "0123456789abcdef0123456789abcdef").unwrap()
     }
 
+    fn ring() -> KeyRing {
+        KeyRing::new(key(), Vec::new())
+    }
+
     #[test]
     fn a_challenge_is_bound_to_its_queue_time_and_work() {
-        let k = key();
+        let k = ring();
         let sc = Scope::parse("s1:d1").unwrap();
         let (_, text) = Challenge::issue(&k, &sc, 8, 1000);
         let sol = Challenge::solve(&text, 8).to_string();
@@ -275,13 +360,39 @@ mod tests {
 
     #[test]
     fn a_pass_verifies_only_with_its_key_and_before_it_expires() {
-        let k = key();
-        let p = Pass { scope: "s1:d1".into(), ticket: "1.2.0123456789abcdef".into(), exp: 5000 };
-        let text = p.sign(&k);
-        assert_eq!(Pass::verify(&k, &text, 4999).unwrap(), p);
+        let k = ring();
+        let p = Pass { scope: "s1:d1".into(), ticket: "1.2.0123456789abcdef".into(), exp: 5000, kid: String::new() };
+        let text = p.clone().sign(&k);
+        let back = Pass::verify(&k, &text, 4999).unwrap();
+        assert_eq!((back.scope, back.ticket, back.exp, back.kid.as_str()), (p.scope, p.ticket, p.exp, k.id()));
         assert!(Pass::verify(&k, &text, 5000).unwrap_err().to_string().contains("expired"));
-        let other = SigningKey::from_text("k", "another key of thirty-two characters").unwrap();
+        let other = KeyRing::from_text("k", "another key of thirty-two characters", "").unwrap();
         assert!(Pass::verify(&other, &text, 1).unwrap_err().to_string().contains("signature"));
         assert!(format!("{k:?}").contains("redacted"));
+    }
+
+    #[test]
+    fn rotating_keys_keeps_what_the_previous_key_signed_valid_until_it_is_dropped() {
+        let old = ring();
+        let p = Pass { scope: "s1:d1".into(), ticket: "1.2.0123456789abcdef".into(), exp: 5000, kid: String::new() };
+        let by_old = p.clone().sign(&old);
+        let sc = Scope::parse("s1:d1").unwrap();
+        let (_, challenge) = Challenge::issue(&old, &sc, 0, 1000);
+        let rotated =
+            KeyRing::from_text("k", "the new key, also of 32 characters or more", "0123456789abcdef0123456789abcdef")
+                .unwrap();
+        assert_ne!(rotated.id(), old.id());
+        assert!(Pass::verify(&rotated, &by_old, 1).is_ok(), "signed before the rotation: still valid");
+        assert!(Challenge::verify(&rotated, &challenge, "0", &sc, 0, 2000).is_ok());
+        let by_new = p.sign(&rotated);
+        assert!(by_new.contains('.'));
+        assert!(Pass::verify(&rotated, &by_new, 1).is_ok());
+        assert!(Pass::verify(&old, &by_new, 1).is_err(), "the old ring does not know the new key");
+        let dropped = KeyRing::from_text("k", "the new key, also of 32 characters or more", "").unwrap();
+        assert!(Pass::verify(&dropped, &by_old, 1).is_err(), "the previous key dropped: its passes end");
+        assert_eq!(rotated.derive("x").id(), rotated.id(), "derived keys keep their ids");
+        assert!(KeyRing::from_text("k", "short", "").is_err());
+        assert!(KeyRing::from_text("k", &"a".repeat(32), "short").is_err());
+        assert_ne!(KeyRing::ephemeral().id(), KeyRing::ephemeral().id());
     }
 }

@@ -46,8 +46,9 @@ pub fn lease(stream: &str) -> String {
     }
 }
 
-/// The key every buyer gateway on this Redis signs cookies and challenges with, when none is configured.
-pub const GATEWAY_KEY: &str = "seatwise:{gateway}:key";
+/// Where gateways before 0.2 kept their signing key. A watch-only user can read it, so no key is kept in
+/// Redis any more; a gateway deletes this one at start (SECURITY.md).
+pub const LEGACY_GATEWAY_KEY: &str = "seatwise:{gateway}:key";
 
 /// The sampled history of one queue (see lua/history.lua): a capped stream, one entry per 10 s, ~48 h.
 pub fn history(scope: &Scope) -> String {

@@ -17,7 +17,7 @@ pub struct Engine {
 }
 
 /// A queue's settings, fixed when a generation opens (capacity can be changed later).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct QueueSettings {
     /// Concurrent sessions (buyers choosing seats at once).
     pub capacity: u32,
@@ -31,6 +31,10 @@ pub struct QueueSettings {
     pub seats_total: u32,
     /// Admissions per minute at most; 0 = no limit (capacity alone).
     pub outflow_per_min: u32,
+    /// The seats that exist: a hold names only these. None = any well-formed seat id (a queue opened
+    /// without a show, e.g. `seatwise queue open`).
+    #[serde(skip)]
+    pub seat_map: Option<crate::shows::SeatMap>,
 }
 
 impl QueueSettings {
@@ -49,6 +53,7 @@ impl Default for QueueSettings {
             max_seats: Self::DEFAULT_MAX_SEATS,
             seats_total: 0,
             outflow_per_min: 0,
+            seat_map: None,
         }
     }
 }
@@ -523,8 +528,12 @@ impl Engine {
             s.outflow_per_min.to_string(),
         ];
         let mut args = args;
-        if let Some((seed, commit)) = prequeue {
-            args.extend(["prequeue".to_string(), seed, commit]);
+        let flag = if prequeue.is_some() { "prequeue" } else { "" };
+        let (seed, commit) = prequeue.unwrap_or_default();
+        args.extend([flag.to_string(), seed, commit]);
+        match &s.seat_map {
+            Some(map) => args.extend([map.rows.join(" "), map.seats_per_row.to_string()]),
+            None => args.extend([String::new(), String::new()]),
         }
         let r = self.run(&SCRIPTS.init, scope, args).await?;
         let generation = r.uint(2);

@@ -133,6 +133,7 @@ queue_scripts! {
     seats_ro => "seats-ro.lua",
     draw_ro => "draw-ro.lua",
     ticket_check => "ticket-check.lua",
+    admitted_ro => "admitted-ro.lua",
 }
 
 macro_rules! result_codes {
@@ -164,6 +165,7 @@ result_codes! {
     E_NOT_LIVE = -16,
     E_QUEUE_FULL = -17,
     E_SUPERSEDED = -18,
+    E_NO_SUCH_SEAT = -19,
 }
 
 /// Whether `name` appears in `text` as a whole identifier.
@@ -239,6 +241,7 @@ impl Reply {
             E_UNKNOWN_TICKET => Error::UnknownTicket { scope: scope.to_string(), ticket: ticket.to_string() },
             E_NO_SESSION => Error::NoSession(ticket.to_string()),
             E_SEATS_TAKEN => Error::SeatsTaken(self.strings_from(1)),
+            E_NO_SUCH_SEAT => Error::NoSuchSeat(self.strings_from(1)),
             E_TOO_MANY_SEATS => Error::TooManySeats(self.uint(1)),
             E_NO_SEATS => Error::NoSeats,
             E_NOT_HELD => Error::NotHeld(self.strings_from(1)),

@@ -59,6 +59,19 @@ impl Default for SeatMap {
 }
 
 impl SeatMap {
+    /// Whether `seat` is a seat of this map: a row label followed by a number from 1 to `seats_per_row`
+    /// without leading zeros (as lua/lib.lua's `seats_outside_map` checks it).
+    pub fn contains(&self, seat: &str) -> bool {
+        self.rows.iter().any(|r| {
+            seat.strip_prefix(r.as_str()).is_some_and(|n| {
+                !n.starts_with('0')
+                    && !n.is_empty()
+                    && n.bytes().all(|b| b.is_ascii_digit())
+                    && n.parse::<u32>().is_ok_and(|n| (1..=self.seats_per_row).contains(&n))
+            })
+        })
+    }
+
     /// How many seats the map has.
     pub fn count(&self) -> u32 {
         self.rows.len() as u32 * self.seats_per_row
@@ -93,6 +106,7 @@ impl Schedule {
             max_seats: self.max_seats.unwrap_or(d.max_seats),
             seats_total: self.seat_map.as_ref().map_or(0, SeatMap::count),
             outflow_per_min: self.outflow_per_minute.unwrap_or(0),
+            seat_map: Some(self.seats()),
         }
     }
 

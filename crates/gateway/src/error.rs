@@ -61,7 +61,7 @@ impl From<Error> for ApiError {
         use ErrorCode::*;
         let code = e.code();
         let status = match code {
-            Invalid | Unconfirmed => StatusCode::BAD_REQUEST,
+            Invalid | Unconfirmed | NoSuchSeat => StatusCode::BAD_REQUEST,
             NotOwner => StatusCode::FORBIDDEN,
             NotFound | NoQueue | UnknownTicket => StatusCode::NOT_FOUND,
             Closed => StatusCode::GONE,

@@ -4,7 +4,9 @@
 //! join of its own would have answered (docs/PROTOCOL.md, "Join coalescing").
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use seatwise_engine::{BuyerId, Engine, JoinProof, MAX_JOIN_BATCH, Scope, TicketStatus};
 use tokio::sync::{mpsc, oneshot};
@@ -12,40 +14,81 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::ApiError;
 
 type Reply = oneshot::Sender<Result<TicketStatus, ApiError>>;
+/// Per queue: its batcher's number and the way to it.
+type Queues = Arc<Mutex<HashMap<Scope, (u64, mpsc::Sender<(BuyerId, Reply)>)>>>;
+
+/// Joins waiting for one queue's batcher at most; past it a join is answered 503 at once (the gateway is
+/// saturated: the client retries after Retry-After) instead of growing memory without bound.
+pub const MAX_PENDING_JOINS: usize = 8192;
+/// A queue's batcher ends after this long without a join (and a new one starts with the next join).
+pub const IDLE: Duration = Duration::from_secs(30);
+
+static NEXT: AtomicU64 = AtomicU64::new(0);
 
 #[derive(Default)]
 pub struct Joiner {
-    queues: Mutex<HashMap<Scope, mpsc::UnboundedSender<(BuyerId, Reply)>>>,
+    queues: Queues,
 }
 
 impl Joiner {
-    /// Joins `buyer` (whose identity the gateway has checked: a trusted join) to `scope`.
+    /// Joins `buyer` (whose identity the gateway has checked: a trusted join) to `scope`. A join whose
+    /// request was given up (timed out, client gone) before its batch is sent is not made.
     pub async fn join(&self, engine: &Engine, scope: &Scope, buyer: BuyerId) -> Result<TicketStatus, ApiError> {
         let (tx, rx) = oneshot::channel();
-        let mut item = Some((buyer, tx));
         {
             let mut queues = self.queues.lock().expect("joiner lock");
-            if let Some(q) = queues.get(scope) {
-                match q.send(item.take().expect("not sent yet")) {
+            let mut item = Some((buyer, tx));
+            if let Some((_, q)) = queues.get(scope) {
+                match q.try_send(item.take().expect("not sent yet")) {
                     Ok(()) => {}
-                    Err(mpsc::error::SendError(back)) => item = Some(back),
+                    Err(mpsc::error::TrySendError::Full(_)) => return Err(ApiError::unavailable()),
+                    // The batcher ended: start another.
+                    Err(mpsc::error::TrySendError::Closed(back)) => item = Some(back),
                 }
             }
-            if let Some(it) = item.take() {
-                let (qtx, qrx) = mpsc::unbounded_channel();
-                qtx.send(it).expect("the receiver is alive");
-                queues.insert(scope.clone(), qtx);
-                tokio::spawn(batches(engine.clone(), scope.clone(), qrx));
+            if let Some(item) = item {
+                let (qtx, qrx) = mpsc::channel(MAX_PENDING_JOINS);
+                qtx.try_send(item).expect("a new channel has room");
+                let n = NEXT.fetch_add(1, Ordering::Relaxed);
+                queues.insert(scope.clone(), (n, qtx));
+                tokio::spawn(batches(engine.clone(), scope.clone(), n, qrx, self.queues.clone()));
             }
         }
         rx.await.unwrap_or_else(|_| Err(ApiError::unavailable()))
     }
+
+    /// How many queues have a batcher now.
+    pub fn batchers(&self) -> usize {
+        self.queues.lock().expect("joiner lock").len()
+    }
 }
 
-/// One queue's batcher: takes what has arrived, sends it as one script call, answers each buyer.
-async fn batches(engine: Engine, scope: Scope, mut rx: mpsc::UnboundedReceiver<(BuyerId, Reply)>) {
+/// One queue's batcher: takes what has arrived, sends it as one script call, answers each buyer; ends
+/// (removing itself) after [`IDLE`] without a join.
+async fn batches(engine: Engine, scope: Scope, n: u64, mut rx: mpsc::Receiver<(BuyerId, Reply)>, queues: Queues) {
     let mut batch: Vec<(BuyerId, Reply)> = Vec::with_capacity(MAX_JOIN_BATCH);
-    while rx.recv_many(&mut batch, MAX_JOIN_BATCH).await > 0 {
+    loop {
+        match tokio::time::timeout(IDLE, rx.recv_many(&mut batch, MAX_JOIN_BATCH)).await {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(_) => {
+                // Idle: leave, unless a join arrived meanwhile (joins are sent under the lock held here).
+                let mut q = queues.lock().expect("joiner lock");
+                if rx.is_empty() {
+                    if q.get(&scope).is_some_and(|(m, _)| *m == n) {
+                        q.remove(&scope);
+                    }
+                    rx.close();
+                    return;
+                }
+                continue;
+            }
+        }
+        // Buyers whose request was given up meanwhile are not joined.
+        batch.retain(|(_, tx)| !tx.is_closed());
+        if batch.is_empty() {
+            continue;
+        }
         let joins: Vec<(BuyerId, JoinProof)> = batch.iter().map(|(b, _)| (b.clone(), JoinProof::Trusted)).collect();
         metrics::histogram!("seatwise_gateway_join_batch_size").record(joins.len() as f64);
         match engine.join_many(&scope, &joins).await {

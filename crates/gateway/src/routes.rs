@@ -8,22 +8,21 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use seatwise_ably::TokenRequest;
 use seatwise_engine::gate::{Challenge, Pass, now_ms};
-use seatwise_engine::{SchedId, Scope, SeatId, ShowId, Ticket, TicketState, TicketStatus};
+use seatwise_engine::{BuyerId, SchedId, Schedule, Scope, SeatId, Show, ShowId, Ticket, TicketState, TicketStatus};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::Gateway;
 use crate::error::ApiError;
-use crate::identity::{Identity, client_ip};
+use crate::identity::{Caller, client_ip};
+use crate::{Class, Gateway};
 
 type Gw = State<Arc<Gateway>>;
-type Peer = ConnectInfo<SocketAddr>;
 type Body = Result<Bytes, BytesRejection>;
 
 pub const OPENAPI: &str = include_str!("openapi.json");
@@ -33,7 +32,6 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/healthz"),
     ("GET", "/readyz"),
-    ("GET", "/metrics"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/shows/{show}/queue"),
     ("POST", "/v1/queues/{show}/{sched}/challenge"),
@@ -56,7 +54,6 @@ pub fn routes() -> Router<Arc<Gateway>> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/shows/{show}/queue", get(show_queue))
         .route("/v1/queues/{show}/{sched}/challenge", post(challenge))
@@ -74,22 +71,22 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .fallback(not_found)
 }
 
-async fn not_found() -> ApiError {
+pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route; see /v1/openapi.json")
 }
 
-async fn healthz() -> &'static str {
+pub async fn healthz() -> &'static str {
     "ok"
 }
 
-async fn readyz(State(gw): Gw) -> Response {
+pub async fn readyz(State(gw): Gw) -> Response {
     match gw.engine.redis().query::<String>(&redis::cmd("PING")).await {
         Ok(_) => "ready".into_response(),
         Err(_) => ApiError::unavailable().into_response(),
     }
 }
 
-async fn metrics(State(gw): Gw) -> Response {
+pub async fn metrics(State(gw): Gw) -> Response {
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], gw.render_metrics()).into_response()
 }
 
@@ -97,11 +94,32 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
-/// A call on one ticket: the queue and ticket from the path, and the buyer the request acts for.
+/// Who calls and from where: the caller (service key, cookie, or a browser without an identity yet) and
+/// the client address the limits count (docs/PROTOCOL.md, "Limits").
+struct Who {
+    caller: Caller,
+    ip: String,
+}
+
+impl FromRequestParts<Arc<Gateway>> for Who {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, gw: &Arc<Gateway>) -> Result<Self, ApiError> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(Who {
+            caller: gw.identity.identify(&parts.headers)?,
+            ip: client_ip(&parts.headers, peer, gw.config.proxy_hops),
+        })
+    }
+}
+
+/// A call on one ticket: the queue and ticket from the path, and the buyer the request acts for (a
+/// browser without an identity owns no ticket: 403 before any work).
 struct TicketCall {
     scope: Scope,
     ticket: Ticket,
-    id: Identity,
+    from: Who,
+    buyer: BuyerId,
 }
 
 impl FromRequestParts<Arc<Gateway>> for TicketCall {
@@ -112,7 +130,16 @@ impl FromRequestParts<Arc<Gateway>> for TicketCall {
             .await
             .map_err(|_| ApiError::bad_request("the path names a show, a schedule and a ticket"))?;
         let (scope, ticket) = (scope_of(&show, &sched)?, ticket_of(&ticket)?);
-        Ok(TicketCall { scope, ticket, id: gw.identity.identify(&parts.headers)? })
+        let from = Who::from_request_parts(parts, gw).await?;
+        let buyer = from.caller.owner()?.clone();
+        Ok(TicketCall { scope, ticket, from, buyer })
+    }
+}
+
+impl TicketCall {
+    /// The call's limits (address, then buyer), before its work.
+    async fn check(&self, gw: &Gateway, class: Class) -> Result<(), ApiError> {
+        gw.check(class, &self.from.ip, &self.from.caller).await
     }
 }
 
@@ -139,13 +166,10 @@ fn json<T: DeserializeOwned + Default>(body: Body) -> Result<T, ApiError> {
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not the JSON expected: {e}")))
 }
 
-/// Adds the identity cookie (when new) and `Cache-Control: no-store` to a buyer's answer.
-fn answer<T: Serialize>(id: &Identity, status: StatusCode, body: T) -> Response {
-    let mut r = (status, Json(body)).into_response();
+/// A buyer's answer, with `Cache-Control: no-store`.
+fn answer<T: Serialize>(body: T) -> Response {
+    let mut r = Json(body).into_response();
     r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Some(c) = &id.set_cookie {
-        r.headers_mut().insert(header::SET_COOKIE, c.clone());
-    }
     r
 }
 
@@ -294,7 +318,7 @@ fn ticket_answer(gw: &Gateway, s: TicketStatus, q: Settings) -> TicketAnswer {
         && q.likely_sold_out_rank.is_some_and(|n| s.rank as f64 > n as f64 * gw.config.sold_out_margin);
     let pass = match (s.state, s.expires_at_ms) {
         (TicketState::Admitted, Some(exp)) => {
-            Some(Pass { scope: s.scope.clone(), ticket: s.ticket.clone(), exp }.sign(&gw.pass_key))
+            Some(Pass { scope: s.scope.clone(), ticket: s.ticket.clone(), exp, kid: String::new() }.sign(&gw.pass_key))
         }
         _ => None,
     };
@@ -328,12 +352,10 @@ struct ChallengeAnswer {
 async fn challenge(
     State(gw): Gw,
     Path((show, sched)): Path<(String, String)>,
-    headers: HeaderMap,
-    peer: Peer,
+    from: Who,
 ) -> Result<Response, ApiError> {
     let scope = scope_of(&show, &sched)?;
-    let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
-    gw.limit("challenge-ip", &ip, gw.config.limits.join_per_ip).await?;
+    gw.check(Class::Join, &from.ip, &from.caller).await?;
     let bits = queue_settings(&gw, &scope).await?.pow_bits;
     let body = if bits == 0 {
         ChallengeAnswer { bits, challenge: None, expires_at_ms: None }
@@ -341,9 +363,7 @@ async fn challenge(
         let (c, text) = Challenge::issue(&gw.key, &scope, bits, now_ms());
         ChallengeAnswer { bits, challenge: Some(text), expires_at_ms: Some(c.expires_ms) }
     };
-    let mut r = Json(body).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(answer(body))
 }
 
 #[derive(Deserialize, Default)]
@@ -356,56 +376,64 @@ struct JoinBody {
 async fn join(
     State(gw): Gw,
     Path((show, sched)): Path<(String, String)>,
-    headers: HeaderMap,
-    peer: Peer,
+    from: Who,
     body: Body,
 ) -> Result<Response, ApiError> {
     let scope = scope_of(&show, &sched)?;
     let body: JoinBody = json(body)?;
-    let id = gw.identity.identify(&headers)?;
-    let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
-    let l = gw.config.limits;
-    tokio::try_join!(
-        gw.limit("join-ip", &ip, if id.service { crate::Limit::OFF } else { l.join_per_ip }),
-        gw.limit("join-buyer", id.buyer.as_str(), l.join_per_buyer)
-    )?;
-    let settings = queue_settings(&gw, &scope).await?;
-    let bits = settings.pow_bits;
-    if bits > 0 {
-        let (Some(text), Some(solution)) = (&body.challenge, &body.solution) else {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "challenge_required",
-                format!(
-                    "this queue asks for a proof of work ({bits} bits): POST …/challenge, solve it, join with {{challenge, solution}}"
-                ),
-            ));
-        };
-        let c = Challenge::verify(&gw.key, text, solution, &scope, bits, now_ms())?;
-        if !gw.engine.consume_challenge(&c).await? {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "challenge_used",
-                "this challenge was already used; ask for a new one",
-            ));
+    // Address, then buyer (a browser without an identity: the address's new identities), then the work.
+    gw.check(Class::Join, &from.ip, &from.caller).await?;
+    let (buyer, set_cookie) = match from.caller.buyer() {
+        Some(b) => (b.clone(), None),
+        None => {
+            gw.limit("new-buyer-ip", &from.ip, gw.config.limits.new_buyer_per_ip).await?;
+            let (b, c) = gw.identity.new_browser();
+            // The new buyer's first join counts like any other.
+            gw.limit("join-buyer", b.as_str(), gw.config.limits.join_per_buyer).await?;
+            (b, Some(c))
         }
+    };
+    let settings = queue_settings(&gw, &scope).await?;
+    if settings.pow_bits > 0 {
+        redeem_challenge(&gw, &scope, settings.pow_bits, &body).await?;
     }
-    let s = gw.joiner.join(&gw.engine, &scope, id.buyer.clone()).await?;
+    let s = gw.joiner.join(&gw.engine, &scope, buyer.clone()).await?;
     metrics::counter!("seatwise_gateway_joins_total").increment(1);
-    tracing::debug!(buyer = %gw.key.pseudonym(id.buyer.as_str()), scope = %scope, "joined");
-    Ok(answer(&id, StatusCode::OK, ticket_answer(&gw, s, settings)))
+    tracing::debug!(buyer = %gw.key.current().pseudonym(buyer.as_str()), scope = %scope, "joined");
+    let mut r = answer(ticket_answer(&gw, s, settings));
+    if let Some(c) = set_cookie {
+        r.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    Ok(r)
 }
 
-async fn status(State(gw): Gw, c: TicketCall, headers: HeaderMap, peer: Peer) -> Result<Response, ApiError> {
-    let ip = client_ip(&headers, Some(peer.0), gw.config.trust_proxy);
-    let l = gw.config.limits;
-    let (_, _, settings, s) = tokio::try_join!(
-        gw.limit("status-ip", &ip, if c.id.service { crate::Limit::OFF } else { l.status_per_ip }),
-        gw.limit("status-buyer", c.id.buyer.as_str(), l.status_per_buyer),
-        queue_settings(&gw, &c.scope),
-        async { gw.engine.status_for(&c.scope, &c.ticket, Some(&c.id.buyer)).await.map_err(ApiError::from) },
-    )?;
-    Ok(answer(&c.id, StatusCode::OK, ticket_answer(&gw, s, settings)))
+/// Checks and uses up the proof of work a join brings.
+async fn redeem_challenge(gw: &Gateway, scope: &Scope, bits: u32, body: &JoinBody) -> Result<(), ApiError> {
+    let (Some(text), Some(solution)) = (&body.challenge, &body.solution) else {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "challenge_required",
+            format!(
+                "this queue asks for a proof of work ({bits} bits): POST …/challenge, solve it, join with {{challenge, solution}}"
+            ),
+        ));
+    };
+    let c = Challenge::verify(&gw.key, text, solution, scope, bits, now_ms())?;
+    if !gw.engine.consume_challenge(&c).await? {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "challenge_used",
+            "this challenge was already used; ask for a new one",
+        ));
+    }
+    Ok(())
+}
+
+async fn status(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
+    c.check(&gw, Class::Status).await?;
+    let settings = queue_settings(&gw, &c.scope).await?;
+    let s = gw.engine.status_for(&c.scope, &c.ticket, Some(&c.buyer)).await?;
+    Ok(answer(ticket_answer(&gw, s, settings)))
 }
 
 #[derive(Serialize)]
@@ -415,8 +443,9 @@ struct LeaveAnswer {
 }
 
 async fn leave(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
-    let was = gw.engine.leave_for(&c.scope, &c.ticket, Some(&c.id.buyer)).await?;
-    Ok(answer(&c.id, StatusCode::OK, LeaveAnswer { was }))
+    c.check(&gw, Class::Action).await?;
+    let was = gw.engine.leave_for(&c.scope, &c.ticket, Some(&c.buyer)).await?;
+    Ok(answer(LeaveAnswer { was }))
 }
 
 #[derive(Deserialize, Default)]
@@ -426,8 +455,37 @@ struct SeatsBody {
     seats: Vec<String>,
 }
 
-fn seat_ids(b: &SeatsBody) -> Result<Vec<SeatId>, ApiError> {
+/// The seats a body names: at most [`MAX_SEATS_NAMED`], each a well-formed seat id.
+fn named_seats(b: &SeatsBody) -> Result<Vec<SeatId>, ApiError> {
+    if b.seats.len() > MAX_SEATS_NAMED {
+        return Err(ApiError::bad_request(format!("name at most {MAX_SEATS_NAMED} seats in one call")));
+    }
     Ok(b.seats.iter().map(|s| SeatId::new(s)).collect::<seatwise_engine::Result<_>>()?)
+}
+
+/// The seats named, each checked against the schedule's seat map (the hold script checks again).
+async fn seat_ids(gw: &Gateway, scope: &Scope, b: &SeatsBody) -> Result<Vec<SeatId>, ApiError> {
+    let ids = named_seats(b)?;
+    let show = gw.public_show(&scope.show).await?;
+    let map = schedule_of(&show, scope)?.seats();
+    let unknown: Vec<String> = ids.iter().filter(|s| !map.contains(s.as_str())).map(|s| s.to_string()).collect();
+    if !unknown.is_empty() {
+        return Err(seatwise_engine::Error::NoSuchSeat(unknown).into());
+    }
+    Ok(ids)
+}
+
+/// The most seats one hold or release may name (far above any session's max_seats).
+const MAX_SEATS_NAMED: usize = 50;
+
+fn schedule_of<'a>(show: &'a Show, scope: &Scope) -> Result<&'a Schedule, ApiError> {
+    show.schedules.iter().find(|x| x.id == scope.sched).ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("show {} has no schedule {}", scope.show, scope.sched),
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -439,27 +497,33 @@ struct SeatsAnswer {
 }
 
 async fn hold(State(gw): Gw, c: TicketCall, body: Body) -> Result<Response, ApiError> {
-    let seats = seat_ids(&json::<SeatsBody>(body)?)?;
-    let h = gw.engine.hold_for(&c.scope, &c.ticket, Some(&c.id.buyer), &seats).await?;
-    Ok(answer(&c.id, StatusCode::OK, SeatsAnswer { seats: h.seats, expires_at_ms: Some(h.expires_at_ms) }))
+    let b = json::<SeatsBody>(body)?;
+    c.check(&gw, Class::Action).await?;
+    let seats = seat_ids(&gw, &c.scope, &b).await?;
+    let h = gw.engine.hold_for(&c.scope, &c.ticket, Some(&c.buyer), &seats).await?;
+    Ok(answer(SeatsAnswer { seats: h.seats, expires_at_ms: Some(h.expires_at_ms) }))
 }
 
 async fn release(State(gw): Gw, c: TicketCall, body: Body) -> Result<Response, ApiError> {
-    let seats = seat_ids(&json::<SeatsBody>(body)?)?;
-    let left = gw.engine.release_for(&c.scope, &c.ticket, Some(&c.id.buyer), &seats).await?;
-    Ok(answer(&c.id, StatusCode::OK, SeatsAnswer { seats: left, expires_at_ms: None }))
+    let b = json::<SeatsBody>(body)?;
+    let seats = named_seats(&b)?;
+    c.check(&gw, Class::Action).await?;
+    let left = gw.engine.release_for(&c.scope, &c.ticket, Some(&c.buyer), &seats).await?;
+    Ok(answer(SeatsAnswer { seats: left, expires_at_ms: None }))
 }
 
 async fn complete(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
-    let sold = gw.engine.complete_for(&c.scope, &c.ticket, Some(&c.id.buyer)).await?;
-    Ok(answer(&c.id, StatusCode::OK, SeatsAnswer { seats: sold, expires_at_ms: None }))
+    c.check(&gw, Class::Action).await?;
+    let sold = gw.engine.complete_for(&c.scope, &c.ticket, Some(&c.buyer)).await?;
+    Ok(answer(SeatsAnswer { seats: sold, expires_at_ms: None }))
 }
 
 /// Ably's token request for the buyer's own live ticket: ably-js uses this route as its `authUrl`; a page
 /// without ably-js posts the answer to Ably's `requestToken` for a token (docs/PROTOCOL.md).
 async fn ably_token(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
+    c.check(&gw, Class::Live).await?;
     let (_, req) = token_request(&gw, &c).await?;
-    Ok(answer(&c.id, StatusCode::OK, req))
+    Ok(answer(req))
 }
 
 /// The Ably client and a signed token request for the caller's own live ticket; 503 `no_realtime` when
@@ -472,7 +536,7 @@ async fn token_request(gw: &Gateway, c: &TicketCall) -> Result<(Arc<seatwise_abl
             "live updates are not configured on this gateway; keep polling the ticket status",
         ));
     };
-    let req = gw.engine.buyer_token_request(ably, &c.scope, &c.ticket, &c.id.buyer, None, None, None).await?;
+    let req = gw.engine.buyer_token_request(ably, &c.scope, &c.ticket, &c.buyer, None, None, None).await?;
     Ok((ably.clone(), req))
 }
 
@@ -489,6 +553,7 @@ struct LiveAnswer {
 /// A token for Ably's SSE endpoint, for a page without ably-js: the gateway signs the buyer's token request
 /// and exchanges it at Ably (`requestToken`), so the page needs one request and no Ably library.
 async fn live(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
+    c.check(&gw, Class::Live).await?;
     let (ably, req) = token_request(&gw, &c).await?;
     let token = ably.request_token(&req).await.map_err(|e| {
         tracing::warn!(error = %e, "Ably refused or could not be reached for a buyer token");
@@ -504,7 +569,7 @@ async fn live(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
         access_token: token.token,
         expires_at_ms: token.expires,
     };
-    Ok(answer(&c.id, StatusCode::OK, body))
+    Ok(answer(body))
 }
 
 #[derive(Serialize)]
@@ -517,13 +582,13 @@ struct SeatsAnswerMap {
     taken: Vec<String>,
 }
 
-/// The schedule's seat map and the seats taken now (what the page's seat picker shows).
-async fn seats(State(gw): Gw, Path((show, sched)): Path<(String, String)>) -> Result<Response, ApiError> {
+/// The schedule's seat map and the seats taken now (what the page's seat picker shows); the map is cached
+/// like the public status, the seats taken are read once per call after the address's limit.
+async fn seats(State(gw): Gw, Path((show, sched)): Path<(String, String)>, from: Who) -> Result<Response, ApiError> {
     let scope = scope_of(&show, &sched)?;
-    let s = gw.engine.get_show(&scope.show).await?;
-    let Some(schedule) = s.schedules.iter().find(|x| x.id == scope.sched) else {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("show {show} has no schedule {sched}")));
-    };
+    gw.check(Class::Seats, &from.ip, &Caller::NewBrowser).await?;
+    let s = gw.public_show(&scope.show).await?;
+    let schedule = schedule_of(&s, &scope)?;
     let map = schedule.seats();
     let taken = gw.engine.taken_seats(&scope).await?;
     let body = SeatsAnswerMap {
@@ -532,9 +597,7 @@ async fn seats(State(gw): Gw, Path((show, sched)): Path<(String, String)>) -> Re
         max_seats: schedule.settings().max_seats,
         taken,
     };
-    let mut r = Json(body).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(answer(body))
 }
 
 #[derive(Deserialize, Default)]
@@ -553,12 +616,21 @@ struct VerifyAnswer {
     expires_at_ms: u64,
 }
 
-/// Checks an admission pass for the venue's booking site (which may also verify it offline).
-async fn verify_pass(State(gw): Gw, body: Body) -> Result<Response, ApiError> {
+/// Checks an admission pass for the venue's booking site: the signature and expiry (what an offline check
+/// can see), then that the ticket is still admitted with a live session now (a pass outlives nothing:
+/// leave, booking, staff removal, a session run out).
+async fn verify_pass(State(gw): Gw, from: Who, body: Body) -> Result<Response, ApiError> {
     let b: VerifyBody = json(body)?;
-    let p = Pass::verify(&gw.pass_key, &b.pass, now_ms())
-        .map_err(|e| ApiError::new(StatusCode::FORBIDDEN, "invalid_pass", e.to_string()))?;
-    Ok(Json(VerifyAnswer { valid: true, scope: p.scope, ticket: p.ticket, expires_at_ms: p.exp }).into_response())
+    gw.check(Class::Verify, &from.ip, &Caller::NewBrowser).await?;
+    let invalid = |why: String| ApiError::new(StatusCode::FORBIDDEN, "invalid_pass", why);
+    let p = Pass::verify(&gw.pass_key, &b.pass, now_ms()).map_err(|e| invalid(e.to_string()))?;
+    let (scope, ticket) = (Scope::parse(&p.scope)?, Ticket::parse(&p.ticket)?);
+    let Some(until) = gw.engine.admitted_until(&scope, &ticket).await? else {
+        return Err(invalid(
+            "this pass's session has ended: the buyer left, booked, was removed or ran out of time".into(),
+        ));
+    };
+    Ok(answer(VerifyAnswer { valid: true, scope: p.scope, ticket: p.ticket, expires_at_ms: until }))
 }
 
 #[cfg(test)]
