@@ -10,6 +10,7 @@ pub const TRANSPORT: support::Transport = support::Transport::Native;
 
 mod abuse;
 mod api;
+mod attacks;
 mod deploy;
 mod page;
 

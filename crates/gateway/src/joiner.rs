@@ -25,12 +25,23 @@ pub const IDLE: Duration = Duration::from_secs(30);
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-#[derive(Default)]
 pub struct Joiner {
     queues: Queues,
+    idle: Duration,
+}
+
+impl Default for Joiner {
+    fn default() -> Self {
+        Joiner::with_idle(IDLE)
+    }
 }
 
 impl Joiner {
+    /// A joiner whose batchers end after `idle` without a join.
+    pub fn with_idle(idle: Duration) -> Joiner {
+        Joiner { queues: Queues::default(), idle }
+    }
+
     /// Joins `buyer` (whose identity the gateway has checked: a trusted join) to `scope`. A join whose
     /// request was given up (timed out, client gone) before its batch is sent is not made.
     pub async fn join(&self, engine: &Engine, scope: &Scope, buyer: BuyerId) -> Result<TicketStatus, ApiError> {
@@ -51,7 +62,7 @@ impl Joiner {
                 qtx.try_send(item).expect("a new channel has room");
                 let n = NEXT.fetch_add(1, Ordering::Relaxed);
                 queues.insert(scope.clone(), (n, qtx));
-                tokio::spawn(batches(engine.clone(), scope.clone(), n, qrx, self.queues.clone()));
+                tokio::spawn(batches(engine.clone(), scope.clone(), n, qrx, self.queues.clone(), self.idle));
             }
         }
         rx.await.unwrap_or_else(|_| Err(ApiError::unavailable()))
@@ -64,11 +75,18 @@ impl Joiner {
 }
 
 /// One queue's batcher: takes what has arrived, sends it as one script call, answers each buyer; ends
-/// (removing itself) after [`IDLE`] without a join.
-async fn batches(engine: Engine, scope: Scope, n: u64, mut rx: mpsc::Receiver<(BuyerId, Reply)>, queues: Queues) {
+/// (removing itself) after `idle` without a join.
+async fn batches(
+    engine: Engine,
+    scope: Scope,
+    n: u64,
+    mut rx: mpsc::Receiver<(BuyerId, Reply)>,
+    queues: Queues,
+    idle: Duration,
+) {
     let mut batch: Vec<(BuyerId, Reply)> = Vec::with_capacity(MAX_JOIN_BATCH);
     loop {
-        match tokio::time::timeout(IDLE, rx.recv_many(&mut batch, MAX_JOIN_BATCH)).await {
+        match tokio::time::timeout(idle, rx.recv_many(&mut batch, MAX_JOIN_BATCH)).await {
             Ok(0) => return,
             Ok(_) => {}
             Err(_) => {
