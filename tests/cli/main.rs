@@ -347,3 +347,27 @@ fn without_user_in_the_environment_changes_are_recorded_as_the_os_account() {
     let account = String::from_utf8(Command::new("id").arg("-un").output().unwrap().stdout).unwrap();
     assert_eq!(who.split('@').next(), Some(account.trim()), "{who}");
 }
+
+/// `seatwise serve` has no configuration in which it signs with a key Redis holds (SECURITY.md): it refuses
+/// to start without one, says how to make one, and never prints it; `*` as a CORS origin is refused too.
+#[test]
+fn serve_refuses_to_start_without_its_own_key_or_with_a_wildcard_origin() {
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let url = server.url();
+    let unset = [("SEATWISE_GATEWAY_KEY", ""), ("SEATWISE_GATEWAY_KEY_FILE", ""), ("SEATWISE_PASS_KEY", "")];
+    let serve = ["serve", "--listen", "127.0.0.1:0"];
+    let o = seatwise_env(Some(&url), &unset, &serve);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("SEATWISE_GATEWAY_KEY is required") && text(&o).contains("openssl rand"), "{}", text(&o));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.key");
+    std::fs::write(&file, "too-short-secret\n").unwrap();
+    let env = [("SEATWISE_GATEWAY_KEY", ""), ("SEATWISE_GATEWAY_KEY_FILE", file.to_str().unwrap())];
+    let o = seatwise_env(Some(&url), &env, &serve);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("at least 32 characters") && !text(&o).contains("too-short-secret"), "{}", text(&o));
+    let key = "a gateway key of at least thirty-two characters";
+    let o = seatwise_env(Some(&url), &[("SEATWISE_GATEWAY_KEY", key)], &["serve", "--listen", "127.0.0.1:0", "--cors-origin", "*"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("name each origin") && !text(&o).contains(key), "{}", text(&o));
+}

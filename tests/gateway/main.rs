@@ -11,6 +11,7 @@ pub const TRANSPORT: support::Transport = support::Transport::Native;
 mod abuse;
 mod api;
 mod attacks;
+mod parsers;
 mod deploy;
 mod page;
 

@@ -9,11 +9,13 @@
 //! - [`identity`]: service key or signed cookie → the one buyer a request acts for; the client address.
 //! - [`joiner`]: concurrent joins for one queue coalesced into one `join_many` script call.
 //! - [`error`]: `{code, message}` answers with fitting statuses.
+//! - [`edge`]: every parser a buyer's bytes reach, for the fuzz target and the property tests.
 //!
 //! Shared-nothing: every gateway on one Redis agrees through Redis alone (tickets, rate limits, challenge
 //! markers); the keys come from each gateway's configuration; a buyer can move between instances at any
 //! request.
 
+pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod joiner;

@@ -152,7 +152,7 @@ fn ticket_of(t: &str) -> Result<Ticket, ApiError> {
 }
 
 /// A JSON body; an empty body is the type's default.
-fn json<T: DeserializeOwned + Default>(body: Body) -> Result<T, ApiError> {
+pub(crate) fn json<T: DeserializeOwned + Default>(body: Body) -> Result<T, ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", "the request body is too large (at most 16 KiB)")
@@ -368,7 +368,7 @@ async fn challenge(
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct JoinBody {
+pub(crate) struct JoinBody {
     challenge: Option<String>,
     solution: Option<String>,
 }
@@ -450,7 +450,7 @@ async fn leave(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct SeatsBody {
+pub(crate) struct SeatsBody {
     #[serde(default)]
     seats: Vec<String>,
 }
@@ -602,7 +602,7 @@ async fn seats(State(gw): Gw, Path((show, sched)): Path<(String, String)>, from:
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct VerifyBody {
+pub(crate) struct VerifyBody {
     #[serde(default)]
     pass: String,
 }
