@@ -3,7 +3,7 @@
 # a real redis-server each test starts on a free port, a real 3-master Redis Cluster, the Ably client and
 # worker against the Ably stand-in, the CLI (with ably-js as the reference for token requests), the
 # console's commands with the real OS keyring, and the console end to end in its real window under Xvfb
-# through WebDriver. Installs what it needs first.
+# through WebDriver; then the buyer edge's fuzz target briefly. Installs what it needs first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
@@ -29,6 +29,10 @@ XDG_DATA_HOME="$private/data" XDG_RUNTIME_DIR="$private/runtime" dbus-run-sessio
 ' 2>&1 | grep --line-buffered -v -e "^dbus-daemon\[" -e "SpiRegistry daemon" | tee "$private/test.log"
 status=${PIPESTATUS[0]}
 set -e
+# The buyer edge's parsers under a coverage-guided fuzzer for a short while (longer: ./scripts/fuzz.sh 600).
+if [ "$status" -eq 0 ]; then
+  ./scripts/fuzz.sh 20 || status=$?
+fi
 # One closing line with the totals of every test binary.
 awk '/^test result:/ { p += $4; f += $6 } END { printf "all tests: %d passed, %d failed\n", p, f }' "$private/test.log"
 exit "$status"
