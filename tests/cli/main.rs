@@ -367,7 +367,11 @@ fn serve_refuses_to_start_without_its_own_key_or_with_a_wildcard_origin() {
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("at least 32 characters") && !text(&o).contains("too-short-secret"), "{}", text(&o));
     let key = "a gateway key of at least thirty-two characters";
-    let o = seatwise_env(Some(&url), &[("SEATWISE_GATEWAY_KEY", key)], &["serve", "--listen", "127.0.0.1:0", "--cors-origin", "*"]);
+    let o = seatwise_env(
+        Some(&url),
+        &[("SEATWISE_GATEWAY_KEY", key)],
+        &["serve", "--listen", "127.0.0.1:0", "--cors-origin", "*"],
+    );
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     assert!(text(&o).contains("name each origin") && !text(&o).contains(key), "{}", text(&o));
 }

@@ -16,6 +16,15 @@ use tokio::net::TcpStream;
 use crate::support::*;
 use crate::*;
 
+/// The statuses of `n` calls made one after another.
+async fn statuses<F: Future<Output = Answer>>(n: usize, call: impl Fn() -> F) -> Vec<u16> {
+    let mut v = Vec::new();
+    for _ in 0..n {
+        v.push(call().await.status.as_u16());
+    }
+    v
+}
+
 /// Every value of every key a watch-only user can read (strings, hashes, sets, sorted sets, streams).
 async fn everything_a_watcher_reads(port: u16) -> Vec<String> {
     let url = format!("redis://watcher:watch-pw-not-real@127.0.0.1:{port}");
@@ -204,6 +213,8 @@ async fn a_pass_ends_with_its_session() {
     }
 }
 
+type Headers<'a> = Vec<(&'a str, &'a str)>;
+
 /// Finding 5: a cross-site form post gets no identity and replaces no cookie; bodies are JSON only.
 #[tokio::test]
 async fn cross_site_posts_and_non_json_bodies_are_refused_before_any_work() {
@@ -214,7 +225,7 @@ async fn cross_site_posts_and_non_json_bodies_are_refused_before_any_work() {
     let base = g.url();
     let tickets = format!("{base}/v1/queues/s1/d1/tickets");
     let client = reqwest::Client::new();
-    let cases: Vec<(Vec<(&str, &str)>, &str, StatusCode, &str)> = vec![
+    let cases: Vec<(Headers, &str, StatusCode, &str)> = vec![
         // A form on a foreign site (the browser sends its Origin and Sec-Fetch-Site).
         (
             vec![
@@ -369,23 +380,9 @@ async fn server_to_server_challenges_are_not_limited_by_the_venues_address() {
         assert_eq!(r.status, StatusCode::OK, "buyer {i}: {:?}", r.body);
     }
     // A browser at one address is limited; one buyer of the venue too.
-    let codes: Vec<u16> = {
-        let mut v = Vec::new();
-        for _ in 0..3 {
-            v.push(Browser::new().post(&url, json!({})).await.status.as_u16());
-        }
-        v
-    };
-    assert_eq!(codes, vec![200, 200, 429]);
-    let mut one = Browser::service(key, "buyer-x");
-    let codes: Vec<u16> = {
-        let mut v = Vec::new();
-        for _ in 0..3 {
-            v.push(one.post(&url, json!({})).await.status.as_u16());
-        }
-        v
-    };
-    assert_eq!(codes, vec![200, 200, 429]);
+    assert_eq!(statuses(3, || async { Browser::new().post(&url, json!({})).await }).await, vec![200, 200, 429]);
+    let one = || async { Browser::service(key, "buyer-x").post(&url, json!({})).await };
+    assert_eq!(statuses(3, one).await, vec![200, 200, 429]);
 }
 
 async fn evalsha_calls(t: &TestRedis) -> u64 {
@@ -446,14 +443,8 @@ async fn refused_calls_do_no_work_and_fresh_identities_do_not_dodge_the_buyer_li
     // New identities per address are bounded: dropping the cookie does not reset a buyer's limit.
     let limits = Limits { new_buyer_per_ip: Limit::per_minute(2), join_per_buyer: Limit::per_minute(1), ..Limits::OFF };
     let g2 = gateway(&t.engine, Config { limits, ..crate::config() }).await;
-    let codes: Vec<u16> = {
-        let mut v = Vec::new();
-        for _ in 0..4 {
-            v.push(Browser::new().join(&g2.url(), "s1:d1").await.status.as_u16());
-        }
-        v
-    };
-    assert_eq!(codes, vec![200, 200, 429, 429]);
+    let fresh = || async { Browser::new().join(&g2.url(), "s1:d1").await };
+    assert_eq!(statuses(4, fresh).await, vec![200, 200, 429, 429]);
 }
 
 /// Finding 10: every route a buyer reaches is limited (holds, release, complete, leave, live, seats, verify).
@@ -487,23 +478,11 @@ async fn every_buyer_route_has_a_limit() {
     assert_eq!(b.get(&live).await.status, StatusCode::SERVICE_UNAVAILABLE, "no Ably here: counted, then 503");
     assert_eq!(b.get(&live).await.status, StatusCode::TOO_MANY_REQUESTS);
     let seats = format!("{base}/v1/queues/s1/d1/seats");
-    let codes: Vec<u16> = {
-        let mut v = Vec::new();
-        for _ in 0..3 {
-            v.push(Browser::new().get(&seats).await.status.as_u16());
-        }
-        v
-    };
-    assert_eq!(codes, vec![200, 200, 429]);
+    assert_eq!(statuses(3, || async { Browser::new().get(&seats).await }).await, vec![200, 200, 429]);
     let verify = format!("{base}/v1/passes/verify");
-    let codes: Vec<u16> = {
-        let mut v = Vec::new();
-        for _ in 0..3 {
-            v.push(Browser::new().post(&verify, json!({"pass": a.body["pass"]})).await.status.as_u16());
-        }
-        v
-    };
-    assert_eq!(codes, vec![200, 200, 429]);
+    let pass = json!({"pass": a.body["pass"]});
+    let verified = statuses(3, || async { Browser::new().post(&verify, pass.clone()).await }).await;
+    assert_eq!(verified, vec![200, 200, 429]);
 }
 
 /// Findings 11 and 14: a stray cookie before the valid one does not hide it; an expired cookie is no

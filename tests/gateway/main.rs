@@ -11,9 +11,9 @@ pub const TRANSPORT: support::Transport = support::Transport::Native;
 mod abuse;
 mod api;
 mod attacks;
-mod parsers;
 mod deploy;
 mod page;
+mod parsers;
 
 use std::sync::Arc;
 

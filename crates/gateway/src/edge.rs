@@ -25,7 +25,8 @@ pub fn exercise(data: &[u8]) {
     let ids = IdentityConfig { service_key: None, browser_direct: true, cookie_keys: keys, cookie_secure: true };
     let _ = ids.check_cookie(a, 1);
     let mut h = HeaderMap::new();
-    for (name, value) in [("cookie", a), ("x-forwarded-for", a), ("origin", b), ("sec-fetch-site", b), ("content-type", a)]
+    for (name, value) in
+        [("cookie", a), ("x-forwarded-for", a), ("origin", b), ("sec-fetch-site", b), ("content-type", a)]
     {
         if let Ok(v) = HeaderValue::from_str(value) {
             h.append(HeaderName::from_static(name), v);

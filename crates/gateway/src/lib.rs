@@ -331,36 +331,38 @@ impl Gateway {
     /// A show's public queue status, read from Redis at most once per `public_cache` by this gateway; 404
     /// for a show that does not exist or is not public yet (a draft, or upcoming with no sale opening).
     pub async fn public_status(&self, show: &ShowId) -> Result<Arc<ShowQueueStatus>, ApiError> {
-        let s = match self.cached(&self.public, show) {
-            Some(s) => s,
-            None => {
-                let s = match self.engine.get_show_queue_status(show).await {
-                    Ok(s) => is_public(s.status, &s.sale_opens_at).then(|| Arc::new(s)),
-                    Err(e) if e.code() == ErrorCode::NotFound => None,
-                    Err(e) => return Err(e.into()),
-                };
-                self.remember(&self.public, show, s.clone());
-                s
-            }
-        };
-        s.ok_or_else(|| no_show(show))
+        let read = self.engine.get_show_queue_status(show);
+        self.public_cached(&self.public, show, read, |s| is_public(s.status, &s.sale_opens_at)).await
     }
 
     /// A public show with its schedules and seat maps (cached like [`Gateway::public_status`]).
     pub async fn public_show(&self, show: &ShowId) -> Result<Arc<Show>, ApiError> {
-        let s = match self.cached(&self.shows, show) {
-            Some(s) => s,
+        let read = self.engine.get_show(show);
+        self.public_cached(&self.shows, show, read, |s| is_public(s.status, &s.sale_opens_at)).await
+    }
+
+    /// What `read` finds of a show, from `cache` when fresh; a show that is missing or not `public` is
+    /// remembered as such (a flood of requests for it reads Redis once per `public_cache`).
+    async fn public_cached<T>(
+        &self,
+        cache: &Cached<Option<Arc<T>>>,
+        show: &ShowId,
+        read: impl Future<Output = seatwise_engine::Result<T>>,
+        public: fn(&T) -> bool,
+    ) -> Result<Arc<T>, ApiError> {
+        let found = match self.cached(cache, show) {
+            Some(found) => found,
             None => {
-                let s = match self.engine.get_show(show).await {
-                    Ok(s) => is_public(s.status, &s.sale_opens_at).then(|| Arc::new(s)),
+                let found = match read.await {
+                    Ok(v) => public(&v).then(|| Arc::new(v)),
                     Err(e) if e.code() == ErrorCode::NotFound => None,
                     Err(e) => return Err(e.into()),
                 };
-                self.remember(&self.shows, show, s.clone());
-                s
+                self.remember(cache, show, found.clone());
+                found
             }
         };
-        s.ok_or_else(|| no_show(show))
+        found.ok_or_else(|| no_show(show))
     }
 
     /// Counts a request against a limit; 429 with Retry-After when over it.
