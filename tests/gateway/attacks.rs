@@ -579,3 +579,27 @@ async fn the_join_batcher_ends_when_idle() {
     assert_eq!(s.state, seatwise_engine::TicketState::Waiting);
     assert_eq!(j.batchers(), 1);
 }
+
+/// Finding 13, the rest: a join whose request was given up (timed out, client gone) while it waited for its
+/// batch is not made.
+#[tokio::test]
+async fn a_join_given_up_before_its_batch_is_not_made() {
+    let t = start().await;
+    open_show(&t.engine, &show("s1", 1, 1, 60.0, 120.0)).await;
+    let sc = scope("s1", "d1");
+    let j = std::sync::Arc::new(seatwise_gateway::joiner::Joiner::default());
+    // Redis holds writes for a moment: the first join's batch waits in Redis, the second join in the
+    // batcher's queue, where its caller gives up.
+    t.engine.redis().query::<String>(redis::cmd("CLIENT").arg("PAUSE").arg(600).arg("WRITE")).await.unwrap();
+    let first = {
+        let (j, e, sc) = (j.clone(), t.engine.clone(), sc.clone());
+        tokio::spawn(async move { j.join(&e, &sc, BuyerId::new("first").unwrap()).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let given_up =
+        tokio::time::timeout(Duration::from_millis(100), j.join(&t.engine, &sc, BuyerId::new("gone").unwrap())).await;
+    assert!(given_up.is_err(), "the second join waited behind the first");
+    first.await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(queue_stats(&t.engine, &sc).await.tickets_issued, 1, "the given-up join was made");
+}
