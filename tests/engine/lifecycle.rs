@@ -236,14 +236,14 @@ async fn sold_seats_stay_sold_across_generations() {
     open_show(e, &show("s1", 1, 1, 60.0, 120.0)).await;
     let sc = scope("s1", "d1");
     let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
-    e.hold(&sc, &a, &seats(&["K7"])).await.unwrap();
+    e.hold(&sc, &a, &seats(&["H7"])).await.unwrap();
     e.complete(&sc, &a).await.unwrap();
     e.update_show_status(&id, ShowStatus::Closed, &actor(), None).await.unwrap();
     e.update_show_status(&id, ShowStatus::Open, &actor(), None).await.unwrap();
     let b = e.join(&sc, &buyer("b")).await.unwrap();
     let bt = tk(&b.ticket);
     assert_eq!((bt.generation, bt.seq), (2, 1), "a fresh generation restarts the sequence");
-    assert!(matches!(e.hold(&sc, &bt, &seats(&["K7"])).await.unwrap_err(), Error::SeatsTaken(_)));
+    assert!(matches!(e.hold(&sc, &bt, &seats(&["H7"])).await.unwrap_err(), Error::SeatsTaken(_)));
     assert_eq!(e.status(&sc, &a).await.unwrap().state, TicketState::Closed, "old tickets answer closed");
 }
 
@@ -379,12 +379,12 @@ async fn seats_of_a_session_that_ended_unnoticed_are_free_to_hold() {
     open_show(e, &show("s1", 1, 2, 2.0, 600.0)).await;
     let sc = scope("s1", "d1");
     let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);
-    e.hold(&sc, &a, &seats(&["X1"])).await.unwrap();
+    e.hold(&sc, &a, &seats(&["H1"])).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let b = tk(&e.join(&sc, &buyer("b")).await.unwrap().ticket);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    // a's session ended 0.3 s ago and nobody called since: b's hold finds X1 free.
-    assert_eq!(e.hold(&sc, &b, &seats(&["X1"])).await.unwrap().seats, vec!["X1"]);
+    // a's session ended 0.3 s ago and nobody called since: b's hold finds H1 free.
+    assert_eq!(e.hold(&sc, &b, &seats(&["H1"])).await.unwrap().seats, vec!["H1"]);
 }
 
 #[tokio::test]

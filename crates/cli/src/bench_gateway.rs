@@ -306,7 +306,11 @@ pub async fn run(e: &Engine, redis_url: &str, base: Baselines, joins: u64) {
 /// `complete` frees a session → the next buyer's private "your turn" reaches the Ably stand-in, with one
 /// worker running (its default pause between idle passes).
 pub async fn your_turn(e: &Engine, ably: Arc<AblyRest>, standin: &StandIn, admissions: u64, idle: Duration) {
-    crate::open(e, &crate::show("turn", 1, 1)).await;
+    // A hold names seats of the schedule's map: 60 rows of 200 (12 000 seats, one per admission).
+    let mut show = crate::show("turn", 1, 1);
+    let rows: Vec<String> = (0..60).map(|r| format!("R{r}")).collect();
+    show.schedules[0].seat_map = Some(seatwise_engine::SeatMap { rows: rows.clone(), seats_per_row: 200 });
+    crate::open(e, &show).await;
     let scope = Scope::parse("turn:d0").unwrap();
     let mut tickets = Vec::new();
     for i in 0..=admissions {
@@ -321,7 +325,8 @@ pub async fn your_turn(e: &Engine, ably: Arc<AblyRest>, standin: &StandIn, admis
         while e.status(&scope, &cur).await.unwrap().state != seatwise_engine::TicketState::Admitted {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        e.hold(&scope, &cur, &[SeatId::new(&format!("S{i}")).unwrap()]).await.unwrap();
+        let seat = SeatId::new(&format!("{}{}", rows[i / 200 % 60], i % 200 + 1)).unwrap();
+        e.hold(&scope, &cur, &[seat]).await.unwrap();
         let channel = ticket_channel(&scope, &tickets[i + 1]);
         let t = Instant::now();
         e.complete(&scope, &cur).await.unwrap();

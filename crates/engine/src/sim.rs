@@ -2,6 +2,7 @@
 //! admitted, hold seats (trying others when theirs are taken) and book, so that the monitor's figures move
 //! the way a real on-sale moves. Used by `seatwise simulate`, the run command's demo, and the console.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -13,6 +14,7 @@ use tokio::task::JoinSet;
 use crate::error::Error;
 use crate::ids::{BuyerId, Scope, SeatId, Ticket};
 use crate::queue::{Engine, TicketState};
+use crate::shows::SeatMap;
 
 #[derive(Clone, Debug)]
 pub struct SimConfig {
@@ -82,13 +84,25 @@ pub struct Simulator {
     task: tokio::task::JoinHandle<()>,
 }
 
-const ROWS: &[u8] = b"ABCDEFGHJKLMNPQRST";
-const SEATS_PER_ROW: u32 = 40;
+/// Up to `n` seats side by side in one random row of `map` (a hold names only seats of the map).
+fn random_seats(map: &SeatMap, n: u32) -> Vec<SeatId> {
+    let row = &map.rows[rand::random_range(0..map.rows.len())];
+    let n = n.clamp(1, map.seats_per_row);
+    let first = rand::random_range(1..=map.seats_per_row - n + 1);
+    (0..n).map(|i| SeatId::new(&format!("{row}{}", first + i)).expect("seat ids are valid")).collect()
+}
 
-fn random_seats(n: usize) -> Vec<SeatId> {
-    let row = ROWS[rand::random_range(0..ROWS.len())] as char;
-    let first = rand::random_range(1..=SEATS_PER_ROW - n as u32 + 1);
-    (0..n as u32).map(|i| SeatId::new(&format!("{row}{}", first + i)).expect("seat ids are valid")).collect()
+/// Each scope's seat map, read once when the simulation starts (the default map when its show is gone).
+async fn seat_maps(engine: &Engine, scopes: &[Scope]) -> HashMap<Scope, SeatMap> {
+    let mut maps = HashMap::new();
+    for sc in scopes {
+        let map = match engine.get_show(&sc.show).await {
+            Ok(show) => show.schedules.iter().find(|s| s.id == sc.sched).map(|s| s.seats()).unwrap_or_default(),
+            Err(_) => SeatMap::default(),
+        };
+        maps.insert(sc.clone(), map);
+    }
+    maps
 }
 
 async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) -> bool {
@@ -148,6 +162,7 @@ async fn spawner(
         return;
     }
     let gap = Duration::from_secs_f64(1.0 / cfg.join_rate);
+    let maps = Arc::new(seat_maps(&engine, &cfg.scopes).await);
     let mut n: u64 = 0;
     let mut next = tokio::time::Instant::now();
     loop {
@@ -158,10 +173,12 @@ async fn spawner(
         if set.len() < cfg.max_concurrent {
             let scope = cfg.scopes[(n as usize) % cfg.scopes.len()].clone();
             let buyer = BuyerId::new(&format!("sim-{run_id:08x}-{n}")).expect("valid buyer id");
+            let map = maps.get(&scope).cloned().unwrap_or_default();
             set.spawn(buyer_life(
                 engine.clone(),
                 cfg.clone(),
                 scope,
+                map,
                 buyer,
                 stop.clone(),
                 counters.clone(),
@@ -185,10 +202,12 @@ async fn spawner(
     set.shutdown().await;
 }
 
+#[allow(clippy::too_many_arguments)] // one buyer's whole life; a struct would only rename them
 async fn buyer_life(
     engine: Engine,
     cfg: Arc<SimConfig>,
     scope: Scope,
+    map: SeatMap,
     buyer: BuyerId,
     mut stop: watch::Receiver<bool>,
     c: Arc<Counters>,
@@ -242,7 +261,7 @@ async fn buyer_life(
     }
     let mut held = false;
     for _ in 0..4 {
-        match engine.hold(&scope, &ticket, &random_seats(rand::random_range(1..=4))).await {
+        match engine.hold(&scope, &ticket, &random_seats(&map, rand::random_range(1..=4))).await {
             Ok(_) => {
                 held = true;
                 break;
