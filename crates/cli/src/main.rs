@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use seatwise_ably::AblyRest;
+use seatwise_engine::ErrorCode;
 use seatwise_engine::connect::{AblyOptions, check_ably};
 use seatwise_engine::notify::{DrainProgress, Notifier, Worker};
 use seatwise_engine::sandbox::{Sandbox, simulate_live};
@@ -27,12 +28,18 @@ use seatwise_engine::{
 
 use args::{BuyerCmd, Cli, Cmd, ConnArgs, QueueCmd, ShowsCmd, SimArgs};
 
-/// A failure with its exit code.
-pub(crate) struct Fail(pub(crate) u8, pub(crate) String);
+/// A failure with its exit code (from its [`ErrorCode`]: README, "Exit codes").
+pub(crate) struct Fail(u8, pub(crate) String);
+
+impl Fail {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>) -> Fail {
+        Fail(code.exit_code(), message.into())
+    }
+}
 
 impl From<Error> for Fail {
     fn from(e: Error) -> Fail {
-        Fail(e.code().exit_code(), e.to_string())
+        Fail::new(e.code(), e.to_string())
     }
 }
 
@@ -57,7 +64,10 @@ fn options(c: &ConnArgs, target: Target) -> Result<ConnectOptions, Fail> {
     o.watch_only = c.watch_only;
     let read = |flag: &str, path: &Option<std::path::PathBuf>| -> Result<Option<Vec<u8>>, Fail> {
         path.as_ref()
-            .map(|p| std::fs::read(p).map_err(|e| Fail(2, format!("{flag}: cannot read {}: {e}", p.display()))))
+            .map(|p| {
+                std::fs::read(p)
+                    .map_err(|e| Fail::new(ErrorCode::File, format!("{flag}: cannot read {}: {e}", p.display())))
+            })
             .transpose()
     };
     o.tls.ca_pem = read("--tls-ca", &c.tls_ca)?;
@@ -70,7 +80,7 @@ async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
     let chosen =
         usize::from(c.redis_url.is_some()) + usize::from(c.cluster.is_some()) + usize::from(c.upstash_url.is_some());
     if chosen > 1 {
-        return Err(Fail(2, "give one of --redis-url, --cluster or --upstash-url, not several".into()));
+        return Err(Fail::new(ErrorCode::Invalid, "give one of --redis-url, --cluster or --upstash-url, not several"));
     }
     warn_if_password_on_command_line(c);
     let target = if let Some(url) = &c.redis_url {
@@ -79,7 +89,10 @@ async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
         Target::Cluster(seatwise_engine::redis_conn::parse_seed_list(list))
     } else if let Some(url) = &c.upstash_url {
         let token = std::env::var("SEATWISE_UPSTASH_TOKEN").map_err(|_| {
-            Fail(2, "--upstash-url needs the REST token in SEATWISE_UPSTASH_TOKEN (never on the command line)".into())
+            Fail::new(
+                ErrorCode::Invalid,
+                "--upstash-url needs the REST token in SEATWISE_UPSTASH_TOKEN (never on the command line)",
+            )
         })?;
         Target::Rest { url: url.clone(), token }
     } else {
@@ -113,7 +126,7 @@ fn warn_if_password_on_command_line(c: &ConnArgs) {
 }
 
 fn no_ably() -> Fail {
-    Fail(2, "Ably is not configured: set SEATWISE_ABLY_KEY to the API key (appId.keyId:secret)".into())
+    Fail::new(ErrorCode::Invalid, "Ably is not configured: set SEATWISE_ABLY_KEY to the API key (appId.keyId:secret)")
 }
 
 /// The Ably client from SEATWISE_ABLY_KEY (None when it is not set).
@@ -123,9 +136,14 @@ fn ably_client(c: &ConnArgs) -> Result<Option<Arc<AblyRest>>, Fail> {
     o.endpoint = c.ably_endpoint.clone();
     o.max_rps = c.ably_max_rps;
     if let Some(p) = &c.ably_ca {
-        o.ca_pem = Some(std::fs::read(p).map_err(|e| Fail(2, format!("--ably-ca: cannot read {}: {e}", p.display())))?);
+        o.ca_pem = Some(
+            std::fs::read(p)
+                .map_err(|e| Fail::new(ErrorCode::File, format!("--ably-ca: cannot read {}: {e}", p.display())))?,
+        );
     }
-    Ok(Some(o.build().map_err(|e| Fail(2, format!("SEATWISE_ABLY_KEY / --ably-endpoint / --ably-max-rps: {e}")))?))
+    Ok(Some(o.build().map_err(|e| {
+        Fail::new(ErrorCode::Invalid, format!("SEATWISE_ABLY_KEY / --ably-endpoint / --ably-max-rps: {e}"))
+    })?))
 }
 
 fn consumer_name() -> String {
@@ -179,7 +197,7 @@ async fn worker(engine: &Engine, conn: &ConnArgs, once: bool, idle_ms: u64) -> O
         return if total.failed == 0 {
             Ok(())
         } else {
-            Err(Fail(1, "some events could not be delivered; they stay in the outbox".into()))
+            Err(Fail::new(ErrorCode::Incomplete, "some events could not be delivered; they stay in the outbox"))
         };
     }
     let w = Worker::start(engine.clone(), ably, &consumer_name(), Duration::from_millis(idle_ms.max(10)));
@@ -202,7 +220,7 @@ async fn worker(engine: &Engine, conn: &ConnArgs, once: bool, idle_ms: u64) -> O
 
 async fn ably_check(conn: &ConnArgs, json: bool) -> Out {
     let ably = ably_client(conn)?.ok_or_else(no_ably)?;
-    let c = check_ably(&ably).await.map_err(|e| Fail(5, e.to_string()))?;
+    let c = check_ably(&ably).await?;
     if json {
         print_json(
             &serde_json::json!({"ok": true, "key": c.key, "ablyTime": c.ably_time, "clockSkewMs": c.clock_skew_ms, "tokenExpires": c.token_expires}),
@@ -218,7 +236,7 @@ fn print_json<T: serde::Serialize>(v: &T) {
 }
 
 fn read_file(path: &PathBuf) -> Result<String, Fail> {
-    std::fs::read_to_string(path).map_err(|e| Fail(2, format!("{}: {e}", path.display())))
+    std::fs::read_to_string(path).map_err(|e| Fail::new(ErrorCode::File, format!("{}: {e}", path.display())))
 }
 
 fn scope(s: &str) -> Result<Scope, Fail> {
@@ -262,7 +280,7 @@ async fn run(cli: Cli) -> Out {
                 let scopes: Vec<Scope> = r.show.scopes().into_iter().map(|(s, _)| s).collect();
                 tell_closed(&engine, ably, &scopes).await?;
             }
-            if r.success { Ok(()) } else { Err(Fail(1, "some schedules failed (see above)".into())) }
+            if r.success { Ok(()) } else { Err(Fail::new(ErrorCode::Incomplete, "some schedules failed (see above)")) }
         }
         Cmd::Stats { show } => {
             let data = match show {
@@ -370,7 +388,8 @@ async fn shows(engine: &Engine, actor: &Actor, c: ShowsCmd, json: bool) -> Out {
             let text = engine.export_shows().await?;
             match file {
                 Some(p) => {
-                    std::fs::write(&p, text + "\n").map_err(|e| Fail(1, format!("{}: {e}", p.display())))?;
+                    std::fs::write(&p, text + "\n")
+                        .map_err(|e| Fail::new(ErrorCode::File, format!("{}: {e}", p.display())))?;
                     eprintln!("wrote {}", p.display());
                 }
                 None => println!("{text}"),
@@ -461,7 +480,10 @@ async fn sim_scopes(engine: &Engine, only: &[String]) -> Result<Vec<Scope>, Fail
 
 fn sim_config(scopes: Vec<Scope>, a: &SimArgs) -> Result<SimConfig, Fail> {
     if !(0.0..=1.0).contains(&a.abandon) {
-        return Err(Fail(2, format!("--abandon {} is not a share: use a number from 0 to 1", a.abandon)));
+        return Err(Fail::new(
+            ErrorCode::Invalid,
+            format!("--abandon {} is not a share: use a number from 0 to 1", a.abandon),
+        ));
     }
     if !(a.rate > 0.0 && a.rate <= 100_000.0) {
         return Err(Fail(
@@ -554,7 +576,7 @@ async fn demo(
     let sim = simulate_live(&engine, SimConfig::sandbox(&engine, rate).await?).await?;
     let gateway = seatwise_gateway::start_local(&engine)
         .await
-        .map_err(|e| Fail(1, format!("the sandbox's buyer gateway could not start: {e}")))?;
+        .map_err(|e| Fail::new(ErrorCode::Incomplete, format!("the sandbox's buyer gateway could not start: {e}")))?;
     eprintln!("buyer gateway at {} (API: {}/v1/openapi.json)", gateway.url(), gateway.url());
     let r = monitor::run(&engine, Duration::from_secs(interval.max(1)), false, duration.map(Duration::from_secs)).await;
     gateway.stop().await;

@@ -12,7 +12,7 @@ use crate::args::ServeArgs;
 use crate::{Fail, Out};
 
 fn invalid(message: String) -> Fail {
-    Fail(ErrorCode::Invalid.exit_code(), message)
+    Fail::new(ErrorCode::Invalid, message)
 }
 
 /// A secret from `VAR`, or from the file `VAR_FILE` names (a mounted secret; one trailing newline is not
@@ -139,5 +139,5 @@ pub async fn run(engine: Engine, ably: Option<Arc<AblyRest>>, a: ServeArgs) -> O
     if let Some(m) = metrics {
         let _ = m.await;
     }
-    served.map_err(|e| Fail(1, format!("the gateway stopped: {e}")))
+    served.map_err(|e| Fail::new(ErrorCode::Incomplete, format!("the gateway stopped: {e}")))
 }

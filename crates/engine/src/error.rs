@@ -124,6 +124,9 @@ pub enum ErrorCode {
     KeyringDenied,
     /// The console: its preferences file could not be written.
     Prefs,
+    /// A command did part of its work and stopped (some events undelivered, some schedules failed, a
+    /// listener that stopped): what was done stays done.
+    Incomplete,
     /// The console: a change on a production connection was not confirmed as production asks (closing or
     /// cancelling a show needs its id typed).
     Unconfirmed,
@@ -169,6 +172,7 @@ impl ErrorCode {
             KeyringDenied => "keyring_denied",
             Prefs => "prefs",
             Unconfirmed => "unconfirmed",
+            Incomplete => "incomplete",
         }
     }
 
@@ -181,9 +185,8 @@ impl ErrorCode {
             Conflict | IllegalTransition | Exists | SeatsTaken | TooManySeats | NotHeld | NoSeats | AlreadyQueued => 3,
             NotFound | NoQueue | UnknownTicket | NoSession | Closed | Paused | NotOwner | NotLive => 4,
             Unreachable | Auth | Tls | Cluster | Ably | ReadOnly => 5,
-            Redis | QueueFull | NotConnected | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs => {
-                1
-            }
+            Redis | QueueFull | Incomplete | NotConnected | Keyring | KeyringUnavailable | KeyringLocked
+            | KeyringDenied | Prefs => 1,
         }
     }
 }

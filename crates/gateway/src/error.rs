@@ -67,8 +67,8 @@ impl From<Error> for ApiError {
             Closed => StatusCode::GONE,
             Conflict | Exists | IllegalTransition | Rejected | SeatsTaken | TooManySeats | NoSeats | NotHeld
             | AlreadyQueued | NoSession | NotLive | Paused | QueueFull => StatusCode::CONFLICT,
-            Unreachable | Auth | ReadOnly | Tls | Cluster | Redis | Ably | File | NotConnected | Keyring
-            | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs => {
+            Unreachable | Auth | ReadOnly | Tls | Cluster | Redis | Ably | File | Incomplete | NotConnected
+            | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs => {
                 tracing::warn!(code = code.as_str(), error = %e, "engine error answered as 503");
                 return ApiError::unavailable();
             }
