@@ -193,6 +193,20 @@ impl Engine {
         }
     }
 
+    /// Redeems the proof of work a join brings for `scope` (at least `bits`): checks it ([`Challenge::verify`],
+    /// O(1)), then uses it up. `Ok(false)`: it was already used (a replay).
+    pub async fn redeem_challenge(
+        &self,
+        keys: &KeyRing,
+        text: &str,
+        solution: &str,
+        scope: &Scope,
+        bits: u32,
+    ) -> Result<bool> {
+        let c = Challenge::verify(keys, text, solution, scope, bits, now_ms())?;
+        self.consume_challenge(&c).await
+    }
+
     /// Uses up a solved challenge: true the first time, false for a replay. The marker lives until the
     /// challenge expires, so the check stays O(1) and the keys clean themselves up.
     pub async fn consume_challenge(&self, c: &Challenge) -> Result<bool> {

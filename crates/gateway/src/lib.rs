@@ -41,6 +41,7 @@ use seatwise_engine::gate::KeyRing;
 use seatwise_engine::{Engine, ErrorCode, Show, ShowId, ShowQueueStatus, ShowStatus};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::error::ApiError;
@@ -570,6 +571,8 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         r = r.route("/metrics", get(routes::metrics));
     }
     r.layer(axum::extract::DefaultBodyLimit::max(cfg.max_body_bytes))
+        // Buyers' answers are never cached; the few that may be say so themselves (public status, page).
+        .layer(SetResponseHeaderLayer::if_not_present(header::CACHE_CONTROL, HeaderValue::from_static("no-store")))
         .layer(middleware::from_fn(move |req, next| same_site_only(allowed.clone(), req, next)))
         .layer(middleware::from_fn(observe))
         .layer(cors)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -151,7 +151,33 @@ fn ticket_of(t: &str) -> Result<Ticket, ApiError> {
     Ok(Ticket::parse(t)?)
 }
 
-/// A JSON body; an empty body is the type's default.
+/// A JSON body; an empty body is the type's default (axum's `Json` refuses an empty body, and answers
+/// its rejections without our `{code, message}`).
+pub struct JsonOrDefault<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for JsonOrDefault<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, ApiError> {
+        json(Bytes::from_request(req, state).await).map(JsonOrDefault)
+    }
+}
+
+/// The queue a path names: `/…/{show}/{sched}…`.
+pub struct QueuePath(pub Scope);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueuePath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path((show, sched)) = Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::bad_request("the path names a show and a schedule"))?;
+        Ok(QueuePath(scope_of(&show, &sched)?))
+    }
+}
+
+/// A JSON body as [`JsonOrDefault`] reads it.
 pub(crate) fn json<T: DeserializeOwned + Default>(body: Body) -> Result<T, ApiError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -166,11 +192,9 @@ pub(crate) fn json<T: DeserializeOwned + Default>(body: Body) -> Result<T, ApiEr
     serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the body is not the JSON expected: {e}")))
 }
 
-/// A buyer's answer, with `Cache-Control: no-store`.
+/// A buyer's answer (`Cache-Control: no-store` is the router's default: `lib.rs::router`).
 fn answer<T: Serialize>(body: T) -> Response {
-    let mut r = Json(body).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+    Json(body).into_response()
 }
 
 // ---- Public queue status ----
@@ -239,9 +263,7 @@ async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response,
             })
             .collect(),
     };
-    let mut r = Json(body).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=1"));
-    Ok(r)
+    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=1"))], Json(body)).into_response())
 }
 
 /// The queue's public settings a buyer call needs (cached ≤ 1 s): 404 for a schedule the show lacks.
@@ -349,12 +371,7 @@ struct ChallengeAnswer {
     expires_at_ms: Option<u64>,
 }
 
-async fn challenge(
-    State(gw): Gw,
-    Path((show, sched)): Path<(String, String)>,
-    from: Who,
-) -> Result<Response, ApiError> {
-    let scope = scope_of(&show, &sched)?;
+async fn challenge(State(gw): Gw, QueuePath(scope): QueuePath, from: Who) -> Result<Response, ApiError> {
     gw.check(Class::Join, &from.ip, &from.caller).await?;
     let bits = queue_settings(&gw, &scope).await?.pow_bits;
     let body = if bits == 0 {
@@ -375,12 +392,10 @@ pub(crate) struct JoinBody {
 
 async fn join(
     State(gw): Gw,
-    Path((show, sched)): Path<(String, String)>,
+    QueuePath(scope): QueuePath,
     from: Who,
-    body: Body,
+    JsonOrDefault(body): JsonOrDefault<JoinBody>,
 ) -> Result<Response, ApiError> {
-    let scope = scope_of(&show, &sched)?;
-    let body: JoinBody = json(body)?;
     // Address, then buyer (a browser without an identity: the address's new identities), then the work.
     gw.check(Class::Join, &from.ip, &from.caller).await?;
     let (buyer, set_cookie) = match from.caller.buyer() {
@@ -395,7 +410,23 @@ async fn join(
     };
     let settings = queue_settings(&gw, &scope).await?;
     if settings.pow_bits > 0 {
-        redeem_challenge(&gw, &scope, settings.pow_bits, &body).await?;
+        let (Some(text), Some(solution)) = (&body.challenge, &body.solution) else {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "challenge_required",
+                format!(
+                    "this queue asks for a proof of work ({} bits): POST …/challenge, solve it, join with {{challenge, solution}}",
+                    settings.pow_bits
+                ),
+            ));
+        };
+        if !gw.engine.redeem_challenge(&gw.key, text, solution, &scope, settings.pow_bits).await? {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "challenge_used",
+                "this challenge was already used; ask for a new one",
+            ));
+        }
     }
     let s = gw.joiner.join(&gw.engine, &scope, buyer.clone()).await?;
     metrics::counter!("seatwise_gateway_joins_total").increment(1);
@@ -405,28 +436,6 @@ async fn join(
         r.headers_mut().insert(header::SET_COOKIE, c);
     }
     Ok(r)
-}
-
-/// Checks and uses up the proof of work a join brings.
-async fn redeem_challenge(gw: &Gateway, scope: &Scope, bits: u32, body: &JoinBody) -> Result<(), ApiError> {
-    let (Some(text), Some(solution)) = (&body.challenge, &body.solution) else {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "challenge_required",
-            format!(
-                "this queue asks for a proof of work ({bits} bits): POST …/challenge, solve it, join with {{challenge, solution}}"
-            ),
-        ));
-    };
-    let c = Challenge::verify(&gw.key, text, solution, scope, bits, now_ms())?;
-    if !gw.engine.consume_challenge(&c).await? {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "challenge_used",
-            "this challenge was already used; ask for a new one",
-        ));
-    }
-    Ok(())
 }
 
 async fn status(State(gw): Gw, c: TicketCall) -> Result<Response, ApiError> {
@@ -496,16 +505,18 @@ struct SeatsAnswer {
     expires_at_ms: Option<u64>,
 }
 
-async fn hold(State(gw): Gw, c: TicketCall, body: Body) -> Result<Response, ApiError> {
-    let b = json::<SeatsBody>(body)?;
+async fn hold(State(gw): Gw, c: TicketCall, JsonOrDefault(b): JsonOrDefault<SeatsBody>) -> Result<Response, ApiError> {
     c.check(&gw, Class::Action).await?;
     let seats = seat_ids(&gw, &c.scope, &b).await?;
     let h = gw.engine.hold_for(&c.scope, &c.ticket, Some(&c.buyer), &seats).await?;
     Ok(answer(SeatsAnswer { seats: h.seats, expires_at_ms: Some(h.expires_at_ms) }))
 }
 
-async fn release(State(gw): Gw, c: TicketCall, body: Body) -> Result<Response, ApiError> {
-    let b = json::<SeatsBody>(body)?;
+async fn release(
+    State(gw): Gw,
+    c: TicketCall,
+    JsonOrDefault(b): JsonOrDefault<SeatsBody>,
+) -> Result<Response, ApiError> {
     let seats = named_seats(&b)?;
     c.check(&gw, Class::Action).await?;
     let left = gw.engine.release_for(&c.scope, &c.ticket, Some(&c.buyer), &seats).await?;
@@ -584,8 +595,7 @@ struct SeatsAnswerMap {
 
 /// The schedule's seat map and the seats taken now (what the page's seat picker shows); the map is cached
 /// like the public status, the seats taken are read once per call after the address's limit.
-async fn seats(State(gw): Gw, Path((show, sched)): Path<(String, String)>, from: Who) -> Result<Response, ApiError> {
-    let scope = scope_of(&show, &sched)?;
+async fn seats(State(gw): Gw, QueuePath(scope): QueuePath, from: Who) -> Result<Response, ApiError> {
     gw.check(Class::Seats, &from.ip, &Caller::NewBrowser).await?;
     let s = gw.public_show(&scope.show).await?;
     let schedule = schedule_of(&s, &scope)?;
@@ -619,8 +629,11 @@ struct VerifyAnswer {
 /// Checks an admission pass for the venue's booking site: the signature and expiry (what an offline check
 /// can see), then that the ticket is still admitted with a live session now (a pass outlives nothing:
 /// leave, booking, staff removal, a session run out).
-async fn verify_pass(State(gw): Gw, from: Who, body: Body) -> Result<Response, ApiError> {
-    let b: VerifyBody = json(body)?;
+async fn verify_pass(
+    State(gw): Gw,
+    from: Who,
+    JsonOrDefault(b): JsonOrDefault<VerifyBody>,
+) -> Result<Response, ApiError> {
     gw.check(Class::Verify, &from.ip, &Caller::NewBrowser).await?;
     let invalid = |why: String| ApiError::new(StatusCode::FORBIDDEN, "invalid_pass", why);
     let p = Pass::verify(&gw.pass_key, &b.pass, now_ms()).map_err(|e| invalid(e.to_string()))?;
