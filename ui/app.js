@@ -1,5 +1,6 @@
 // The console's UI. It holds no state beyond what it last fetched; every change goes through api.js.
 import { api, errorText } from './api.js';
+import { QueueState, WorkerState } from './states.js';
 
 const $ = (sel) => document.querySelector(sel);
 const el = (tag, attrs = {}, ...children) => {
@@ -446,7 +447,7 @@ async function applyStatus(s, status, button) {
   }
   if (button) button.disabled = true;
   // This console's own change: its queues pausing or closing is not news to announce.
-  const expect = { OPEN: 'open', CLOSED: 'closed', CANCELLED: 'closed', POSTPONED: 'paused', ON_GOING: null }[status] ?? 'paused';
+  const expect = { OPEN: QueueState.OPEN, CLOSED: QueueState.CLOSED, CANCELLED: QueueState.CLOSED, POSTPONED: QueueState.PAUSED, ON_GOING: null }[status] ?? QueueState.PAUSED;
   for (const sc of s.schedules) ui.myActions = { ...(ui.myActions ?? {}), [`${s.id}:${sc.id}`]: { at: Date.now(), expect } };
   try {
     const r = await api.changeStatus(s.id, status, s.version, typedId);
@@ -768,14 +769,14 @@ function renderWorker(w, waiting = 0) {
   const sent = `${w.delivered} sent by this console`;
   const left = waiting ? ` · ${waiting} waiting` : '';
   const text = {
-    running: w.delivered ? `Notifications: sending · ${sent}${left}` : `Notifications: ready · nothing sent yet${left}`,
-    starting: 'Notifications: starting',
-    ably_not_configured: `Notifications: off (no Ably key) · ${waiting} waiting in the outbox`,
-    ably_unreachable: `Notifications: Ably unreachable · ${waiting} waiting${w.delivered ? ` · ${sent} before` : ''}`,
-    redis_unreachable: 'Notifications: paused (Redis unreachable)',
-    stopped: 'Notifications: stopped',
+    [WorkerState.RUNNING]: w.delivered ? `Notifications: sending · ${sent}${left}` : `Notifications: ready · nothing sent yet${left}`,
+    [WorkerState.STARTING]: 'Notifications: starting',
+    [WorkerState.ABLY_NOT_CONFIGURED]: `Notifications: off (no Ably key) · ${waiting} waiting in the outbox`,
+    [WorkerState.ABLY_UNREACHABLE]: `Notifications: Ably unreachable · ${waiting} waiting${w.delivered ? ` · ${sent} before` : ''}`,
+    [WorkerState.REDIS_UNREACHABLE]: 'Notifications: paused (Redis unreachable)',
+    [WorkerState.STOPPED]: 'Notifications: stopped',
   }[w.state] ?? w.state;
-  const cls = 'chip' + (w.state === 'running' ? '' : w.state === 'ably_not_configured' ? ' warn' : ' bad');
+  const cls = 'chip' + (w.state === WorkerState.RUNNING ? '' : w.state === WorkerState.ABLY_NOT_CONFIGURED ? ' warn' : ' bad');
   if (chip.textContent !== text) chip.textContent = text;
   if (chip.title !== (w.lastError ?? '')) chip.title = w.lastError ?? '';
   if (chip.className !== cls) chip.className = cls;
@@ -796,7 +797,7 @@ function renderMonitor(data) {
       const scope = q.showScopeId;
       // What staff must know at a glance: pre-queue and opening, outflow limit, likely sold out.
       const notes = [];
-      if (q.state === 'prequeue' && !s.saleOpensAt) notes.push('pre-queue · the sale opens by hand');
+      if (q.state === QueueState.PREQUEUE && !s.saleOpensAt) notes.push('pre-queue · the sale opens by hand');
       if (q.outflowPerMin) notes.push(`≤ ${q.outflowPerMin}/min`);
       if (q.likelySoldOutRank != null && q.likelySoldOutRank < q.queueSize) notes.push(`likely sold out at rank ${q.likelySoldOutRank} (${q.seatsLeft} seats left)`);
       if (q.admissionsPerMin) notes.push(`${q.admissionsPerMin} admitted in the last minute`);
@@ -805,7 +806,7 @@ function renderMonitor(data) {
       if (q.forecast && q.forecast.soldOutIn) notes.push(`seats run out in ${range(q.forecast.soldOutIn)}`);
       if (q.estimateErrorPct != null) notes.push(`wait estimates off by ${Math.round(q.estimateErrorPct)} % (median of ${q.estimateSamples} buyers)`);
       const shown = {
-        name: s.name, sched: q.schedId, notes, countdown: q.state === 'prequeue' && s.saleOpensAt ? s.saleOpensAt : null,
+        name: s.name, sched: q.schedId, notes, countdown: q.state === QueueState.PREQUEUE && s.saleOpensAt ? s.saleOpensAt : null,
         date: `${q.schedDate} ${(q.startsAt.split('T')[1] || '').slice(0, 5)}`, zone: q.timeZone,
         state: q.state, paused: q.paused, queueSize: q.queueSize, sessions: `${q.activeSessions} / ${q.capacity}`,
         avgService: waitText(q.avgServiceMs), estimatedWait: waitText(q.estimatedWaitTime),
@@ -849,7 +850,7 @@ function monitorRow(scope, v) {
     v.countdown ? countdownEl('pre-queue · sale opens', v.countdown) : '');
   return el('tr', { dataset: { scope } },
     el('td', {}, v.name), sched, el('td', { title: v.zone }, v.date),
-    el('td', {}, el('span', { class: `badge ${v.state}`, dataset: { field: 'state' } }, v.paused ? 'paused' : v.state)),
+    el('td', {}, el('span', { class: `badge ${v.state}`, dataset: { field: 'state' } }, v.paused ? QueueState.PAUSED : v.state)),
     cell('queueSize', v.queueSize),
     cell('sessions', v.sessions),
     cell('avgService', v.avgService),
@@ -889,16 +890,16 @@ function watchForAttention(data) {
   const seen = new Map();
   for (const s of data.shows) {
     for (const q of s.queueStatuses) {
-      const state = q.paused ? 'paused' : q.state;
+      const state = q.paused ? QueueState.PAUSED : q.state;
       seen.set(q.showScopeId, { state, name: `${s.name} · ${q.schedId}` });
       const before = ui.lastStates?.get(q.showScopeId);
-      if (before && before.state !== state && (state === 'paused' || state === 'closed') && !mine(q.showScopeId, state)) {
+      if (before && before.state !== state && (state === QueueState.PAUSED || state === QueueState.CLOSED) && !mine(q.showScopeId, state)) {
         attention(`queue:${q.showScopeId}`, `${before.name} was ${state} by someone else.`);
       }
     }
   }
   for (const [scope, b] of ui.lastStates ?? []) {
-    if (!seen.has(scope) && b.state !== 'closed' && !mine(scope, 'closed')) attention(`queue:${scope}`, `${b.name} was closed by someone else.`);
+    if (!seen.has(scope) && b.state !== QueueState.CLOSED && !mine(scope, QueueState.CLOSED)) attention(`queue:${scope}`, `${b.name} was closed by someone else.`);
   }
   ui.lastStates = seen;
   const pending = data.shows.flatMap((s) => s.queueStatuses).reduce((n, q) => n + (q.pendingEvents || 0), 0);
@@ -906,8 +907,8 @@ function watchForAttention(data) {
   ui.lastPending = pending;
   const w = data.worker;
   if (w && !(ui.connected && ui.connected.watchOnly)) {
-    if (w.state === 'ably_unreachable') attention('worker', 'Notifications to buyers have stalled: Ably cannot be reached.');
-    else if (w.state === 'redis_unreachable' || w.state === 'stopped') attention('worker', `Notifications to buyers have stalled (${w.state.replace('_', ' ')}).`);
+    if (w.state === WorkerState.ABLY_UNREACHABLE) attention('worker', 'Notifications to buyers have stalled: Ably cannot be reached.');
+    else if (w.state === WorkerState.REDIS_UNREACHABLE || w.state === WorkerState.STOPPED) attention('worker', `Notifications to buyers have stalled (${w.state.replace('_', ' ')}).`);
   }
 }
 
@@ -919,7 +920,7 @@ function closeMenus(keep) {
 async function act(scope, action, question, initial) {
   ui.openMenu = null; // the menu closes once an action is chosen (the row itself may be kept as it is)
   closeMenus(null);
-  const expect = { pause: 'paused', resume: 'open' }[action];
+  const expect = { pause: QueueState.PAUSED, resume: QueueState.OPEN }[action];
   if (expect) ui.myActions = { ...(ui.myActions ?? {}), [scope]: { at: Date.now(), expect } };
   let arg = null;
   if (question) {

@@ -262,7 +262,7 @@ async fn the_sandbox_starts_a_local_redis_with_demo_shows_and_buyers() {
     let m = st.monitor().await.unwrap();
     assert_eq!(m.shows.len(), 2);
     assert!(m.simulator.is_some());
-    assert_eq!(m.worker.as_ref().unwrap().state, "ably_not_configured");
+    assert_eq!(m.worker.as_ref().unwrap().state, seatwise_engine::notify::WorkerState::AblyNotConfigured);
     assert!(dir.path().join("sandbox").exists(), "the sandbox keeps its data in the app's data dir");
     // Buyers arrive and are admitted.
     let mut admitted = 0;
@@ -390,7 +390,7 @@ async fn an_upstash_rest_profile_runs_the_console_over_rest() {
     st.import_shows(r#"{"shows":[{"id":"up","name":"Up","venue":"V","schedules":[{"id":"d1","startsAt":"2026-05-01T19:00","timeZone":"UTC","capacity":1}]}]}"#).await.unwrap();
     assert!(st.change_status("up", "OPEN", None, None).await.unwrap().success);
     let m = st.monitor().await.unwrap();
-    assert_eq!(m.shows[0].queue_statuses[0].stats.state, "open");
+    assert_eq!(m.shows[0].queue_statuses[0].stats.state, seatwise_engine::QueueState::Open);
     st.disconnect().await;
     st.delete_profile(&name).unwrap();
 }
@@ -577,4 +577,37 @@ async fn a_profile_with_a_private_ca_and_a_client_certificate_connects() {
     assert!(err.message.contains("give both or neither") && !err.message.contains("PRIVATE"), "{err}");
     st.delete_profile(&name).unwrap();
     assert!(secrets::load(&name, Kind::TlsKey).unwrap().is_none());
+}
+
+/// The UI names the engine's states through `ui/states.js`, whose values are the engine's serialization of
+/// every variant, and compares no state by spelling it out.
+#[test]
+fn the_ui_compares_states_by_the_engines_names_only() {
+    use seatwise_engine::QueueState as Q;
+    use seatwise_engine::notify::WorkerState as W;
+    let ui = concat!(env!("CARGO_MANIFEST_DIR"), "/ui");
+    let states = std::fs::read_to_string(format!("{ui}/states.js")).unwrap();
+    let queue =
+        [Q::Open, Q::Paused, Q::Closed, Q::Prequeue, Q::None, Q::Error].map(|v| serde_json::to_value(v).unwrap());
+    let worker = [W::Starting, W::Running, W::AblyNotConfigured, W::AblyUnreachable, W::RedisUnreachable, W::Stopped]
+        .map(|v| serde_json::to_value(v).unwrap());
+    for v in queue.iter().chain(&worker) {
+        let name = v.as_str().unwrap();
+        let constant = format!("{}: '{name}'", name.to_ascii_uppercase());
+        assert!(states.contains(&constant), "ui/states.js lacks {constant}");
+    }
+    let values: Vec<String> = queue.iter().chain(&worker).map(|v| v.as_str().unwrap().to_string()).collect();
+    for entry in std::fs::read_dir(ui).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "js") || path.ends_with("states.js") {
+            continue;
+        }
+        let code = std::fs::read_to_string(&path).unwrap();
+        for v in &values {
+            for op in ["=== ", "!== ", "== ", "!= "] {
+                let spelled = format!("{op}'{v}'");
+                assert!(!code.contains(&spelled), "{} compares a state by text: {spelled}", path.display());
+            }
+        }
+    }
 }

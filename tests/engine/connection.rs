@@ -98,6 +98,6 @@ async fn a_watch_only_user_can_watch_and_redis_refuses_every_change() {
         assert!(err.to_string().contains("may only watch") && !err.to_string().contains("watch-pw"), "{err}");
     }
     let st = crate::support::queue_stats(e, &sc).await;
-    assert_eq!((st.state.as_str(), st.queue_size, st.active_sessions), ("open", 0, 1));
+    assert_eq!((st.state, st.queue_size, st.active_sessions), (seatwise_engine::QueueState::Open, 0, 1));
     assert_eq!(e.get_show(&ShowId::new("s1").unwrap()).await.unwrap().status, ShowStatus::Open);
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use seatwise_engine::{Actor, SeatMap, StaffAction};
+use seatwise_engine::{Actor, QueueState, SeatMap, StaffAction};
 
 use crate::lifecycle::{buyer, seats, tk};
 use crate::support::*;
@@ -83,7 +83,7 @@ async fn a_pre_queue_is_admitted_in_the_drawn_order_which_anyone_can_recompute()
         tickets.push(st.ticket);
     }
     let before = queue_stats(e, &sc).await;
-    assert_eq!((before.state.as_str(), before.active_sessions), ("prequeue", 0), "nobody admitted before the opening");
+    assert_eq!((before.state, before.active_sessions), (QueueState::Prequeue, 0), "nobody admitted before the opening");
     assert_eq!(before.draw_commit.len(), 64);
     assert!(before.draw_seed.is_empty(), "the seed stays secret until the opening");
     // The opening draws the order; a late buyer queues behind the whole pre-queue.
@@ -121,7 +121,7 @@ async fn a_scheduled_pre_queue_and_opening_happen_once_with_three_workers_racing
         (0..3).map(|i| Worker::start(e.clone(), None, &format!("w{i}"), Duration::from_millis(50))).collect();
     let sc = scope("s1", "d1");
     let t0 = Instant::now();
-    while queue_stats(e, &sc).await.state != "prequeue" {
+    while queue_stats(e, &sc).await.state != QueueState::Prequeue {
         assert!(t0.elapsed() < Duration::from_secs(3), "the pre-queue did not open");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -144,7 +144,7 @@ async fn a_scheduled_pre_queue_and_opening_happen_once_with_three_workers_racing
     assert_eq!(by_scheduler(&|ev| matches!(ev, AuditEvent::Status { to: ShowStatus::Open, .. })), 1, "{log:#?}");
     assert_eq!(by_scheduler(&|ev| matches!(ev, AuditEvent::Action { action, .. } if action == "prequeue")), 2);
     let st = queue_stats(e, &sc).await;
-    assert_eq!((st.state.as_str(), st.draw_count, st.active_sessions), ("open", 20, 1));
+    assert_eq!((st.state, st.draw_count, st.active_sessions), (QueueState::Open, 20, 1));
     assert_eq!(e.verify_draw(&sc).await.unwrap().tickets, 20);
 }
 

@@ -311,7 +311,10 @@ async fn closing_keeps_the_buyers_to_tell_and_reopening_starts_fresh() {
     let kinds: Vec<&str> = events.iter().rev().take(2).map(|e| e.0.as_str()).collect();
     assert_eq!(kinds, ["queue_drain", "queue_closed"], "the public event, then the drain work");
     let s = queue_stats(e, &sc).await;
-    assert_eq!((s.state.as_str(), s.closed_reason.as_str(), s.queue_size), ("closed", "cancelled", 0));
+    assert_eq!(
+        (s.state, s.closed_reason.as_str(), s.queue_size),
+        (seatwise_engine::QueueState::Closed, "cancelled", 0)
+    );
     // Per-buyer state is gone; only meta, seq, avg, sold, outbox and the drain key remain.
     let keys: Vec<String> = e.redis().query(redis::cmd("KEYS").arg("*")).await.unwrap();
     for k in &keys {
@@ -399,7 +402,7 @@ async fn an_older_status_change_never_undoes_a_newer_one() {
     assert!(matches!(closed, seatwise_engine::queue::QueueEffect::Closed { .. }));
     let late = e.open_queue_as(&sc, &settings, Some(8)).await.unwrap();
     assert_eq!(late, seatwise_engine::queue::QueueEffect::Superseded);
-    assert_eq!(queue_stats(e, &sc).await.state, "closed");
+    assert_eq!(queue_stats(e, &sc).await.state, seatwise_engine::QueueState::Closed);
     // A newer change does apply.
     assert!(matches!(
         e.open_queue_as(&sc, &settings, Some(10)).await.unwrap(),

@@ -194,9 +194,9 @@ async fn without_ably_the_worker_says_so_and_events_wait() {
     e.join(&scope("s1", "d1"), &buyer("a")).await.unwrap();
     let w = Worker::start(e.clone(), None, "w", Duration::from_millis(50));
     tokio::time::sleep(Duration::from_millis(100)).await;
-    assert_eq!(w.report().state, "ably_not_configured");
+    assert_eq!(w.report().state, seatwise_engine::notify::WorkerState::AblyNotConfigured);
     assert_eq!(pending(e, &scope("s1", "d1")).await, 2);
-    assert_eq!(w.stop().await.state, "stopped");
+    assert_eq!(w.stop().await.state, seatwise_engine::notify::WorkerState::Stopped);
 }
 
 #[tokio::test]

@@ -65,7 +65,11 @@ async fn status_effects_on_every_schedule() {
     let scs: Vec<_> = (1..=3).map(|i| scope("s1", &format!("d{i}"))).collect();
     let stats =
         |v: Vec<Result<seatwise_engine::QueueStats, Error>>| v.into_iter().map(|r| r.unwrap()).collect::<Vec<_>>();
-    assert!(stats(e.queue_stats(&scs).await.unwrap()).iter().all(|s| s.state == "open" && s.avg_service_ms == 60_000));
+    assert!(
+        stats(e.queue_stats(&scs).await.unwrap())
+            .iter()
+            .all(|s| s.state == seatwise_engine::QueueState::Open && s.avg_service_ms == 60_000)
+    );
     let tickets: Vec<Ticket> = {
         let mut v = Vec::new();
         for i in 0..3 {
@@ -249,7 +253,7 @@ async fn schedules_added_on_sale_open_and_removed_ones_wait_for_their_notices() 
     let s = e.update_show(&s, s.version, &actor()).await.unwrap();
     assert_eq!(
         queue_stats(e, &scope("s1", "d9")).await.state,
-        "open",
+        seatwise_engine::QueueState::Open,
         "a schedule added to an OPEN show gets its queue"
     );
     e.join(&scope("s1", "d9"), &crate::lifecycle::buyer("b")).await.unwrap();

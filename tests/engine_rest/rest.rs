@@ -119,10 +119,10 @@ async fn the_read_only_token_watches_and_every_change_is_refused() {
     opts.watch_only = true;
     let w = Engine::new(Redis::connect(&opts).await.unwrap());
     let all = w.all_open_queue_status().await.unwrap();
-    assert_eq!(all[0].queue_statuses[0].stats.state, "open");
+    assert_eq!(all[0].queue_statuses[0].stats.state, seatwise_engine::QueueState::Open);
     assert!(!w.audit_log(5, None).await.unwrap().is_empty());
     let err = w.perform(&actor(), &sc, &StaffAction::Pause).await.map(|_| ()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::ReadOnly, "{err}");
     assert!(!err.to_string().contains("ro-token"), "{err}");
-    assert_eq!(queue_stats(e, &sc).await.state, "open");
+    assert_eq!(queue_stats(e, &sc).await.state, seatwise_engine::QueueState::Open);
 }

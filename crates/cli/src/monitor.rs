@@ -77,7 +77,7 @@ pub fn table(data: &[ShowQueueStatus]) -> String {
             if s.outflow_per_min > 0 {
                 let _ = writeln!(out, "  {}: outflow limit {} admissions/min", q.show_scope_id, s.outflow_per_min);
             }
-            if s.state == "prequeue" {
+            if s.state == seatwise_engine::QueueState::Prequeue {
                 let _ = writeln!(
                     out,
                     "  {}: pre-queue of {} buyers; order drawn at the opening{} (commitment {})",

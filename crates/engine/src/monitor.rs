@@ -12,12 +12,65 @@ use crate::scripts::{self, Call, Reply, SCRIPTS};
 use crate::shows::Show;
 use crate::status::ShowStatus;
 
+/// Where a queue stands, as the scripts report it (serialized as `open`, `paused`, … for the console and
+/// the gateway's public status).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueState {
+    Open,
+    Paused,
+    Closed,
+    /// Buyers join and wait; the order is drawn at the sale's opening.
+    Prequeue,
+    /// Never opened.
+    #[default]
+    None,
+    /// Its figures could not be read (the row carries the error in `closedReason`).
+    Error,
+}
+
+impl QueueState {
+    /// The state as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QueueState::Open => "open",
+            QueueState::Paused => "paused",
+            QueueState::Closed => "closed",
+            QueueState::Prequeue => "prequeue",
+            QueueState::None => "none",
+            QueueState::Error => "error",
+        }
+    }
+
+    /// The state a script's meta `state` field names (an unknown one is an error row).
+    pub(crate) fn from_meta(text: &str) -> QueueState {
+        match text {
+            "open" => QueueState::Open,
+            "paused" => QueueState::Paused,
+            "closed" => QueueState::Closed,
+            "prequeue" => QueueState::Prequeue,
+            "none" | "" => QueueState::None,
+            _ => QueueState::Error,
+        }
+    }
+
+    /// Buyers may be waiting or choosing seats in it.
+    pub fn is_live(self) -> bool {
+        matches!(self, QueueState::Open | QueueState::Paused)
+    }
+}
+
+impl std::fmt::Display for QueueState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One queue's figures.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
-    /// `open`, `paused`, `closed`, or `none` (never opened).
-    pub state: String,
+    pub state: QueueState,
     pub generation: u64,
     pub queue_size: u64,
     pub active_sessions: u64,
@@ -132,12 +185,12 @@ impl QueueStats {
 
     fn from_reply(r: &Reply) -> QueueStats {
         if r.code() == scripts::E_NO_QUEUE {
-            return QueueStats { state: "none".into(), pending_events: r.uint(1), ..Default::default() };
+            return QueueStats { state: QueueState::None, pending_events: r.uint(1), ..Default::default() };
         }
         let queue_size = r.uint(3);
         let avg = r.uint(6);
         QueueStats {
-            state: r.str(1),
+            state: QueueState::from_meta(&r.str(1)),
             generation: r.uint(2),
             queue_size,
             active_sessions: r.uint(4),
@@ -178,7 +231,7 @@ impl QueueStats {
     }
 
     pub fn paused(&self) -> bool {
-        self.state == "paused"
+        self.state == QueueState::Paused
     }
 }
 
@@ -209,7 +262,7 @@ pub struct Forecast {
 
 impl QueueStats {
     pub fn forecast(&self) -> Forecast {
-        let live = self.state == "open" || self.state == "paused";
+        let live = self.state.is_live();
         Forecast {
             cleared_in: (live && self.queue_size > 0).then(|| self.eta_range(self.queue_size)),
             sold_out_in: self
@@ -256,7 +309,7 @@ impl Engine {
             .iter()
             .enumerate()
             .filter_map(|(i, st)| match st {
-                Ok(st) if st.state == "closed" && st.pending_events > 0 => {
+                Ok(st) if st.state == QueueState::Closed && st.pending_events > 0 => {
                     Some((i, keys::closing(&scopes[i], st.generation)))
                 }
                 _ => None,
@@ -286,7 +339,9 @@ impl Engine {
                 // One broken queue shows as a failed row; the others still show.
                 let st = match stats.next().expect("one result per scope") {
                     Ok(st) => st,
-                    Err(e) => QueueStats { state: "error".into(), closed_reason: e.to_string(), ..Default::default() },
+                    Err(e) => {
+                        QueueStats { state: QueueState::Error, closed_reason: e.to_string(), ..Default::default() }
+                    }
                 };
                 rows.push(ScheduleQueueStatus {
                     sched_id: sched.id.clone(),

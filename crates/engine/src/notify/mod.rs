@@ -62,12 +62,44 @@ pub struct DrainProgress {
     pub total: u64,
 }
 
+/// How the worker is doing (serialized as `starting`, `running`, … for the console).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerState {
+    #[default]
+    Starting,
+    Running,
+    /// No Ably key: events wait in the outboxes; scheduled openings still run.
+    AblyNotConfigured,
+    AblyUnreachable,
+    RedisUnreachable,
+    Stopped,
+}
+
+impl WorkerState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WorkerState::Starting => "starting",
+            WorkerState::Running => "running",
+            WorkerState::AblyNotConfigured => "ably_not_configured",
+            WorkerState::AblyUnreachable => "ably_unreachable",
+            WorkerState::RedisUnreachable => "redis_unreachable",
+            WorkerState::Stopped => "stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for WorkerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The worker's health and progress, for the console and the CLI.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkerReport {
-    /// `starting`, `running`, `ably_not_configured`, `ably_unreachable`, `redis_unreachable`, `stopped`.
-    pub state: String,
+    pub state: WorkerState,
     pub consumer: String,
     pub cycles: u64,
     /// Events delivered (a closed queue's notices count one each).

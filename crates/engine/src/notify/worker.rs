@@ -7,7 +7,7 @@ use std::time::Duration;
 use seatwise_ably::AblyRest;
 
 use super::delivery::Notifier;
-use super::{DrainProgress, WorkerReport, now_ms};
+use super::{DrainProgress, WorkerReport, WorkerState, now_ms};
 use crate::queue::Engine;
 
 /// How often a running worker does every queue's housekeeping.
@@ -31,7 +31,7 @@ impl Worker {
     pub fn start(engine: Engine, ably: Option<Arc<AblyRest>>, consumer: &str, idle: Duration) -> Worker {
         let (stop, mut stop_rx) = tokio::sync::watch::channel(false);
         let report = Arc::new(Mutex::new(WorkerReport {
-            state: "starting".into(),
+            state: WorkerState::Starting,
             consumer: consumer.to_string(),
             ..Default::default()
         }));
@@ -40,7 +40,7 @@ impl Worker {
         let task = tokio::spawn(async move {
             let Some(ably) = ably else {
                 // Nothing to send, but scheduled openings still happen on time.
-                rep.lock().expect("not poisoned").state = "ably_not_configured".into();
+                rep.lock().expect("not poisoned").state = WorkerState::AblyNotConfigured;
                 let mut last_history: Option<std::time::Instant> = None;
                 loop {
                     tokio::select! {
@@ -56,7 +56,7 @@ impl Worker {
                         }
                     }
                 }
-                rep.lock().expect("not poisoned").state = "stopped".into();
+                rep.lock().expect("not poisoned").state = WorkerState::Stopped;
                 return;
             };
             let mut n = Notifier::new(engine.clone(), ably, &consumer);
@@ -112,13 +112,13 @@ impl Worker {
                             r.failed += c.failed;
                             let progress = c.delivered > 0 || c.told > 0;
                             if c.failed > 0 || !c.errors.is_empty() {
-                                r.state = "ably_unreachable".into();
+                                r.state = WorkerState::AblyUnreachable;
                                 r.last_error = c.errors.first().cloned();
                                 // Back off only while nothing gets through: a partly failing Ably keeps
                                 // the pace (the client's request ceiling bounds it).
                                 backoff = if progress { idle } else { (backoff * 2).min(Duration::from_secs(5)) };
                             } else {
-                                r.state = "running".into();
+                                r.state = WorkerState::Running;
                                 backoff = idle;
                             }
                             if (c.read > 0 || c.pending) && (progress || (c.failed == 0 && c.errors.is_empty())) {
@@ -128,7 +128,7 @@ impl Worker {
                             }
                         }
                         Err(e) => {
-                            r.state = "redis_unreachable".into();
+                            r.state = WorkerState::RedisUnreachable;
                             r.last_error = Some(e.to_string());
                             backoff = (backoff * 2).min(Duration::from_secs(5));
                             backoff
@@ -143,7 +143,7 @@ impl Worker {
             // Hand the streams over at once rather than after the lease runs out (bounded: a Redis that
             // does not answer must not hold up the stop).
             let _ = tokio::time::timeout(Duration::from_millis(500), n.release()).await;
-            rep.lock().expect("not poisoned").state = "stopped".into();
+            rep.lock().expect("not poisoned").state = WorkerState::Stopped;
         });
         Worker { stop, report, task }
     }
