@@ -52,7 +52,7 @@ pub struct StatusOption {
 pub struct ShowRow {
     pub show: Show,
     pub status_label: String,
-    /// The statuses this show may change to now (the seed's option B labels).
+    /// The statuses this show may change to now (the design guide's option B labels).
     pub allowed: Vec<StatusOption>,
 }
 

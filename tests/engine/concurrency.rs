@@ -52,7 +52,7 @@ async fn one_buyer_joining_from_many_tabs_gets_one_ticket() {
             // The tabs share the buyer's identity, vouched for by the venue's server (or the gateway's
             // cookie): one ticket for all of them.
             tokio::spawn(async move {
-                e.join_as(&sc, &buyer("same-person"), seatwise_engine::JoinProof::Trusted).await.unwrap().ticket
+                e.join_with_proof(&sc, &buyer("same-person"), seatwise_engine::JoinProof::Trusted).await.unwrap().ticket
             })
         })
         .collect();

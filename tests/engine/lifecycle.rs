@@ -68,12 +68,12 @@ async fn the_same_buyer_joining_twice_gets_the_same_ticket_only_with_proof() {
     assert!(matches!(err, Error::AlreadyQueued { .. }), "{err}");
     assert!(!err.to_string().contains(&a1.ticket), "{err}");
     let wrong = tk(&b1.ticket);
-    let err = e.join_as(&sc, &buyer("ann"), JoinProof::Ticket(&wrong)).await.unwrap_err();
+    let err = e.join_with_proof(&sc, &buyer("ann"), JoinProof::Ticket(&wrong)).await.unwrap_err();
     assert!(matches!(err, Error::AlreadyQueued { .. }), "{err}");
     // Her own client presents the ticket; the venue's server vouches for her: the same ticket either way.
-    let a2 = e.join_as(&sc, &buyer("ann"), JoinProof::Ticket(&tk(&a1.ticket))).await.unwrap();
+    let a2 = e.join_with_proof(&sc, &buyer("ann"), JoinProof::Ticket(&tk(&a1.ticket))).await.unwrap();
     assert_eq!(a1.ticket, a2.ticket);
-    assert_eq!(e.join_as(&sc, &buyer("ann"), JoinProof::Trusted).await.unwrap().ticket, a1.ticket);
+    assert_eq!(e.join_with_proof(&sc, &buyer("ann"), JoinProof::Trusted).await.unwrap().ticket, a1.ticket);
     assert_eq!((a2.rank, b1.rank), (1, 2));
     let stats = queue_stats(e, &sc).await;
     assert_eq!((stats.queue_size, stats.tickets_issued), (2, 3));
@@ -398,14 +398,14 @@ async fn an_older_status_change_never_undoes_a_newer_one() {
     let sc = scope("s1", "d1");
     let settings = seatwise_engine::QueueSettings::default();
     // The close of version 9 reached the queue first; the open of version 8 arrives late.
-    let closed = e.close_queue_as(&sc, seatwise_engine::queue::CloseReason::Closed, Some(9)).await.unwrap();
+    let closed = e.close_queue_at_version(&sc, seatwise_engine::queue::CloseReason::Closed, Some(9)).await.unwrap();
     assert!(matches!(closed, seatwise_engine::queue::QueueEffect::Closed { .. }));
-    let late = e.open_queue_as(&sc, &settings, Some(8)).await.unwrap();
+    let late = e.open_queue_at_version(&sc, &settings, Some(8)).await.unwrap();
     assert_eq!(late, seatwise_engine::queue::QueueEffect::Superseded);
     assert_eq!(queue_stats(e, &sc).await.state, seatwise_engine::QueueState::Closed);
     // A newer change does apply.
     assert!(matches!(
-        e.open_queue_as(&sc, &settings, Some(10)).await.unwrap(),
+        e.open_queue_at_version(&sc, &settings, Some(10)).await.unwrap(),
         seatwise_engine::queue::QueueEffect::Opened { .. }
     ));
 }

@@ -8,7 +8,7 @@ use crate::lifecycle::buyer;
 use crate::support::*;
 
 #[tokio::test]
-async fn show_queue_status_has_the_seed_fields_and_more() {
+async fn show_queue_status_has_the_design_guides_fields_and_more() {
     let t = start().await;
     let e = &t.engine;
     open_show(e, &show("s1", 2, 1, 60.0, 120.0)).await;
@@ -23,7 +23,7 @@ async fn show_queue_status_has_the_seed_fields_and_more() {
     assert_eq!(q.stats.estimated_wait_time, 3 * 60_000, "queueSize × avgServiceMs");
     assert_eq!(q.stats.admitted_total, 1);
     assert!(!q.paused);
-    // The seed's field names, in JSON.
+    // The design guide's field names, in JSON.
     let j = serde_json::to_value(&st).unwrap();
     for f in
         ["schedId", "schedDate", "queueSize", "avgServiceMs", "estimatedWaitTime", "activeSessions", "pendingEvents"]

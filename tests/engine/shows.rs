@@ -106,7 +106,7 @@ async fn status_effects_on_every_schedule() {
     let s = stats(e.queue_stats(&scs).await.unwrap());
     assert_eq!((s[0].queue_size, s[0].tickets_issued, s[0].generation), (0, 0, 2));
     assert_eq!(e.status(&scs[0], &tickets[0]).await.unwrap().state, TicketState::Closed);
-    // The seed's result shape.
+    // The design guide's result shape.
     let j = serde_json::to_value(&r).unwrap();
     assert_eq!(j["success"], true);
     assert_eq!(j["queueResults"][0]["showScopeId"], "s1:d1");

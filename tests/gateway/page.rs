@@ -92,7 +92,7 @@ async fn screenshot(c: &Client, name: &str) {
 }
 
 async fn trusted_join(e: &Engine, who: &str) -> Ticket {
-    let s = e.join_as(&scope("s1", "d1"), &BuyerId::new(who).unwrap(), JoinProof::Trusted).await.unwrap();
+    let s = e.join_with_proof(&scope("s1", "d1"), &BuyerId::new(who).unwrap(), JoinProof::Trusted).await.unwrap();
     Ticket::parse(&s.ticket).unwrap()
 }
 

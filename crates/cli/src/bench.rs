@@ -310,7 +310,8 @@ async fn main() {
     join_load(std::slice::from_ref(&e), &sc, "buyer", args.buyers, args.clients).await;
     let filled = t.elapsed().as_secs_f64();
     let per_buyer = (info_int(&r, "memory", "used_memory").await.saturating_sub(before)) as f64 / args.buyers as f64;
-    let probe = e.join_as(&sc, &BuyerId::new("buyer-7").unwrap(), seatwise_engine::JoinProof::Trusted).await.unwrap();
+    let probe =
+        e.join_with_proof(&sc, &BuyerId::new("buyer-7").unwrap(), seatwise_engine::JoinProof::Trusted).await.unwrap();
     let t = Instant::now();
     e.open_queue(&sc, &settings).await.unwrap();
     let opening = t.elapsed().as_secs_f64() * 1000.0;
@@ -453,7 +454,7 @@ async fn main() {
     let took = t.elapsed();
     let requests = standin.requests() - req0;
     let told = standin.message_count() - msg0;
-    // The seed's way: one publish per buyer, one after another. Timed on 20, then extrapolated.
+    // The design guide's way: one publish per buyer, one after another. Timed on 20, then extrapolated.
     let t1 = Instant::now();
     for i in 0..20 {
         ably.publish("seed-way", &[Message::new("closed", serde_json::json!({"i": i}))]).await.unwrap();
@@ -467,7 +468,7 @@ async fn main() {
     println!("end to end (status change, public event, one private notice per buyer): {:.2} s", took.as_secs_f64());
     println!("HTTP requests: {requests}; messages delivered: {told}");
     println!(
-        "the seed's way (one publish per buyer, one after another, {:.1} ms each): {:.0} s = {:.1} min, {:.0}× longer",
+        "the design guide's way (one publish per buyer, one after another, {:.1} ms each): {:.0} s = {:.1} min, {:.0}× longer",
         per.as_secs_f64() * 1000.0,
         seed_way.as_secs_f64(),
         seed_way.as_secs_f64() / 60.0,

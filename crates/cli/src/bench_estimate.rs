@@ -1,7 +1,7 @@
 //! How good are the wait estimates? A simulated sale (part of `seatwise-bench`): buyers arrive for 20 s,
 //! some give up (and are swept as abandoned, or admitted and hold a session until it ends), the others poll until admitted and leave a random 0.5–1.5 s
 //! later; staff double the capacity after 10 s and cut it to a third after 20 s. Each buyer records the
-//! estimate shown at join — the seed's `rank × avgServiceMs` and the gateway's p50 (`eta_range`, from
+//! estimate shown at join — the design guide's `rank × avgServiceMs` and the gateway's p50 (`eta_range`, from
 //! figures at most 0.5 s old, as a gateway's cache has them) — and the wait they actually had.
 
 use std::sync::{Arc, Mutex};
@@ -121,7 +121,7 @@ pub async fn run(e: &Engine) {
         start.elapsed().as_secs_f64()
     );
     println!("buyers who waited and were admitted: {}", s.len());
-    println!("median absolute error, the seed's rank × avgServiceMs: {:.0} %", err(&|x| x.seed_ms) * 100.0);
+    println!("median absolute error, the design guide's rank × avgServiceMs: {:.0} %", err(&|x| x.seed_ms) * 100.0);
     println!(
         "median absolute error, the gateway's p50 (admissions counted over a moving window, drop-out): {:.0} %",
         err(&|x| x.p50_ms) * 100.0

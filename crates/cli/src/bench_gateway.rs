@@ -246,8 +246,10 @@ pub async fn run(e: &Engine, redis_url: &str, base: Baselines, joins: u64) {
         let mut v = Vec::new();
         for i in 0..n {
             let buyer = format!("h50-{i}");
-            let s =
-                e.join_as(&scope, &BuyerId::new(&buyer).unwrap(), seatwise_engine::JoinProof::Trusted).await.unwrap();
+            let s = e
+                .join_with_proof(&scope, &BuyerId::new(&buyer).unwrap(), seatwise_engine::JoinProof::Trusted)
+                .await
+                .unwrap();
             v.push((format!("{JOIN}/{}", s.ticket), buyer));
         }
         v

@@ -442,7 +442,7 @@ async fn buyer(engine: &Engine, c: BuyerCmd, json: bool) -> Out {
                 (None, true) => JoinProof::Trusted,
                 (None, false) => JoinProof::None,
             };
-            show_status(engine.join_as(&scope(&s)?, &BuyerId::new(&b)?, proof).await?)
+            show_status(engine.join_with_proof(&scope(&s)?, &BuyerId::new(&b)?, proof).await?)
         }
         BuyerCmd::Status { scope: s, ticket: t } => show_status(engine.status(&scope(&s)?, &ticket(&t)?).await?),
         BuyerCmd::Leave { scope: s, ticket: t } => {

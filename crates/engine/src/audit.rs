@@ -57,7 +57,7 @@ impl Actor {
     }
 }
 
-/// One schedule's outcome of a status change (the seed's `{showScopeId, message}`), with the typed effect
+/// One schedule's outcome of a status change (the design guide's `{showScopeId, message}`), with the typed effect
 /// (or the error's code) kept as data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

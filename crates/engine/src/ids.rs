@@ -83,7 +83,7 @@ id_type!(
     SeatId, "seat id", 32, &[], SEAT_RULE
 );
 
-/// One schedule's queue: the seed's `showScopeId`, written `<showId>:<schedId>`.
+/// One schedule's queue: the design guide's `showScopeId`, written `<showId>:<schedId>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Scope {
     pub show: ShowId,

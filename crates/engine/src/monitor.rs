@@ -1,4 +1,4 @@
-//! Monitoring: per schedule the seed's `getShowQueueStatus` figures and more, for one show or for every
+//! Monitoring: per schedule the design guide's `getShowQueueStatus` figures and more, for one show or for every
 //! show whose queues may be live. Two round trips whatever the number of schedules: one read of the
 //! catalog, one pipeline of `stats.lua` calls (O(1) work each).
 
@@ -76,7 +76,7 @@ pub struct QueueStats {
     pub active_sessions: u64,
     pub capacity: u64,
     pub avg_service_ms: u64,
-    /// queueSize × avgServiceMs, as the seed computes it.
+    /// queueSize × avgServiceMs, as the design guide computes it.
     pub estimated_wait_time: u64,
     pub admitted_total: u64,
     pub abandoned_total: u64,
@@ -367,7 +367,7 @@ impl Engine {
         Ok(out)
     }
 
-    /// The seed's `getShowQueueStatus`: every schedule of one show.
+    /// The design guide's `getShowQueueStatus`: every schedule of one show.
     pub async fn get_show_queue_status(&self, id: &ShowId) -> Result<ShowQueueStatus> {
         let show = self.get_show(id).await?;
         let mut v = self.status_of(vec![show]).await?;

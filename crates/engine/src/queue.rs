@@ -124,7 +124,7 @@ pub struct TicketStatus {
     pub state: TicketState,
     /// 1 = next in line; 0 when not waiting.
     pub rank: u64,
-    /// rank × avgServiceMs, as the seed computes it.
+    /// rank × avgServiceMs, as the design guide computes it.
     pub eta_ms: u64,
     /// When an admitted buyer's session ends (ms since the epoch).
     pub expires_at_ms: Option<u64>,
@@ -278,13 +278,13 @@ impl Engine {
     }
 
     /// A buyer joins the queue. A buyer who already holds a live ticket gets [`Error::AlreadyQueued`]: only
-    /// its owner gets it back ([`Engine::join_as`]).
+    /// its owner gets it back ([`Engine::join_with_proof`]).
     pub async fn join(&self, scope: &Scope, buyer: &BuyerId) -> Result<TicketStatus> {
-        self.join_as(scope, buyer, JoinProof::None).await
+        self.join_with_proof(scope, buyer, JoinProof::None).await
     }
 
     /// A buyer joins the queue, or gets their live ticket back with proof that it is theirs.
-    pub async fn join_as(&self, scope: &Scope, buyer: &BuyerId, proof: JoinProof<'_>) -> Result<TicketStatus> {
+    pub async fn join_with_proof(&self, scope: &Scope, buyer: &BuyerId, proof: JoinProof<'_>) -> Result<TicketStatus> {
         let keys = keys::queue_keys(scope);
         let r =
             self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string(), proof_arg(proof)]).await?;
@@ -295,7 +295,7 @@ impl Engine {
     }
 
     /// Several buyers join one queue in one script call, in the order given: each gets what
-    /// [`Engine::join_as`] would have answered had the calls run one after another (dense ranks in this
+    /// [`Engine::join_with_proof`] would have answered had the calls run one after another (dense ranks in this
     /// order, one ticket per buyer, ownership checked per buyer). The outer error is the whole batch's
     /// (no queue, closed, Redis); the inner ones are per buyer. At most [`MAX_JOIN_BATCH`] buyers.
     pub async fn join_many(
@@ -366,13 +366,8 @@ impl Engine {
         ticket_status(scope, &r.into_result(&scope.to_string(), &ticket.to_string())?)
     }
 
-    async fn leave_as(
-        &self,
-        scope: &Scope,
-        ticket: &Ticket,
-        owner: Option<&BuyerId>,
-        how: &str,
-    ) -> Result<TicketState> {
+    /// The ticket departs the queue; `how` it left is recorded (`left`: the buyer; `removed`: staff).
+    async fn depart(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>, how: &str) -> Result<TicketState> {
         let mut args = ticket_args(ticket, owner);
         args.push(how.to_string());
         let r = self.run(&SCRIPTS.leave, scope, args).await?;
@@ -387,17 +382,17 @@ impl Engine {
 
     /// The buyer leaves. Returns the state the ticket was in (leaving twice is harmless).
     pub async fn leave(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketState> {
-        self.leave_as(scope, ticket, None, "left").await
+        self.depart(scope, ticket, None, "left").await
     }
 
     /// [`Engine::leave`] for a caller acting for `owner`.
     pub async fn leave_for(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>) -> Result<TicketState> {
-        self.leave_as(scope, ticket, owner, "left").await
+        self.depart(scope, ticket, owner, "left").await
     }
 
     /// Staff remove a ticket from the queue (the buyer is told). Returns the state it was in.
     pub async fn remove_ticket(&self, scope: &Scope, ticket: &Ticket) -> Result<TicketState> {
-        self.leave_as(scope, ticket, None, "removed").await
+        self.depart(scope, ticket, None, "removed").await
     }
 
     /// Holds seats for an admitted buyer, all or nothing.
@@ -491,12 +486,17 @@ impl Engine {
 
     /// The OPEN effect: initialise (or resume) the queue. Idempotent.
     pub async fn open_queue(&self, scope: &Scope, s: &QueueSettings) -> Result<QueueEffect> {
-        self.open_queue_as(scope, s, None).await
+        self.open_queue_at_version(scope, s, None).await
     }
 
     /// The OPEN effect of the show's status change `version`: refused if a newer change already reached
     /// this queue.
-    pub async fn open_queue_as(&self, scope: &Scope, s: &QueueSettings, version: Option<u64>) -> Result<QueueEffect> {
+    pub async fn open_queue_at_version(
+        &self,
+        scope: &Scope,
+        s: &QueueSettings,
+        version: Option<u64>,
+    ) -> Result<QueueEffect> {
         self.init(scope, s, version, None).await
     }
 
@@ -550,10 +550,10 @@ impl Engine {
 
     /// Pauses the queue (a staff action, or the POSTPONED effect).
     pub async fn pause_queue(&self, scope: &Scope) -> Result<QueueEffect> {
-        self.pause_queue_as(scope, None).await
+        self.pause_queue_at_version(scope, None).await
     }
 
-    pub async fn pause_queue_as(&self, scope: &Scope, version: Option<u64>) -> Result<QueueEffect> {
+    pub async fn pause_queue_at_version(&self, scope: &Scope, version: Option<u64>) -> Result<QueueEffect> {
         let r = self.run(&SCRIPTS.pause, scope, vec![version.map(|v| v.to_string()).unwrap_or_default()]).await?;
         Ok(match r.code() {
             scripts::E_SUPERSEDED => QueueEffect::Superseded,
@@ -584,10 +584,10 @@ impl Engine {
     /// The CLOSED / CANCELLED effect. Never blocks Redis, whatever the queue's size; the buyers to be told
     /// stay recorded (a drain key) until the outbox worker has told them.
     pub async fn close_queue(&self, scope: &Scope, reason: CloseReason) -> Result<QueueEffect> {
-        self.close_queue_as(scope, reason, None).await
+        self.close_queue_at_version(scope, reason, None).await
     }
 
-    pub async fn close_queue_as(
+    pub async fn close_queue_at_version(
         &self,
         scope: &Scope,
         reason: CloseReason,

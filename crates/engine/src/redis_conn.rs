@@ -725,7 +725,7 @@ fn cluster_connect_error(e: RedisError, label: &str, secrets: &[String], timeout
     let text = scrub(&e.to_string(), secrets).to_lowercase();
     if text.contains("cluster support disabled") || text.contains("cluster mode is not enabled") {
         return Error::Cluster(format!(
-            "{label}: the seed node is not in cluster mode; connect to it with a single redis:// URL instead"
+            "{label}: the node given is not in cluster mode; connect to it with a single redis:// URL instead"
         ));
     }
     match classify(e, label, secrets, timeout) {

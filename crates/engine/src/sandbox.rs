@@ -38,7 +38,7 @@ impl Sandbox {
         .map_err(|e| Error::Redis(format!("the sandbox's redis-server could not start: {e}")))??;
         let engine = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await?);
         // The sandbox's own Redis: demo ids left by an older version are claimed as demo shows.
-        engine.open_demo_shows_as(actor, true).await?;
+        engine.open_demo_shows_claiming(actor, true).await?;
         Ok(Sandbox { server, engine })
     }
 

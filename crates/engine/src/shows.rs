@@ -110,7 +110,7 @@ impl Schedule {
         }
     }
 
-    /// The date part of the start, as the seed's `schedDate`.
+    /// The date part of the start, as the design guide's `schedDate`.
     pub fn date(&self) -> &str {
         self.starts_at.get(..10).unwrap_or(&self.starts_at)
     }
@@ -270,7 +270,7 @@ impl Show {
     }
 }
 
-/// What `update_show_status` returns: the seed's server-action result, plus the show as now stored.
+/// What `update_show_status` returns: the design guide's server-action result, plus the show as now stored.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusChange {
@@ -341,13 +341,13 @@ impl Engine {
     /// Imports the demo shows and sets each to OPEN (through DRAFT if its status cannot open directly),
     /// so the sandbox has queues whatever state a previous run left. Returns the shows.
     pub async fn open_demo_shows(&self, actor: &Actor) -> Result<Vec<Show>> {
-        self.open_demo_shows_as(actor, false).await
+        self.open_demo_shows_claiming(actor, false).await
     }
 
     /// [`Engine::open_demo_shows`]; `claim` = the Redis is the sandbox's own, where a show with a demo id
     /// left by an older version may be marked as a demo show. Elsewhere an existing show with a demo id that
     /// is not a demo show is never edited: the call is refused.
-    pub(crate) async fn open_demo_shows_as(&self, actor: &Actor, claim: bool) -> Result<Vec<Show>> {
+    pub(crate) async fn open_demo_shows_claiming(&self, actor: &Actor, claim: bool) -> Result<Vec<Show>> {
         let mut shows = parse_shows_file("demo-shows.json", DEMO_SHOWS)?;
         for s in &mut shows {
             s.demo = true;
@@ -533,7 +533,7 @@ impl Engine {
         if matches!(cur.status, Open | OnGoing) {
             let before: HashSet<&str> = cur.schedules.iter().map(|x| x.id.as_str()).collect();
             for (scope, sched) in s.scopes().into_iter().filter(|(_, x)| !before.contains(x.id.as_str())) {
-                self.open_queue_as(&scope, &sched.settings(), Some(s.version)).await?;
+                self.open_queue_at_version(&scope, &sched.settings(), Some(s.version)).await?;
             }
         }
         Ok(s)
@@ -613,10 +613,10 @@ impl Engine {
         let version = next.version;
         let effects = next.scopes().into_iter().map(|(scope, sched)| async move {
             let r = match to {
-                Open => self.open_queue_as(&scope, &sched.settings(), Some(version)).await,
-                Postponed => self.pause_queue_as(&scope, Some(version)).await,
-                Closed => self.close_queue_as(&scope, CloseReason::Closed, Some(version)).await,
-                Cancelled => self.close_queue_as(&scope, CloseReason::Cancelled, Some(version)).await,
+                Open => self.open_queue_at_version(&scope, &sched.settings(), Some(version)).await,
+                Postponed => self.pause_queue_at_version(&scope, Some(version)).await,
+                Closed => self.close_queue_at_version(&scope, CloseReason::Closed, Some(version)).await,
+                Cancelled => self.close_queue_at_version(&scope, CloseReason::Cancelled, Some(version)).await,
                 Draft | Upcoming | OnGoing => Ok(QueueEffect::Unchanged),
             };
             let show_scope_id = scope.to_string();

@@ -1,4 +1,4 @@
-//! A show's status: the seed's seven, their labels and the transition table (docs/PROTOCOL.md). Its own
+//! A show's status: the design guide's seven, their labels and the transition table (docs/PROTOCOL.md). Its own
 //! module so the error type and the shows module can both use it without an import cycle.
 
 use std::fmt;
@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// A show's status: the seed's seven.
+/// A show's status: the design guide's seven.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ShowStatus {
@@ -38,7 +38,7 @@ impl ShowStatus {
         }
     }
 
-    /// The label staff see (the seed's option B).
+    /// The label staff see (the design guide's option B).
     pub fn label(self) -> &'static str {
         match self {
             Draft => "Draft",

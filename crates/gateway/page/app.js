@@ -174,7 +174,7 @@ function onTicket(a) {
     }
     ui.firstRank = Math.max(ui.firstRank, a.rank);
     $('#rank-text').textContent = a.rank <= 1 ? t('rankOne') : t('rank', { rank: a.rank.toLocaleString() });
-    // The gateway's range (10th to 90th percentile, from the measured outflow); the seed's etaMs otherwise.
+    // The gateway's range (10th to 90th percentile, from the measured outflow); the design guide's etaMs otherwise.
     const r = a.etaRange || { p10Ms: a.etaMs * 0.8, p90Ms: a.etaMs * 1.25 };
     $('#eta').textContent = r.p90Ms < 60000 ? t('etaSoon') : t('etaRange', { from: minutes(r.p10Ms), to: Math.max(minutes(r.p10Ms) + 1, minutes(r.p90Ms)) });
     $('#progress').value = ui.firstRank > 1 ? Math.round(100 * (ui.firstRank - a.rank) / (ui.firstRank - 1)) : 100;

@@ -321,7 +321,7 @@ struct TicketAnswer {
     paused: bool,
     poll_after_ms: u64,
     /// The wait with its 10th–90th percentile range, from the measured outflow and drop-out rate (the
-    /// seed's `etaMs` = rank × average service time is kept as it is).
+    /// design guide's `etaMs` = rank × average service time is kept as it is).
     #[serde(skip_serializing_if = "Option::is_none")]
     eta_range: Option<seatwise_engine::EtaRange>,
     /// The seats left will very likely be gone before this buyer's turn.
