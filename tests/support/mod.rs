@@ -83,31 +83,18 @@ pub fn actor() -> Actor {
 
 /// A show with `n` schedules d1..dn, each with the given capacity and windows (seconds).
 pub fn show(id: &str, n: usize, capacity: u32, session_s: f64, abandon_s: f64) -> Show {
-    Show {
-        id: ShowId::new(id).unwrap(),
-        name: format!("Show {id}"),
-        venue: "Globe".into(),
-        status: ShowStatus::Draft,
-        version: 0,
-        updated_at: String::new(),
-        updated_by: String::new(),
-        demo: false,
-        sale_opens_at: None,
-        pre_queue_opens_at: None,
-        schedules: (1..=n)
-            .map(|i| Schedule {
-                id: SchedId::new(&format!("d{i}")).unwrap(),
-                starts_at: format!("2026-03-{:02}T19:30", (i % 28) + 1),
-                time_zone: "Europe/London".into(),
-                capacity,
+    let schedules = (1..=n)
+        .map(|i| {
+            let start = format!("2026-03-{:02}T19:30", (i % 28) + 1);
+            Schedule {
                 session_seconds: Some(session_s),
                 abandon_seconds: Some(abandon_s),
                 max_seats: Some(4),
-                seat_map: None,
-                outflow_per_minute: None,
-            })
-            .collect(),
-    }
+                ..Schedule::new(SchedId::new(&format!("d{i}")).unwrap(), &start, "Europe/London", capacity)
+            }
+        })
+        .collect();
+    Show { name: format!("Show {id}"), ..Show::draft(ShowId::new(id).unwrap(), "Globe", schedules) }
 }
 
 pub fn scope(show: &str, sched: &str) -> Scope {

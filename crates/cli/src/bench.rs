@@ -60,31 +60,14 @@ struct Args {
 }
 
 fn show(id: &str, n: usize, capacity: u32) -> Show {
-    Show {
-        id: ShowId::new(id).unwrap(),
-        name: id.into(),
-        venue: "Bench Hall".into(),
-        status: ShowStatus::Draft,
-        version: 0,
-        updated_at: String::new(),
-        updated_by: String::new(),
-        demo: false,
-        sale_opens_at: None,
-        pre_queue_opens_at: None,
-        schedules: (0..n)
-            .map(|i| Schedule {
-                id: SchedId::new(&format!("d{i}")).unwrap(),
-                starts_at: "2026-06-01T19:30".into(),
-                time_zone: "UTC".into(),
-                capacity,
-                session_seconds: Some(3600.0),
-                abandon_seconds: Some(3600.0),
-                max_seats: None,
-                seat_map: None,
-                outflow_per_minute: None,
-            })
-            .collect(),
-    }
+    let schedules = (0..n)
+        .map(|i| Schedule {
+            session_seconds: Some(3600.0),
+            abandon_seconds: Some(3600.0),
+            ..Schedule::new(SchedId::new(&format!("d{i}")).unwrap(), "2026-06-01T19:30", "UTC", capacity)
+        })
+        .collect();
+    Show::draft(ShowId::new(id).unwrap(), "Bench Hall", schedules)
 }
 
 async fn open(e: &Engine, s: &Show) {

@@ -92,6 +92,21 @@ impl SeatMap {
 }
 
 impl Schedule {
+    /// A schedule with `capacity` sessions and every other setting its default.
+    pub fn new(id: SchedId, starts_at: &str, time_zone: &str, capacity: u32) -> Schedule {
+        Schedule {
+            id,
+            starts_at: starts_at.into(),
+            time_zone: time_zone.into(),
+            capacity,
+            session_seconds: None,
+            abandon_seconds: None,
+            max_seats: None,
+            seat_map: None,
+            outflow_per_minute: None,
+        }
+    }
+
     /// The schedule's seat map (the default when the show does not give one).
     pub fn seats(&self) -> SeatMap {
         self.seat_map.clone().unwrap_or_default()
@@ -160,6 +175,24 @@ fn check_text(what: &'static str, v: &str) -> Result<()> {
 }
 
 impl Show {
+    /// A new draft show (name = id) with these schedules: the one way tests, the benchmark and examples
+    /// build a show in code.
+    pub fn draft(id: ShowId, venue: &str, schedules: Vec<Schedule>) -> Show {
+        Show {
+            name: id.to_string(),
+            id,
+            venue: venue.into(),
+            status: ShowStatus::Draft,
+            version: 0,
+            updated_at: String::new(),
+            updated_by: String::new(),
+            demo: false,
+            sale_opens_at: None,
+            pre_queue_opens_at: None,
+            schedules,
+        }
+    }
+
     /// Checks every field; the error names the field, the value and what is allowed.
     pub fn validate(&self) -> Result<()> {
         check_text("show name", &self.name)?;
@@ -672,29 +705,8 @@ mod tests {
 
     #[test]
     fn validation_names_the_field() {
-        let mut show = Show {
-            id: ShowId::new("s1").unwrap(),
-            name: "Hamlet".into(),
-            venue: "Globe".into(),
-            status: Draft,
-            version: 0,
-            updated_at: String::new(),
-            updated_by: String::new(),
-            demo: false,
-            sale_opens_at: None,
-            pre_queue_opens_at: None,
-            schedules: vec![Schedule {
-                id: SchedId::new("d1").unwrap(),
-                starts_at: "2026-03-15T19:30".into(),
-                time_zone: "Europe/London".into(),
-                capacity: 50,
-                session_seconds: None,
-                abandon_seconds: None,
-                max_seats: None,
-                seat_map: None,
-                outflow_per_minute: None,
-            }],
-        };
+        let d1 = Schedule::new(SchedId::new("d1").unwrap(), "2026-03-15T19:30", "Europe/London", 50);
+        let mut show = Show::draft(ShowId::new("s1").unwrap(), "Globe", vec![d1]);
         show.validate().unwrap();
         show.schedules[0].time_zone = "Mars/Olympus".into();
         assert!(show.validate().unwrap_err().to_string().contains("IANA"));
