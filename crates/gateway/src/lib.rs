@@ -1,8 +1,9 @@
 //! The buyer gateway: Seatwise's HTTP API for buyers' browsers and the venue's web app, a thin face on the
 //! engine (docs/PROTOCOL.md, "Buyer gateway (HTTP API)").
 //!
-//! - `lib.rs`: configuration, the limits, the router with its layers (CORS, same-site checks, body/header
-//!   limits, timeout, `{code, message}` for every error, metrics and logs).
+//! - `lib.rs`: the gateway's state ([`Gateway`]: caches, limits checked before work), the routers with their
+//!   layers, serving. `config.rs`: [`Config`] and [`Limits`]; `layers.rs`: metrics and logs, header bound,
+//!   `{code, message}` for every error, same-site writes.
 //! - [`server`]: the accept loop: header and idle timeouts, a connection cap, graceful shutdown.
 //! - [`routes`]: the `/v1` handlers.
 //! - [`page`]: the waiting room page (`page/`, embedded), served at `/q/{show}/{sched}`.
@@ -15,10 +16,12 @@
 //! markers); the keys come from each gateway's configuration; a buyer can move between instances at any
 //! request.
 
+mod config;
 pub mod edge;
 pub mod error;
 pub mod identity;
 pub mod joiner;
+mod layers;
 pub mod page;
 pub mod routes;
 pub mod server;
@@ -30,10 +33,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use seatwise_ably::AblyRest;
@@ -44,202 +45,12 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
+pub use crate::config::{Class, Config, Limit, Limits};
 use crate::error::ApiError;
 use crate::identity::{Caller, IdentityConfig};
 use crate::joiner::Joiner;
-
-/// A fixed-window limit: at most `max` requests per `window_ms`; `max` 0 = no limit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limit {
-    pub max: u64,
-    pub window_ms: u64,
-}
-
-impl Limit {
-    pub const OFF: Limit = Limit { max: 0, window_ms: 60_000 };
-
-    pub const fn per_minute(max: u64) -> Limit {
-        Limit { max, window_ms: 60_000 }
-    }
-}
-
-/// The rate limits, held in Redis so they hold across every gateway on it. Each call is checked against
-/// its address's limit (browsers only: the venue's server calls from one address for all its buyers),
-/// then its buyer's, then it does its work; a refused call does no work (docs/PROTOCOL.md, "Limits").
-#[derive(Clone, Copy, Debug)]
-pub struct Limits {
-    /// Joins and challenges.
-    pub join_per_ip: Limit,
-    pub join_per_buyer: Limit,
-    /// New browser identities given out per address: a browser that drops its cookie is a new buyer, so
-    /// this bounds how far the per-buyer limits can be dodged.
-    pub new_buyer_per_ip: Limit,
-    pub status_per_ip: Limit,
-    pub status_per_buyer: Limit,
-    /// Leave, hold, release, complete.
-    pub action_per_ip: Limit,
-    pub action_per_buyer: Limit,
-    /// Ably tokens (`live`, `ably-token`): each may make a request to Ably.
-    pub live_per_ip: Limit,
-    pub live_per_buyer: Limit,
-    /// The seat map with the seats taken.
-    pub seats_per_ip: Limit,
-    /// Online pass checks (the venue's checkout calls them from its servers).
-    pub verify_per_ip: Limit,
-}
-
-impl Default for Limits {
-    /// Generous per address (many buyers share one behind a venue's Wi-Fi or a mobile carrier), tight per
-    /// buyer (a page polls at most every 2 s).
-    fn default() -> Self {
-        Limits {
-            join_per_ip: Limit::per_minute(120),
-            join_per_buyer: Limit::per_minute(10),
-            new_buyer_per_ip: Limit::per_minute(60),
-            status_per_ip: Limit::per_minute(3000),
-            status_per_buyer: Limit::per_minute(90),
-            action_per_ip: Limit::per_minute(600),
-            action_per_buyer: Limit::per_minute(60),
-            live_per_ip: Limit::per_minute(300),
-            live_per_buyer: Limit::per_minute(12),
-            seats_per_ip: Limit::per_minute(600),
-            verify_per_ip: Limit::per_minute(6000),
-        }
-    }
-}
-
-impl Limits {
-    pub const OFF: Limits = Limits {
-        join_per_ip: Limit::OFF,
-        join_per_buyer: Limit::OFF,
-        new_buyer_per_ip: Limit::OFF,
-        status_per_ip: Limit::OFF,
-        status_per_buyer: Limit::OFF,
-        action_per_ip: Limit::OFF,
-        action_per_buyer: Limit::OFF,
-        live_per_ip: Limit::OFF,
-        live_per_buyer: Limit::OFF,
-        seats_per_ip: Limit::OFF,
-        verify_per_ip: Limit::OFF,
-    };
-}
-
-/// The kinds of call the limits tell apart.
-#[derive(Clone, Copy, Debug)]
-pub enum Class {
-    Join,
-    Status,
-    Action,
-    Live,
-    Seats,
-    Verify,
-}
-
-impl Class {
-    /// (rate-limit key kind, per address, per buyer).
-    fn limits(self, l: &Limits) -> (&'static str, Limit, Limit) {
-        match self {
-            Class::Join => ("join", l.join_per_ip, l.join_per_buyer),
-            Class::Status => ("status", l.status_per_ip, l.status_per_buyer),
-            Class::Action => ("action", l.action_per_ip, l.action_per_buyer),
-            Class::Live => ("live", l.live_per_ip, l.live_per_buyer),
-            Class::Seats => ("seats", l.seats_per_ip, Limit::OFF),
-            Class::Verify => ("verify", l.verify_per_ip, Limit::OFF),
-        }
-    }
-}
-
-/// How a gateway runs. Secrets come from the environment or files (the CLI reads them), never from flags.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// The venue web app's key for server-to-server calls; None = that mode is off.
-    pub service_key: Option<String>,
-    /// Give browsers their own identity in a cookie (browser-direct mode).
-    pub browser_direct: bool,
-    /// Origins allowed to call from a browser (CORS, with credentials); empty = same origin only.
-    pub cors_origins: Vec<String>,
-    /// How many proxies in front of the gateway append to `X-Forwarded-For` (0 = use the peer address).
-    pub proxy_hops: usize,
-    /// Mark the cookie Secure and name it `__Host-…` (browsers still send it to http://localhost).
-    pub cookie_secure: bool,
-    /// Signs cookies and challenges (and passes, when `pass_keys` is None). None = a random key of this
-    /// process only: right for one gateway (the sandbox), wrong for several (`seatwise serve` requires
-    /// one).
-    pub gateway_keys: Option<KeyRing>,
-    /// Signs admission passes (shared with the venue's booking site); None = derived from the gateway key.
-    pub pass_keys: Option<KeyRing>,
-    pub limits: Limits,
-    /// How long the public queue status and seat maps are reused.
-    pub public_cache: Duration,
-    pub max_body_bytes: usize,
-    pub max_header_bytes: usize,
-    /// The longest a request may take, body included (408 after it).
-    pub request_timeout: Duration,
-    /// The longest a client may take to send a request's headers, and the longest a kept-alive
-    /// connection may sit idle before its next request (the connection is closed after it).
-    pub header_timeout: Duration,
-    /// Connections served at once; further clients wait in the listen backlog.
-    pub max_connections: usize,
-    /// Serve `/metrics` on the public listener too (off: serve it with [`serve_metrics`] on its own).
-    pub public_metrics: bool,
-    /// A waiting buyer is told the seats are likely gone when their rank exceeds the likely-sold-out
-    /// rank × this (1.0 = as soon as the estimate says so; larger = only when surer).
-    pub sold_out_margin: f64,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            service_key: None,
-            browser_direct: true,
-            cors_origins: Vec::new(),
-            proxy_hops: 0,
-            cookie_secure: true,
-            gateway_keys: None,
-            pass_keys: None,
-            limits: Limits::default(),
-            public_cache: Duration::from_secs(1),
-            max_body_bytes: 16 * 1024,
-            max_header_bytes: 8 * 1024,
-            request_timeout: Duration::from_secs(10),
-            header_timeout: Duration::from_secs(10),
-            max_connections: 10_000,
-            public_metrics: false,
-            sold_out_margin: 1.0,
-        }
-    }
-}
-
-impl Config {
-    /// Checks the settings a deployment chooses, with what is allowed.
-    pub fn validate(&self) -> Result<(), String> {
-        for o in &self.cors_origins {
-            if o == "*" {
-                return Err("--cors-origin '*': browsers' calls carry the buyer's cookie, which CORS never allows \
-                            for every origin; name each origin (https://tickets.example.com)"
-                    .into());
-            }
-            let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
-            let ok = rest.is_some_and(|h| !h.is_empty() && !h.contains(['/', ' ', ',', '*']))
-                && HeaderValue::from_str(o).is_ok();
-            if !ok {
-                return Err(format!(
-                    "--cors-origin {o:?}: an origin is scheme://host[:port] with no path (https://tickets.example.com)"
-                ));
-            }
-        }
-        if self.proxy_hops > 10 {
-            return Err(format!("--proxy-hops {}: 0 to 10 proxies in front of the gateway", self.proxy_hops));
-        }
-        if self.max_connections == 0 {
-            return Err("--max-connections 0: at least 1".into());
-        }
-        if self.header_timeout.is_zero() || self.request_timeout.is_zero() {
-            return Err("timeouts must be at least 1 second".into());
-        }
-        Ok(())
-    }
-}
+pub use crate::layers::check_same_site;
+use crate::layers::{header_limit, json_errors, observe, same_site_only};
 
 type Cached<T> = Mutex<HashMap<ShowId, (Instant, T)>>;
 
@@ -407,149 +218,6 @@ impl Gateway {
     pub fn render_metrics(&self) -> String {
         self.metrics.render()
     }
-}
-
-/// The method as a metrics label: the methods the API serves, anything else `other` (a label's values
-/// must not be the client's to choose).
-fn method_label(m: &Method) -> &'static str {
-    match *m {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
-    }
-}
-
-/// Request count and latency by route and status, and one log line per request (route template only: no
-/// ticket, buyer id or query string is logged).
-async fn observe(req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_string();
-    let method = method_label(req.method());
-    let start = Instant::now();
-    let res = next.run(req).await;
-    let secs = start.elapsed().as_secs_f64();
-    let status = res.status().as_u16().to_string();
-    metrics::counter!("seatwise_gateway_requests_total", "route" => route.clone(), "method" => method, "status" => status.clone()).increment(1);
-    metrics::histogram!("seatwise_gateway_request_seconds", "route" => route.clone(), "method" => method).record(secs);
-    tracing::debug!(method, route, status, ms = secs * 1000.0, "request");
-    res
-}
-
-/// Refuses requests whose headers are larger than the configured bound (431).
-async fn header_limit(max: usize, req: Request, next: Next) -> Response {
-    let size: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len() + 4).sum();
-    if size > max {
-        return ApiError::new(
-            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-            "headers_too_large",
-            format!("request headers are {size} bytes; at most {max} are accepted"),
-        )
-        .into_response();
-    }
-    next.run(req).await
-}
-
-/// Every error answer is `{code, message}`: the few that layers answer with an empty body (405 from the
-/// router, 408 from the timeout, 413 from the body limit) get one here.
-async fn json_errors(req: Request, next: Next) -> Response {
-    let method = req.method().clone();
-    let res = next.run(req).await;
-    let status = res.status();
-    if !(status.is_client_error() || status.is_server_error()) || res.headers().contains_key(header::CONTENT_TYPE) {
-        return res;
-    }
-    let err = match status {
-        StatusCode::METHOD_NOT_ALLOWED => ApiError::new(
-            status,
-            "method_not_allowed",
-            format!("this route does not take {}; see /v1/openapi.json", method_label(&method)),
-        ),
-        StatusCode::REQUEST_TIMEOUT => ApiError::new(
-            status,
-            "timeout",
-            "the request took too long (its body arrived too slowly, or the service is busy); try again",
-        ),
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "too_large", "the request body is too large"),
-        _ => ApiError::new(status, "error", status.canonical_reason().unwrap_or("error").to_string()),
-    };
-    let mut out = err.into_response();
-    for (k, v) in res.headers() {
-        if k == header::ALLOW || k.as_str().starts_with("access-control-") || k == header::VARY {
-            out.headers_mut().append(k, v.clone());
-        }
-    }
-    out
-}
-
-/// Calls that change something (POST, DELETE) come only from the gateway's own pages, an allowed origin,
-/// or a server: a body is JSON (so no HTML form can send it), and a browser's `Origin` or
-/// `Sec-Fetch-Site` must not name a foreign site (a cross-site form could otherwise join, or replace a
-/// waiting buyer's identity cookie).
-async fn same_site_only(origins: Arc<Vec<String>>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
-        return next.run(req).await;
-    }
-    if let Err(e) = check_same_site(req.headers(), &origins) {
-        return e.into_response();
-    }
-    next.run(req).await
-}
-
-/// The checks of [`same_site_only`], on the headers alone.
-pub fn check_same_site(h: &axum::http::HeaderMap, origins: &[String]) -> Result<(), ApiError> {
-    let has_body = h.get(header::CONTENT_LENGTH).is_some_and(|v| v.as_bytes() != b"0")
-        || h.contains_key(header::TRANSFER_ENCODING);
-    match h.get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("")) {
-        Some(ct) if !is_json(ct) => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "a request body is JSON: send Content-Type: application/json",
-            ));
-        }
-        None if has_body => {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "a request body is JSON: send Content-Type: application/json",
-            ));
-        }
-        _ => {}
-    }
-    let cross = || {
-        ApiError::new(
-            StatusCode::FORBIDDEN,
-            "cross_site",
-            "this call must come from the waiting page's own site or an origin the gateway allows (--cors-origin)",
-        )
-    };
-    let origin = h.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null"));
-    let allowed = origin.is_some_and(|o| origins.iter().any(|a| a.eq_ignore_ascii_case(o)));
-    if let Some(o) = origin
-        && !allowed
-        && !same_origin(o, h)
-    {
-        return Err(cross());
-    }
-    let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("none");
-    if !matches!(site, "same-origin" | "none") && !allowed {
-        return Err(cross());
-    }
-    Ok(())
-}
-
-fn is_json(content_type: &str) -> bool {
-    let mime = content_type.split(';').next().unwrap_or("").trim();
-    mime.eq_ignore_ascii_case("application/json")
-}
-
-/// `Origin` names the host the request was sent to (the gateway's own page).
-fn same_origin(origin: &str, h: &axum::http::HeaderMap) -> bool {
-    let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let o = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-    !host.is_empty() && o.is_some_and(|o| o.eq_ignore_ascii_case(host))
 }
 
 /// The whole public HTTP surface with its layers.

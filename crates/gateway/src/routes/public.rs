@@ -1,0 +1,134 @@
+//! The public routes: a show's queue status, the seat map, the pass check.
+
+use super::*;
+
+// ---- Public queue status ----
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct PublicSchedule {
+    sched_id: String,
+    starts_at: String,
+    time_zone: String,
+    state: seatwise_engine::QueueState,
+    queue_size: u64,
+    active_sessions: u64,
+    capacity: u64,
+    estimated_wait_ms: u64,
+    pow_bits: u32,
+    /// The pre-queue draw's SHA-256 commitment, the seed once revealed, and how many were drawn.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    draw_commit: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    draw_seed: String,
+    draw_count: u64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct PublicShow {
+    show_id: String,
+    name: String,
+    venue: String,
+    status: String,
+    schedules: Vec<PublicSchedule>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sale_opens_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pre_queue_opens_at: Option<String>,
+}
+
+pub(super) async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response, ApiError> {
+    let show = ShowId::new(&show)?;
+    let s = gw.public_status(&show).await?;
+    let body = PublicShow {
+        show_id: s.show_id.to_string(),
+        name: s.name.clone(),
+        venue: s.venue.clone(),
+        status: s.status.to_string(),
+        sale_opens_at: s.sale_opens_at.clone(),
+        pre_queue_opens_at: s.pre_queue_opens_at.clone(),
+        schedules: s
+            .queue_statuses
+            .iter()
+            .map(|q| PublicSchedule {
+                sched_id: q.sched_id.to_string(),
+                starts_at: q.starts_at.clone(),
+                time_zone: q.time_zone.clone(),
+                state: q.stats.state,
+                queue_size: q.stats.queue_size,
+                active_sessions: q.stats.active_sessions,
+                capacity: q.stats.capacity,
+                estimated_wait_ms: q.stats.estimated_wait_time,
+                pow_bits: q.stats.pow_bits,
+                draw_commit: q.stats.draw_commit.clone(),
+                draw_seed: q.stats.draw_seed.clone(),
+                draw_count: q.stats.draw_count,
+            })
+            .collect(),
+    };
+    Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=1"))], Json(body)).into_response())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct SeatsAnswerMap {
+    rows: Vec<String>,
+    seats_per_row: u32,
+    max_seats: u32,
+    /// Held by a session or sold: not available now.
+    taken: Vec<String>,
+}
+
+/// The schedule's seat map and the seats taken now (what the page's seat picker shows); the map is cached
+/// like the public status, the seats taken are read once per call after the address's limit.
+pub(super) async fn seats(State(gw): Gw, QueuePath(scope): QueuePath, from: Who) -> Result<Response, ApiError> {
+    gw.check(Class::Seats, &from.ip, &Caller::NewBrowser).await?;
+    let s = gw.public_show(&scope.show).await?;
+    let schedule = schedule_of(&s, &scope)?;
+    let map = schedule.seats();
+    let taken = gw.engine.taken_seats(&scope).await?;
+    let body = SeatsAnswerMap {
+        rows: map.rows,
+        seats_per_row: map.seats_per_row,
+        max_seats: schedule.settings().max_seats,
+        taken,
+    };
+    Ok(answer(body))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyBody {
+    #[serde(default)]
+    pass: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct VerifyAnswer {
+    valid: bool,
+    scope: String,
+    ticket: String,
+    expires_at_ms: u64,
+}
+
+/// Checks an admission pass for the venue's booking site: the signature and expiry (what an offline check
+/// can see), then that the ticket is still admitted with a live session now (a pass outlives nothing:
+/// leave, booking, staff removal, a session run out).
+pub(super) async fn verify_pass(
+    State(gw): Gw,
+    from: Who,
+    JsonOrDefault(b): JsonOrDefault<VerifyBody>,
+) -> Result<Response, ApiError> {
+    gw.check(Class::Verify, &from.ip, &Caller::NewBrowser).await?;
+    let invalid = |why: String| ApiError::new(StatusCode::FORBIDDEN, "invalid_pass", why);
+    let p = Pass::verify(&gw.pass_key, &b.pass, now_ms()).map_err(|e| invalid(e.to_string()))?;
+    let (scope, ticket) = (Scope::parse(&p.scope)?, Ticket::parse(&p.ticket)?);
+    let Some(until) = gw.engine.admitted_until(&scope, &ticket).await? else {
+        return Err(invalid(
+            "this pass's session has ended: the buyer left, booked, was removed or ran out of time".into(),
+        ));
+    };
+    Ok(answer(VerifyAnswer { valid: true, scope: p.scope, ticket: p.ticket, expires_at_ms: until }))
+}
