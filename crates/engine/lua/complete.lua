@@ -3,11 +3,8 @@
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] owner ('' or the buyer
 -- the caller acts for; see check_ticket)
 -- Returns {OK, seat...} (seats sold) | {E_NO_SEATS} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET} | {E_NOT_OWNER}
-local m = load_meta()
-local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-if seq < 0 then return {seq} end
-local now = now_ms()
-if not live_session(seq, now) then return {E_NO_SESSION} end
+local m, seq, now, expires = session_call(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not m then return seq end -- the refusal
 local held = held_seats(seq)
 if #held == 0 then return {E_NO_SEATS} end
 local owner = m.gen .. '.' .. seq

@@ -5,12 +5,8 @@
 -- ARGV[5..] seat ids (format-checked by the caller; checked here against the queue's seat map)
 -- Returns {OK, expires_at_ms, seat...} (all seats now held) | {E_NO_SUCH_SEAT, seat...} | {E_SEATS_TAKEN, seat...} |
 --         {E_TOO_MANY_SEATS, max_seats} | {E_NO_SESSION} | {E_CLOSED} | {E_UNKNOWN_TICKET} | {E_NOT_OWNER}
-local m = load_meta()
-local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-if seq < 0 then return {seq} end
-local now = now_ms()
-local expires = live_session(seq, now)
-if not expires then return {E_NO_SESSION} end
+local m, seq, now, expires = session_call(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not m then return seq end -- the refusal
 -- Sessions that ended but were not cleaned up yet must not keep their seats from this buyer.
 if expire_sessions(m, now, 100) > 0 then maintain(m, now, 0, 0) end
 local held = held_seats(seq)

@@ -565,6 +565,18 @@ local function live_session(seq, now)
   return exp
 end
 
+-- The opening of a session's seat calls (hold, release, complete): the ticket is checked (and its owner),
+-- its session must be live. Returns m, seq, now, expires; or nil and the reply refusing the call.
+local function session_call(gen, seq, tag, owner)
+  local m = load_meta()
+  local s = check_ticket(m, gen, seq, tag, owner)
+  if s < 0 then return nil, {s} end
+  local now = now_ms()
+  local expires = live_session(s, now)
+  if not expires then return nil, {E_NO_SESSION} end
+  return m, s, now, expires
+end
+
 -- Reopens a paused queue. Buyers who stopped polling while it was paused get a full abandonment window
 -- from now to come back (their heartbeats count as if made at the resume).
 local function resume(m, now)

@@ -4,11 +4,8 @@
 -- ARGV[5..] seat ids to release; none = release all
 -- Returns {OK, seat...} (seats still held) | {E_NOT_HELD, seat...} | {E_NO_SESSION} | {E_CLOSED} |
 --         {E_UNKNOWN_TICKET} | {E_NOT_OWNER}
-local m = load_meta()
-local seq = check_ticket(m, ARGV[1], ARGV[2], ARGV[3], ARGV[4])
-if seq < 0 then return {seq} end
-local now = now_ms()
-if not live_session(seq, now) then return {E_NO_SESSION} end
+local m, seq, now, expires = session_call(ARGV[1], ARGV[2], ARGV[3], ARGV[4])
+if not m then return seq end -- the refusal
 local held = held_seats(seq)
 if #ARGV < 5 then
   release_seats(seq)
