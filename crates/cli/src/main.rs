@@ -96,9 +96,9 @@ async fn connect(c: &ConnArgs) -> Result<Engine, Fail> {
         })?;
         Target::Rest { url: url.clone(), token }
     } else {
-        return Err(Fail(
-            2,
-            "no Redis configured: pass --redis-url (or set SEATWISE_REDIS_URL), --cluster for a Redis Cluster, or --upstash-url (SEATWISE_UPSTASH_URL, with SEATWISE_UPSTASH_TOKEN) for Upstash over REST; `seatwise demo` runs a local sandbox".into(),
+        return Err(Fail::new(
+            ErrorCode::Invalid,
+            "no Redis configured: pass --redis-url (or set SEATWISE_REDIS_URL), --cluster for a Redis Cluster, or --upstash-url (SEATWISE_UPSTASH_URL, with SEATWISE_UPSTASH_TOKEN) for Upstash over REST; `seatwise demo` runs a local sandbox",
         ));
     };
     Ok(Engine::new(Redis::connect(&options(c, target)?).await?))
@@ -176,8 +176,8 @@ async fn tell_closed(engine: &Engine, ably: Arc<AblyRest>, scopes: &[Scope]) -> 
         );
     }
     if r.failed > 0 || r.to_tell > 0 || !r.errors.is_empty() {
-        return Err(Fail(
-            1,
+        return Err(Fail::new(
+            ErrorCode::Incomplete,
             format!(
                 "{} buyer(s) could not be told yet ({}); they stay recorded and are told once Ably answers, by a running `seatwise worker` or the console",
                 r.to_tell,
@@ -470,35 +470,25 @@ async fn sim_scopes(engine: &Engine, only: &[String]) -> Result<Vec<Scope>, Fail
     // Simulated buyers book seats: they only ever use demo shows.
     let scopes = engine.demo_scopes(&only).await?;
     if scopes.is_empty() {
-        return Err(Fail(
-            4,
-            "no open demo show to simulate buyers for: simulated buyers only use the demo shows that `seatwise demo` (or the console's local sandbox) opens".into(),
+        return Err(Fail::new(
+            ErrorCode::NotFound,
+            "no open demo show to simulate buyers for: simulated buyers only use the demo shows that `seatwise demo` (or the console's local sandbox) opens",
         ));
     }
     Ok(scopes)
 }
 
 fn sim_config(scopes: Vec<Scope>, a: &SimArgs) -> Result<SimConfig, Fail> {
-    if !(0.0..=1.0).contains(&a.abandon) {
-        return Err(Fail::new(
-            ErrorCode::Invalid,
-            format!("--abandon {} is not a share: use a number from 0 to 1", a.abandon),
-        ));
-    }
-    if !(a.rate > 0.0 && a.rate <= 100_000.0) {
-        return Err(Fail(
-            2,
-            format!("--rate {} is out of range: use more than 0 and at most 100000 buyers per second", a.rate),
-        ));
-    }
-    Ok(SimConfig {
+    let c = SimConfig {
         scopes,
         join_rate: a.rate,
         abandon_ratio: a.abandon,
         poll_interval: Duration::from_millis(a.poll_ms.max(50)),
         max_buyers: a.buyers,
         ..Default::default()
-    })
+    };
+    c.validate()?;
+    Ok(c)
 }
 
 /// Prints `line()` to stderr every 5 seconds until Ctrl-C (or until `duration` has passed).
@@ -555,9 +545,9 @@ async fn demo(
     // edited.
     let configured = conn.redis_url.is_some() || conn.cluster.is_some() || conn.upstash_url.is_some();
     if configured && !on_configured_redis {
-        return Err(Fail(
-            2,
-            "a Redis is configured (SEATWISE_REDIS_URL, SEATWISE_REDIS_CLUSTER or SEATWISE_UPSTASH_URL): `seatwise demo` starts its own local Redis instead; unset the variable, or pass --on-configured-redis to put the demo shows and simulated buyers in the configured one".into(),
+        return Err(Fail::new(
+            ErrorCode::Invalid,
+            "a Redis is configured (SEATWISE_REDIS_URL, SEATWISE_REDIS_CLUSTER or SEATWISE_UPSTASH_URL): `seatwise demo` starts its own local Redis instead; unset the variable, or pass --on-configured-redis to put the demo shows and simulated buyers in the configured one",
         ));
     }
     let actor = Actor::current();

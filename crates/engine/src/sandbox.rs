@@ -76,6 +76,7 @@ impl SimConfig {
 /// Simulated buyers on `cfg.scopes`, which must all be queues of live demo shows ([`Engine::demo_scopes`]):
 /// simulated buyers book seats, so they never touch a real show. The only way to start a simulator.
 pub async fn simulate_live(engine: &Engine, cfg: SimConfig) -> Result<Simulator> {
+    cfg.validate()?;
     if cfg.scopes.is_empty() {
         return Err(Error::NoQueue("any demo show: open the demo shows first (the local sandbox does)".into()));
     }

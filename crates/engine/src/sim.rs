@@ -35,6 +35,26 @@ pub struct SimConfig {
     pub max_concurrent: usize,
 }
 
+impl SimConfig {
+    /// Checks the settings a face was given, saying what is allowed.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(0.0..=1.0).contains(&self.abandon_ratio) {
+            return Err(Error::invalid("abandon share", &self.abandon_ratio.to_string(), "a number from 0 to 1"));
+        }
+        if !(0.0..=1.0).contains(&self.complete_ratio) {
+            return Err(Error::invalid("booking share", &self.complete_ratio.to_string(), "a number from 0 to 1"));
+        }
+        if !(self.join_rate > 0.0 && self.join_rate <= 100_000.0) {
+            return Err(Error::invalid(
+                "join rate",
+                &self.join_rate.to_string(),
+                "more than 0 and at most 100000 buyers per second",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for SimConfig {
     fn default() -> Self {
         SimConfig {
