@@ -372,13 +372,9 @@ setInterval(() => {
   }
 }, 1000);
 
-// The next scheduled opening of an Upcoming show, as [what, iso], or null.
-function nextOpening(s) {
-  if (s.status !== 'UPCOMING' || !s.saleOpensAt) return null;
-  if (s.preQueueOpensAt && Date.parse(s.preQueueOpensAt) > Date.now() && Date.parse(s.preQueueOpensAt) < Date.parse(s.saleOpensAt)) {
-    return ['Pre-queue opens', s.preQueueOpensAt];
-  }
-  return ['Sale opens', s.saleOpensAt];
+// The next scheduled opening the engine computed for a show row (`nextOpening`), as a countdown.
+function openingEl(o) {
+  return o ? countdownEl(o.what[0].toUpperCase() + o.what.slice(1), new Date(o.atMs).toISOString()) : '';
 }
 
 async function renderShows() {
@@ -400,7 +396,7 @@ async function renderShows() {
       el('td', {}, s.venue),
       el('td', { class: 'num' }, s.schedules.length),
       el('td', {}, el('span', { class: `badge ${s.status}`, dataset: { field: 'status' } }, row.statusLabel),
-        nextOpening(s) ? countdownEl(...nextOpening(s)) : ''),
+        openingEl(row.nextOpening)),
       el('td', {}, el('div', { class: 'row' }, select,
         el('button', { class: 'small primary', dataset: { action: 'apply-status', show: s.id }, onclick: (ev) => applyStatus(s, select.value, ev.target) }, 'Apply'))),
       el('td', {}, el('button', { class: 'small', onclick: () => editShow(s) }, 'Edit'),

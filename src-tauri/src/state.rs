@@ -52,8 +52,18 @@ pub struct StatusOption {
 pub struct ShowRow {
     pub show: Show,
     pub status_label: String,
+    /// The next scheduled opening of an UPCOMING show (`opening::next_opening`), for its countdown.
+    pub next_opening: Option<NextOpening>,
     /// The statuses this show may change to now (the design guide's option B labels).
     pub allowed: Vec<StatusOption>,
+}
+
+/// What opens next and when (ms since the epoch).
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NextOpening {
+    pub what: String,
+    pub at_ms: i64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -250,11 +260,14 @@ impl AppState {
 
     pub async fn shows(&self) -> UiResult<Vec<ShowRow>> {
         let e = self.engine().await?;
+        let now = seatwise_engine::gate::now_ms() as i64;
         Ok(e.list_shows()
             .await?
             .into_iter()
             .map(|show| ShowRow {
                 status_label: show.status.label().to_string(),
+                next_opening: seatwise_engine::opening::next_opening(&show, now)
+                    .map(|(what, at_ms)| NextOpening { what: what.to_string(), at_ms }),
                 allowed: show
                     .status
                     .allowed_targets()

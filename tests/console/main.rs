@@ -146,6 +146,16 @@ async fn a_connected_console_runs_shows_status_monitor_and_actions() {
     let rows = st.shows().await.unwrap();
     let allowed: Vec<String> = rows[0].allowed.iter().map(|o| o.label.clone()).collect();
     assert_eq!(allowed, vec!["Upcoming", "Open (Queue Active)", "Cancelled"]);
+    // The next scheduled opening comes from the engine (opening::next_opening), for the countdown.
+    let later = r#"{"shows":[{"id":"later","name":"Later","venue":"Hall","saleOpensAt":"2099-01-01T19:00:00Z",
+        "preQueueOpensAt":"2098-12-31T19:00:00Z",
+        "schedules":[{"id":"d1","startsAt":"2099-05-01T19:00","timeZone":"UTC","capacity":1}]}]}"#;
+    st.import_shows(later).await.unwrap();
+    assert!(st.shows().await.unwrap().iter().all(|r| r.next_opening.is_none()), "drafts count down to nothing");
+    assert!(st.change_status("later", "UPCOMING", Some(1), None).await.unwrap().success);
+    let rows = st.shows().await.unwrap();
+    let o = rows.iter().find(|r| r.show.id.as_str() == "later").unwrap().next_opening.clone().unwrap();
+    assert_eq!((o.what.as_str(), o.at_ms), ("pre-queue opens", 4_070_890_800_000));
     let r = st.change_status("gala", "OPEN", Some(1), None).await.unwrap();
     assert!(r.success && r.queue_results.len() == 2);
     // Another console's change in between: a plain conflict with the current status.
