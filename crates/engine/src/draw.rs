@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids::Scope;
 use crate::keys;
 use crate::queue::Engine;
-use crate::scripts::{self, SCRIPTS};
+use crate::scripts::SCRIPTS;
 
 /// A fresh seed (32 random bytes as hex) and its commitment, `hex(SHA-256(seed as text))`.
 pub fn new_seed() -> (String, String) {
@@ -100,10 +100,7 @@ impl Engine {
         while from <= n {
             let args = vec![from.to_string(), BATCH.to_string()];
             let r = self.redis().eval(&SCRIPTS.draw_ro, &keys::queue_keys(scope), &args).await?;
-            if r.code() != scripts::OK {
-                return Err(Error::Redis(format!("the queue could not list its draw (code {})", r.code())));
-            }
-            for (i, v) in r.strings_from(1).iter().enumerate() {
+            for (i, v) in crate::replies::draw_places(r)?.iter().enumerate() {
                 let pos = from + i as u64;
                 let mine = seq_at(&s.draw_seed, n, pos);
                 if v.parse::<u64>().ok() != Some(mine) {

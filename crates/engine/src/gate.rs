@@ -20,7 +20,8 @@ use crate::error::{Error, Result};
 use crate::ids::{Scope, Ticket};
 use crate::keys;
 use crate::queue::Engine;
-use crate::scripts::{self, SCRIPTS};
+use crate::replies::{self, Context};
+use crate::scripts::SCRIPTS;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -168,7 +169,7 @@ impl Engine {
             ));
         }
         let r = self.redis().eval(&SCRIPTS.challenge, &keys::queue_keys(scope), &[bits.to_string()]).await?;
-        Ok(r.into_result(&scope.to_string(), "")?.uint(1) as u32)
+        Ok(Context::queue(scope).number(r)? as u32)
     }
 
     /// Counts one request against a fixed-window limit. `Ok(None)` = allowed; `Ok(Some(ms))` = over the
@@ -176,8 +177,7 @@ impl Engine {
     pub async fn rate_limit(&self, kind: &str, who: &str, limit: u64, window_ms: u64) -> Result<Option<u64>> {
         let key = format!("seatwise:rl:{{{kind}:{who}}}");
         let r = self.redis().eval(&SCRIPTS.ratelimit, &[key], &[window_ms.to_string()]).await?;
-        let r = r.into_result(kind, "")?;
-        Ok((r.uint(1) > limit).then(|| r.uint(2).max(1)))
+        replies::over_limit(kind, r, limit)
     }
 
     /// The online check of an admission pass: until when the ticket's session lasts, or `None` when the
@@ -187,10 +187,7 @@ impl Engine {
         let keys = keys::queue_keys(scope);
         let args = [ticket.generation.to_string(), ticket.seq.to_string(), ticket.tag.clone()];
         let r = self.redis().eval(&SCRIPTS.admitted_ro, &keys, &args).await?;
-        match r.code() {
-            scripts::E_NOT_LIVE | scripts::E_CLOSED | scripts::E_UNKNOWN_TICKET => Ok(None),
-            _ => Ok(Some(r.into_result(&scope.to_string(), &ticket.to_string())?.uint(1))),
-        }
+        Context::ticket(scope, ticket, None).admitted_until(r)
     }
 
     /// Redeems the proof of work a join brings for `scope` (at least `bits`): checks it ([`Challenge::verify`],

@@ -68,7 +68,7 @@ impl Engine {
             })
             .collect();
         let written = self.redis().eval_many(&calls).await?;
-        Ok(written.iter().filter(|r| r.as_ref().is_ok_and(|r| r.uint(1) == 1)).count())
+        Ok(written.iter().filter(|r| r.as_ref().is_ok_and(crate::replies::sample_written)).count())
     }
 
     /// A queue's samples from `since_ms` on, oldest first (at most 48 h of them).

@@ -36,6 +36,7 @@ pub mod notify;
 pub mod opening;
 pub mod queue;
 pub mod redis_conn;
+mod replies;
 mod rest;
 pub mod sandbox;
 pub mod scripts;

@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids::{SchedId, Scope, ShowId};
 use crate::keys;
 use crate::queue::Engine;
-use crate::scripts::{self, Call, Reply, SCRIPTS};
+use crate::scripts::{Call, SCRIPTS};
 use crate::shows::Show;
 use crate::status::ShowStatus;
 
@@ -183,53 +183,6 @@ impl QueueStats {
         EtaRange { p10_ms: p10 as u64, p50_ms: p50 as u64, p90_ms: p90 as u64 }
     }
 
-    fn from_reply(r: &Reply) -> QueueStats {
-        if r.code() == scripts::E_NO_QUEUE {
-            return QueueStats { state: QueueState::None, pending_events: r.uint(1), ..Default::default() };
-        }
-        let queue_size = r.uint(3);
-        let avg = r.uint(6);
-        QueueStats {
-            state: QueueState::from_meta(&r.str(1)),
-            generation: r.uint(2),
-            queue_size,
-            active_sessions: r.uint(4),
-            capacity: r.uint(5),
-            avg_service_ms: avg,
-            estimated_wait_time: queue_size * avg,
-            admitted_total: r.uint(7),
-            abandoned_total: r.uint(8),
-            completed_total: r.uint(9),
-            expired_total: r.uint(10),
-            left_total: r.uint(11),
-            removed_total: r.uint(12),
-            pending_events: r.uint(13),
-            session_ms: r.uint(14),
-            abandon_ms: r.uint(15),
-            tickets_issued: r.uint(16),
-            opened_at_ms: r.uint(17),
-            closed_reason: r.str(18),
-            max_seats: r.uint(19),
-            outbox_dropped: r.uint(20),
-            pow_bits: r.uint(21) as u32,
-            outflow_per_min: r.uint(22) as u32,
-            seats_total: r.uint(23),
-            seats_left: r.int(24),
-            draw_commit: r.str(26),
-            draw_seed: r.str(27),
-            draw_count: r.uint(28),
-            ms_per_admission: r.uint(29),
-            admit_share_ppm: r.uint(30),
-            admissions_per_min: r.uint(31),
-            estimate_error_pct: (r.int(32) >= 0).then(|| r.int(32) as f64 / 10.0),
-            estimate_samples: r.uint(33),
-            estimate_error_p10_pct: r.int(34) as f64 / 10.0,
-            estimate_error_p90_pct: r.int(35) as f64 / 10.0,
-            likely_sold_out_rank: likely_sold_out_rank(r.uint(23), r.int(24), r.uint(4), r.uint(25), r.uint(7)),
-            to_tell: 0,
-        }
-    }
-
     pub fn paused(&self) -> bool {
         self.state == QueueState::Paused
     }
@@ -303,7 +256,7 @@ impl Engine {
             .map(|s| Call { script: stats_script, keys: keys::queue_keys(s).to_vec(), args: args.clone() })
             .collect();
         let mut stats: Vec<Result<QueueStats>> =
-            self.redis().eval_many(&calls).await?.into_iter().map(|r| r.map(|r| QueueStats::from_reply(&r))).collect();
+            self.redis().eval_many(&calls).await?.into_iter().map(|r| r.map(|r| crate::replies::stats(&r))).collect();
         // A closed queue whose buyers are still being told: how many remain (one BITCOUNT each, only then).
         let draining: Vec<(usize, String)> = stats
             .iter()

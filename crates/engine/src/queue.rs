@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use crate::ids::{BuyerId, Scope, SeatId, Ticket};
 use crate::keys;
 use crate::redis_conn::Redis;
+use crate::replies::Context;
 use crate::scripts::{self, Reply, SCRIPTS};
 
 /// The engine: a cheap-to-clone handle on Redis through which every operation runs.
@@ -225,31 +226,6 @@ fn ticket_args(t: &Ticket, owner: Option<&BuyerId>) -> Vec<String> {
     vec![t.generation.to_string(), t.seq.to_string(), t.tag.clone(), owner.map(BuyerId::to_string).unwrap_or_default()]
 }
 
-/// The error for a ticket used by a buyer it does not belong to.
-fn not_owner(ticket: &Ticket, owner: Option<&BuyerId>) -> Error {
-    Error::NotOwner { ticket: ticket.to_string(), buyer: owner.map(BuyerId::to_string).unwrap_or_default() }
-}
-
-fn ticket_status(scope: &Scope, r: &Reply) -> Result<TicketStatus> {
-    ticket_status_at(scope, r, 0)
-}
-
-/// The ticket fields {ticket, state, rank, eta_ms, expires_at_ms, paused} at `base + 1 ..= base + 6`.
-fn ticket_status_at(scope: &Scope, r: &Reply, base: usize) -> Result<TicketStatus> {
-    let state = TicketState::from_code(r.int(base + 2))?;
-    let expires = r.uint(base + 5);
-    Ok(TicketStatus {
-        scope: scope.to_string(),
-        ticket: r.str(base + 1),
-        state,
-        rank: r.uint(base + 3),
-        eta_ms: r.uint(base + 4),
-        expires_at_ms: (expires > 0).then_some(expires),
-        paused: r.int(base + 6) == 1,
-        prequeue: r.int(base + 6) == 2,
-    })
-}
-
 fn proof_arg(proof: JoinProof<'_>) -> String {
     match proof {
         JoinProof::None => String::new(),
@@ -288,10 +264,7 @@ impl Engine {
         let keys = keys::queue_keys(scope);
         let r =
             self.redis.eval(&SCRIPTS.join, &keys[..keys::JOIN_KEYS], &[buyer.to_string(), proof_arg(proof)]).await?;
-        if r.code() == scripts::E_NOT_OWNER {
-            return Err(Error::AlreadyQueued { scope: scope.to_string(), buyer: buyer.to_string() });
-        }
-        ticket_status(scope, &r.into_result(&scope.to_string(), "")?)
+        Context::queue(scope).joined(buyer, r)
     }
 
     /// Several buyers join one queue in one script call, in the order given: each gets what
@@ -321,22 +294,8 @@ impl Engine {
             args.push(proof_arg(*proof));
         }
         let r = self.redis.eval(&SCRIPTS.join_many, &keys[..keys::JOIN_KEYS], &args).await?;
-        let r = r.into_result(&scope.to_string(), "")?;
-        Ok(joins
-            .iter()
-            .enumerate()
-            .map(|(i, (buyer, _))| {
-                let base = 1 + 7 * i;
-                match r.int(base) {
-                    scripts::OK => ticket_status_at(scope, &r, base),
-                    scripts::E_NOT_OWNER => {
-                        Err(Error::AlreadyQueued { scope: scope.to_string(), buyer: buyer.to_string() })
-                    }
-                    scripts::E_QUEUE_FULL => Err(Error::QueueFull(scope.to_string())),
-                    code => Err(Error::Redis(format!("join-many answered code {code} for one buyer"))),
-                }
-            })
-            .collect())
+        let buyers: Vec<&BuyerId> = joins.iter().map(|(b, _)| b).collect();
+        Context::queue(scope).joined_many(&buyers, r)
     }
 
     /// A buyer's heartbeat: where the ticket stands now. A ticket of a closed queue answers `closed`.
@@ -348,22 +307,7 @@ impl Engine {
     /// with [`Error::NotOwner`]. The same `owner` argument on leave, hold, release and complete.
     pub async fn status_for(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>) -> Result<TicketStatus> {
         let r = self.run(&SCRIPTS.status, scope, ticket_args(ticket, owner)).await?;
-        if r.code() == scripts::E_NOT_OWNER {
-            return Err(not_owner(ticket, owner));
-        }
-        if r.code() == scripts::E_CLOSED {
-            return Ok(TicketStatus {
-                scope: scope.to_string(),
-                ticket: ticket.to_string(),
-                state: TicketState::Closed,
-                rank: 0,
-                eta_ms: 0,
-                expires_at_ms: None,
-                paused: false,
-                prequeue: false,
-            });
-        }
-        ticket_status(scope, &r.into_result(&scope.to_string(), &ticket.to_string())?)
+        Context::ticket(scope, ticket, owner).status(r)
     }
 
     /// The ticket departs the queue; `how` it left is recorded (`left`: the buyer; `removed`: staff).
@@ -371,13 +315,7 @@ impl Engine {
         let mut args = ticket_args(ticket, owner);
         args.push(how.to_string());
         let r = self.run(&SCRIPTS.leave, scope, args).await?;
-        if r.code() == scripts::E_ALREADY {
-            return TicketState::from_code(r.int(1));
-        }
-        if r.code() == scripts::E_NOT_OWNER {
-            return Err(not_owner(ticket, owner));
-        }
-        TicketState::from_code(r.into_result(&scope.to_string(), &ticket.to_string())?.int(1))
+        Context::ticket(scope, ticket, owner).departed(r)
     }
 
     /// The buyer leaves. Returns the state the ticket was in (leaving twice is harmless).
@@ -413,8 +351,8 @@ impl Engine {
         }
         let mut args = ticket_args(ticket, owner);
         args.extend(seats.iter().map(|s| s.to_string()));
-        let r = self.run_ticket(&SCRIPTS.hold, scope, ticket, owner, args).await?;
-        Ok(Held { expires_at_ms: r.uint(1), seats: r.strings_from(2) })
+        let r = self.run(&SCRIPTS.hold, scope, args).await?;
+        Context::ticket(scope, ticket, owner).held(r)
     }
 
     /// Releases some seats (or all, when `seats` is empty). Returns the seats still held.
@@ -432,7 +370,7 @@ impl Engine {
     ) -> Result<Vec<String>> {
         let mut args = ticket_args(ticket, owner);
         args.extend(seats.iter().map(|s| s.to_string()));
-        Ok(self.run_ticket(&SCRIPTS.release, scope, ticket, owner, args).await?.strings_from(1))
+        Context::ticket(scope, ticket, owner).seats(self.run(&SCRIPTS.release, scope, args).await?)
     }
 
     /// Sets the outflow limit (admissions per minute; 0 = none), live. Returns the previous one.
@@ -445,13 +383,13 @@ impl Engine {
             ));
         }
         let r = self.run(&SCRIPTS.outflow, scope, vec![per_minute.to_string()]).await?;
-        Ok(r.into_result(&scope.to_string(), "")?.uint(1) as u32)
+        Ok(Context::queue(scope).number(r)? as u32)
     }
 
     /// The seats taken now (held by a session, or sold): what a seat picker greys out. Read-only, one call.
     pub async fn taken_seats(&self, scope: &Scope) -> Result<Vec<String>> {
         let r = self.run(&SCRIPTS.seats_ro, scope, Vec::new()).await?;
-        let mut seats = r.into_result(&scope.to_string(), "")?.strings_from(1);
+        let mut seats = Context::queue(scope).seats(r)?;
         seats.sort();
         seats.dedup();
         Ok(seats)
@@ -465,23 +403,7 @@ impl Engine {
     /// [`Engine::complete`] for a caller acting for `owner`.
     pub async fn complete_for(&self, scope: &Scope, ticket: &Ticket, owner: Option<&BuyerId>) -> Result<Vec<String>> {
         let args = ticket_args(ticket, owner);
-        Ok(self.run_ticket(&SCRIPTS.complete, scope, ticket, owner, args).await?.strings_from(1))
-    }
-
-    /// Runs a ticket script and maps its result code, the owner check included.
-    async fn run_ticket(
-        &self,
-        script: &scripts::Lua,
-        scope: &Scope,
-        ticket: &Ticket,
-        owner: Option<&BuyerId>,
-        args: Vec<String>,
-    ) -> Result<Reply> {
-        let r = self.run(script, scope, args).await?;
-        if r.code() == scripts::E_NOT_OWNER {
-            return Err(not_owner(ticket, owner));
-        }
-        r.into_result(&scope.to_string(), &ticket.to_string())
+        Context::ticket(scope, ticket, owner).seats(self.run(&SCRIPTS.complete, scope, args).await?)
     }
 
     /// The OPEN effect: initialise (or resume) the queue. Idempotent.
@@ -535,17 +457,7 @@ impl Engine {
             Some(map) => args.extend([map.rows.join(" "), map.seats_per_row.to_string()]),
             None => args.extend([String::new(), String::new()]),
         }
-        let r = self.run(&SCRIPTS.init, scope, args).await?;
-        let generation = r.uint(2);
-        Ok(match (r.code(), r.str(1).as_str()) {
-            (scripts::E_SUPERSEDED, _) => QueueEffect::Superseded,
-            (scripts::E_ALREADY, _) => QueueEffect::AlreadyOpen { generation },
-            (scripts::OK, "resumed") => QueueEffect::Resumed { generation },
-            (scripts::OK, "prequeue") => QueueEffect::PreQueueOpened { generation },
-            (scripts::OK, "drawn") => QueueEffect::Drawn { generation },
-            (scripts::OK, _) => QueueEffect::Opened { generation },
-            _ => return Err(r.into_result(&scope.to_string(), "").unwrap_err()),
-        })
+        Context::queue(scope).opened(self.run(&SCRIPTS.init, scope, args).await?)
     }
 
     /// Pauses the queue (a staff action, or the POSTPONED effect).
@@ -555,30 +467,12 @@ impl Engine {
 
     pub async fn pause_queue_at_version(&self, scope: &Scope, version: Option<u64>) -> Result<QueueEffect> {
         let r = self.run(&SCRIPTS.pause, scope, vec![version.map(|v| v.to_string()).unwrap_or_default()]).await?;
-        Ok(match r.code() {
-            scripts::E_SUPERSEDED => QueueEffect::Superseded,
-            scripts::E_ALREADY => QueueEffect::AlreadyPaused,
-            scripts::E_NO_QUEUE => QueueEffect::NoQueue,
-            scripts::E_CLOSED => QueueEffect::AlreadyClosed,
-            _ => {
-                r.into_result(&scope.to_string(), "")?;
-                QueueEffect::Paused
-            }
-        })
+        Context::queue(scope).paused(r)
     }
 
     /// Resumes a paused queue.
     pub async fn resume_queue(&self, scope: &Scope) -> Result<QueueEffect> {
-        let r = self.run(&SCRIPTS.resume, scope, vec![]).await?;
-        if r.code() == scripts::E_ALREADY {
-            return Err(Error::invalid(
-                "resume",
-                &scope.to_string(),
-                "the queue is open already; only a paused queue can be resumed",
-            ));
-        }
-        let r = r.into_result(&scope.to_string(), "")?;
-        Ok(QueueEffect::Resumed { generation: r.uint(1) })
+        Context::queue(scope).resumed(self.run(&SCRIPTS.resume, scope, vec![]).await?)
     }
 
     /// The CLOSED / CANCELLED effect. Never blocks Redis, whatever the queue's size; the buyers to be told
@@ -607,15 +501,8 @@ impl Engine {
                 version.map(|v| v.to_string()).unwrap_or_default(),
             ];
             let r = self.redis.eval(&SCRIPTS.close, &ks, &args).await?;
-            match r.code() {
-                scripts::E_SUPERSEDED => return Ok(QueueEffect::Superseded),
-                scripts::E_STALE => continue,
-                scripts::E_ALREADY => return Ok(QueueEffect::AlreadyClosed),
-                scripts::E_NO_QUEUE => return Ok(QueueEffect::NoQueue),
-                _ => {
-                    let r = r.into_result(&scope.to_string(), "")?;
-                    return Ok(QueueEffect::Closed { generation: r.uint(1), buyers_to_tell: r.uint(2) });
-                }
+            if let Some(effect) = Context::queue(scope).closed(r)? {
+                return Ok(effect);
             }
         }
         Err(Error::Redis(format!("the queue for {scope} kept changing generation while closing; try again")))
@@ -635,9 +522,10 @@ impl Engine {
                 break;
             }
             let want = (n as u64 - done).to_string();
-            let r = self.run(&SCRIPTS.admit, scope, vec![want]).await?.into_result(&scope.to_string(), "")?;
-            done += r.uint(1);
-            if r.uint(1) == 0 && r.int(2) == 0 {
+            let (admitted, more) =
+                Context::queue(scope).admitted(self.run(&SCRIPTS.admit, scope, vec![want]).await?)?;
+            done += admitted;
+            if admitted == 0 && !more {
                 break;
             }
         }
@@ -653,8 +541,7 @@ impl Engine {
                 "a capacity is between 0 and 100000 sessions",
             ));
         }
-        let r = self.run(&SCRIPTS.capacity, scope, vec![capacity.to_string()]).await?;
-        Ok(r.into_result(&scope.to_string(), "")?.uint(1))
+        Context::queue(scope).number(self.run(&SCRIPTS.capacity, scope, vec![capacity.to_string()]).await?)
     }
 
     /// A message from the box office to everyone waiting in this queue.
@@ -670,7 +557,7 @@ impl Engine {
                 format!("write 1 to {MAX_ANNOUNCEMENT} characters of text (no control characters other than newlines)"),
             ));
         }
-        self.run(&SCRIPTS.announce, scope, vec![text.to_string()]).await?.into_result(&scope.to_string(), "")?;
+        Context::queue(scope).ok(self.run(&SCRIPTS.announce, scope, vec![text.to_string()]).await?)?;
         Ok(())
     }
 }

@@ -1,6 +1,6 @@
 //! The Lua scripts and how they are called. One file per operation under `lua/`, each starting with a
 //! header that lists its KEYS, ARGV and results; queue scripts are prefixed with `lua/lib.lua`. Scripts are
-//! sent by EVALSHA and reloaded (EVAL) on NOSCRIPT. Script result codes become errors here, in one place.
+//! sent by EVALSHA and reloaded (EVAL) on NOSCRIPT. Replies are decoded, and result codes become errors, in `replies.rs`.
 
 use std::sync::LazyLock;
 
@@ -230,7 +230,7 @@ impl Reply {
         (i..self.0.len()).map(|j| self.str(j)).collect()
     }
 
-    /// Maps the expected-outcome codes to errors: the one place where script codes become errors.
+    /// Maps the expected-outcome codes to errors (called by `replies.rs`, which decodes every reply).
     /// `scope` and `ticket` name what the call was about, for the message.
     pub fn into_result(self, scope: &str, ticket: &str) -> Result<Reply> {
         Err(match self.code() {

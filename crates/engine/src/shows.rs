@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ids::{SchedId, Scope, ShowId};
 use crate::keys;
 use crate::queue::{CloseReason, Engine, QueueEffect, QueueSettings};
-use crate::scripts::{self, SCRIPTS};
+use crate::scripts::SCRIPTS;
 use crate::status::ShowStatus::{self, *};
 
 /// One performance of a show.
@@ -469,17 +469,7 @@ impl Engine {
         }
         let r =
             self.redis().eval(&SCRIPTS.show_cas, &[keys::CATALOG.to_string(), keys::AUDIT.to_string()], &args).await?;
-        match r.code() {
-            scripts::OK => Ok(()),
-            scripts::E_EXISTS => Err(Error::ShowExists(show.id.to_string())),
-            scripts::E_NOT_FOUND => Err(Error::ShowNotFound(show.id.to_string())),
-            scripts::E_CONFLICT => Err(Error::Conflict {
-                show: show.id.to_string(),
-                current: ShowStatus::parse(&r.str(2)).unwrap_or_default(),
-                version: r.uint(1),
-            }),
-            code => Err(Error::Redis(format!("show-cas answered code {code}"))),
-        }
+        crate::replies::show_written(show, r)
     }
 
     /// Creates a show at version 1. A new show starts as DRAFT or UPCOMING (opening it is a status change).

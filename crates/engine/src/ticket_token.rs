@@ -7,8 +7,9 @@ use crate::error::{Error, Result};
 use crate::ids::{BuyerId, Scope, Ticket};
 use crate::keys;
 use crate::notify::{queue_channel, ticket_channel};
-use crate::queue::{Engine, TicketState};
-use crate::scripts::{self, SCRIPTS};
+use crate::queue::Engine;
+use crate::replies::Context;
+use crate::scripts::SCRIPTS;
 
 /// Longest buyer token.
 pub const MAX_TOKEN_TTL_MS: u64 = 2 * 3600 * 1000;
@@ -45,18 +46,7 @@ impl Engine {
         let keys = keys::queue_keys(scope);
         let args = vec![ticket.generation.to_string(), ticket.seq.to_string(), ticket.tag.clone(), buyer.to_string()];
         let r = self.redis().eval(&SCRIPTS.ticket_check, &keys[..keys::JOIN_KEYS], &args).await?;
-        match r.code() {
-            scripts::E_NOT_OWNER => {
-                return Err(Error::NotOwner { ticket: ticket.to_string(), buyer: buyer.to_string() });
-            }
-            scripts::E_NOT_LIVE => {
-                let state = TicketState::from_code(r.int(1)).map_or("not live", TicketState::as_str);
-                return Err(Error::TicketNotLive { ticket: ticket.to_string(), state: state.into() });
-            }
-            _ => {
-                r.into_result(&scope.to_string(), &ticket.to_string())?;
-            }
-        }
+        Context::ticket(scope, ticket, Some(buyer)).live_ticket(r)?;
         let capability = Capability::new()
             .allow(&queue_channel(scope), &["subscribe"])
             .allow(&ticket_channel(scope, &ticket.to_string()), &["subscribe"]);

@@ -24,7 +24,7 @@ use crate::ids::Scope;
 use crate::keys;
 use crate::queue::Engine;
 use crate::redis_conn::Redis;
-use crate::scripts::{Call, E_NOT_OWNER, SCRIPTS};
+use crate::scripts::{Call, SCRIPTS};
 
 /// Delivers outbox events to Ably. [`Notifier::cycle`] is one pass; [`Worker`](super::Worker) runs passes
 /// until stopped.
@@ -235,7 +235,7 @@ impl Notifier {
                 if let Ok(answers) = redis.eval_many(&calls).await {
                     let mut l = leases.lock().expect("not poisoned");
                     for (s, a) in held.iter().zip(answers) {
-                        if matches!(&a, Ok(r) if r.code() == E_NOT_OWNER) {
+                        if matches!(&a, Ok(r) if !crate::replies::lease_held(r)) {
                             l.held.remove(s);
                         }
                     }
@@ -286,7 +286,7 @@ impl Notifier {
         let answers = r.eval_many(&calls).await?;
         let mut taken = Vec::new();
         for (s, a) in wanted.iter().zip(answers) {
-            if matches!(&a, Ok(reply) if reply.code() == 0) {
+            if matches!(&a, Ok(reply) if crate::replies::lease_held(reply)) {
                 taken.push(s.clone());
             }
         }
