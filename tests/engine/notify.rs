@@ -131,8 +131,8 @@ async fn closing_tells_every_buyer_and_a_second_worker_finishes_a_dead_ones_drai
     e.update_show_status(&ShowId::new("s1").unwrap(), ShowStatus::Cancelled, &actor(), None).await.unwrap();
     // Worker 1 dies during the drain: it publishes 100 notices at a time and is killed after the first.
     let mut w1 = Notifier::new(e.clone(), ably(&s), "w1");
-    w1.concurrency = 1;
-    w1.lease_ttl = Duration::from_millis(300);
+    w1.config.concurrency = 1;
+    w1.config.lease_ttl = Duration::from_millis(300);
     let w1 = Arc::new(w1);
     let scopes = w1.all_scopes().await.unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -383,7 +383,7 @@ async fn a_big_drain_shares_each_pass_with_live_events() {
     let live = scope("live", "d1");
     fill_queue(e, &big, 3000).await;
     let mut n = Notifier::new(e.clone(), ably(&s), "w1");
-    n.concurrency = 2;
+    n.config.concurrency = 2;
     let scopes = vec![big.clone(), live.clone()];
     drain_all(&n, e).await;
     e.update_show_status(&ShowId::new("big").unwrap(), ShowStatus::Closed, &actor(), None).await.unwrap();

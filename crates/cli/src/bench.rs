@@ -417,7 +417,7 @@ async fn main() {
     cfg.max_requests_per_second = 0.0;
     let ably = Arc::new(AblyRest::new(cfg).unwrap());
     let mut notifier = Notifier::new(e.clone(), ably.clone(), "bench");
-    notifier.concurrency = args.ably_concurrency;
+    notifier.config.concurrency = args.ably_concurrency;
     open(&e, &show("close", 1, 1)).await;
     let sc = Scope::parse("close:d0").unwrap();
     join_load(std::slice::from_ref(&e), &sc, "buyer", args.close_buyers, args.clients).await;

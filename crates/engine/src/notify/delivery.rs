@@ -17,21 +17,19 @@ use futures::StreamExt;
 use redis::Value;
 use seatwise_ably::{AblyRest, BatchSpec, Message};
 
-use super::wire::{Entry, Out, admin_messages, messages_for, parse_entries, parse_read};
-use super::{CycleReport, DrainProgress, GROUP, LEASE_TTL, now_ms};
+use super::lease::Leases;
+use super::watch::Watch;
+use super::wire::{Entry, Out, admin_messages, messages_for, parse_read};
+use super::{CycleReport, DrainProgress, GROUP, LEASE_TTL};
 use crate::error::{Error, Result};
 use crate::ids::Scope;
 use crate::keys;
 use crate::queue::Engine;
 use crate::redis_conn::Redis;
-use crate::scripts::{Call, SCRIPTS};
 
-/// Delivers outbox events to Ably. [`Notifier::cycle`] is one pass; [`Worker`](super::Worker) runs passes
-/// until stopped.
-pub struct Notifier {
-    pub(super) engine: Engine,
-    pub(super) ably: Arc<AblyRest>,
-    pub(super) consumer: String,
+/// How a [`Notifier`] sends; the defaults are what the worker and the CLI use.
+#[derive(Clone, Copy, Debug)]
+pub struct NotifierConfig {
     /// Concurrent batch requests to Ably.
     pub concurrency: usize,
     /// Entries read per stream per cycle.
@@ -44,42 +42,34 @@ pub struct Notifier {
     /// Rounds of `concurrency` requests (100 buyers each) each closed queue's drain gets per cycle, after
     /// the live events: a big drain never holds up "your turn" for other queues.
     pub drain_rounds: usize,
-    leases: Arc<Mutex<Leases>>,
-    renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
-    groups: Mutex<HashSet<String>>,
+}
+
+impl Default for NotifierConfig {
+    fn default() -> Self {
+        NotifierConfig { concurrency: 16, batch: 200, lease_ttl: LEASE_TTL, share: false, drain_rounds: 1 }
+    }
+}
+
+/// Delivers outbox events to Ably. [`Notifier::cycle`] is one pass; [`Worker`](super::Worker) runs passes
+/// until stopped.
+pub struct Notifier {
+    pub(super) engine: Engine,
+    pub(super) ably: Arc<AblyRest>,
+    pub(super) consumer: String,
+    /// How it sends (concurrency, batch size, lease TTL, fair share, drain rounds).
+    pub config: NotifierConfig,
+    pub(super) leases: Arc<Mutex<Leases>>,
+    pub(super) renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    pub(super) groups: Mutex<HashSet<String>>,
     /// Where each drain continues in this process (drain key -> byte offset).
     pub(super) drain_cursor: Mutex<HashMap<String, u64>>,
-    watch: Mutex<Watch>,
-    take_turn: std::sync::atomic::AtomicUsize,
+    pub(super) watch: Mutex<Watch>,
+    pub(super) take_turn: std::sync::atomic::AtomicUsize,
     /// Events Ably accepted whose acknowledgement has not reached Redis yet (stream, id).
-    accepted: Mutex<HashSet<(String, String)>>,
+    pub(super) accepted: Mutex<HashSet<(String, String)>>,
     /// A drain's buyers Ably accepted whose bits could not be cleared yet (drain key -> seqs).
     pub(super) drain_accepted: Mutex<HashMap<String, Vec<u64>>>,
 }
-
-/// The streams this worker holds the lease of.
-#[derive(Default)]
-struct Leases {
-    /// stream -> whether this worker has unacknowledged entries in it (read them again first).
-    held: BTreeMap<String, bool>,
-    last_take: Option<Instant>,
-    /// Live workers (heartbeats), for the fair share.
-    alive: u64,
-}
-
-/// The scopes the background worker watches, refreshed when the catalog changes.
-#[derive(Default)]
-struct Watch {
-    audit_last: String,
-    checked: Option<Instant>,
-    refreshed: Option<Instant>,
-    scopes: Vec<Scope>,
-}
-
-/// A full catalog refresh of the watch list at least this often, even with no change seen.
-const WATCH_REFRESH: Duration = Duration::from_secs(30);
-/// How often the catalog's last change is looked at.
-const WATCH_CHECK: Duration = Duration::from_secs(1);
 
 impl Drop for Notifier {
     fn drop(&mut self) {
@@ -95,11 +85,7 @@ impl Notifier {
             engine,
             ably,
             consumer: consumer.to_string(),
-            concurrency: 16,
-            batch: 200,
-            lease_ttl: LEASE_TTL,
-            share: false,
-            drain_rounds: 1,
+            config: NotifierConfig::default(),
             leases: Arc::new(Mutex::new(Leases::default())),
             renewer: Mutex::new(None),
             groups: Mutex::new(HashSet::new()),
@@ -113,63 +99,6 @@ impl Notifier {
 
     pub fn consumer(&self) -> &str {
         &self.consumer
-    }
-
-    /// Every schedule of every show: closed shows too, whose outboxes still hold the notices to send.
-    pub async fn all_scopes(&self) -> Result<Vec<Scope>> {
-        Ok(self.engine.list_shows().await?.iter().flat_map(|s| s.scopes().into_iter().map(|(sc, _)| sc)).collect())
-    }
-
-    /// The scopes worth reading: every schedule of a show whose queues may hold buyers, and any other
-    /// schedule whose outbox still holds events. Re-read from the catalog only when it changed (its audit
-    /// stream has a new entry) or every 30 s, so an idle worker's cost follows the live queues, not every
-    /// show ever created.
-    pub async fn watched_scopes(&self) -> Result<Vec<Scope>> {
-        let r = self.engine.redis();
-        let (check, stale) = {
-            let w = self.watch.lock().expect("not poisoned");
-            (
-                w.checked.is_none_or(|t| t.elapsed() >= WATCH_CHECK),
-                w.refreshed.is_none_or(|t| t.elapsed() >= WATCH_REFRESH),
-            )
-        };
-        if !check && !stale {
-            return Ok(self.watch.lock().expect("not poisoned").scopes.clone());
-        }
-        let last: Value =
-            r.query(redis::cmd("XREVRANGE").arg(keys::AUDIT).arg("+").arg("-").arg("COUNT").arg(1)).await?;
-        let last = parse_entries(keys::AUDIT, &last).pop().map(|e| e.id).unwrap_or_default();
-        {
-            let mut w = self.watch.lock().expect("not poisoned");
-            w.checked = Some(Instant::now());
-            if !stale && last == w.audit_last {
-                return Ok(w.scopes.clone());
-            }
-        }
-        let shows = self.engine.list_shows().await?;
-        let mut scopes = Vec::new();
-        let mut others = Vec::new();
-        for show in &shows {
-            for (sc, _) in show.scopes() {
-                if show.status.has_live_queues() { scopes.push(sc) } else { others.push(sc) }
-            }
-        }
-        if !others.is_empty() {
-            let streams: Vec<String> = others.iter().map(keys::outbox).collect();
-            let cmds = streams.iter().map(|s| redis::cmd("XLEN").arg(s).clone()).collect();
-            let keys: Vec<&str> = streams.iter().map(String::as_str).collect();
-            let lens = all_ok(r, r.pipeline(cmds, &keys).await)?;
-            for (sc, len) in others.into_iter().zip(lens) {
-                if matches!(len, Value::Int(n) if n > 0) {
-                    scopes.push(sc);
-                }
-            }
-        }
-        let mut w = self.watch.lock().expect("not poisoned");
-        w.audit_last = last;
-        w.refreshed = Some(Instant::now());
-        w.scopes = scopes.clone();
-        Ok(scopes)
     }
 
     async fn ensure_groups(&self, streams: &[String]) -> Result<()> {
@@ -204,147 +133,6 @@ impl Notifier {
         Ok(())
     }
 
-    fn lease_call(&self, stream: &str, mode: &str) -> Call<'static> {
-        Call {
-            script: &SCRIPTS.lease,
-            keys: vec![keys::lease(stream)],
-            args: vec![self.consumer.clone(), self.lease_ttl.as_millis().to_string(), mode.to_string()],
-        }
-    }
-
-    /// Starts the background renewal of this worker's leases (and its heartbeat), once.
-    fn ensure_renewer(&self) {
-        let mut slot = self.renewer.lock().expect("not poisoned");
-        if slot.as_ref().is_some_and(|t| !t.is_finished()) {
-            return;
-        }
-        let (redis, leases, consumer, ttl, share) =
-            (self.engine.redis().clone(), self.leases.clone(), self.consumer.clone(), self.lease_ttl, self.share);
-        *slot = Some(tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(ttl / 3).await;
-                let held: Vec<String> = leases.lock().expect("not poisoned").held.keys().cloned().collect();
-                let calls: Vec<Call> = held
-                    .iter()
-                    .map(|s| Call {
-                        script: &SCRIPTS.lease,
-                        keys: vec![keys::lease(s)],
-                        args: vec![consumer.clone(), ttl.as_millis().to_string(), "renew".into()],
-                    })
-                    .collect();
-                if let Ok(answers) = redis.eval_many(&calls).await {
-                    let mut l = leases.lock().expect("not poisoned");
-                    for (s, a) in held.iter().zip(answers) {
-                        if matches!(&a, Ok(r) if !crate::replies::lease_held(r)) {
-                            l.held.remove(s);
-                        }
-                    }
-                }
-                if share && let Ok(n) = heartbeat(&redis, &consumer, ttl).await {
-                    leases.lock().expect("not poisoned").alive = n;
-                }
-            }
-        }));
-    }
-
-    /// Takes the free leases among `streams` (this worker's share of them when sharing), at most every
-    /// fifth of a TTL; a stream taken over gets the previous holder's unacknowledged entries.
-    async fn take_leases(&self, streams: &[String]) -> Result<()> {
-        let r = self.engine.redis();
-        let (wanted, room) = {
-            let mut l = self.leases.lock().expect("not poisoned");
-            let due = l.last_take.is_none_or(|t| t.elapsed() >= self.lease_ttl / 5);
-            if !due {
-                return Ok(());
-            }
-            l.last_take = Some(Instant::now());
-            let wanted: Vec<String> = streams.iter().filter(|s| !l.held.contains_key(*s)).cloned().collect();
-            (wanted, usize::MAX)
-        };
-        let room = if self.share {
-            let alive = heartbeat(r, &self.consumer, self.lease_ttl).await?.max(1);
-            let mut l = self.leases.lock().expect("not poisoned");
-            l.alive = alive;
-            let fair = streams.len().div_ceil(alive as usize);
-            fair.saturating_sub(l.held.len())
-        } else {
-            room
-        };
-        // Try a different part of the free streams each time, so a worker below its share finds the ones
-        // the others gave back.
-        let mut wanted = wanted;
-        if !wanted.is_empty() {
-            let turn = self.take_turn.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let k = turn % wanted.len();
-            wanted.rotate_left(k);
-        }
-        wanted.truncate(room);
-        if wanted.is_empty() {
-            return Ok(());
-        }
-        let calls: Vec<Call> = wanted.iter().map(|s| self.lease_call(s, "take")).collect();
-        let answers = r.eval_many(&calls).await?;
-        let mut taken = Vec::new();
-        for (s, a) in wanted.iter().zip(answers) {
-            if matches!(&a, Ok(reply) if crate::replies::lease_held(reply)) {
-                taken.push(s.clone());
-            }
-        }
-        for s in &taken {
-            // Whatever the previous holder read and did not acknowledge becomes this worker's, in order.
-            // (It is gone: its lease ran out or it handed the stream over.)
-            let mut cursor = "0-0".to_string();
-            for _ in 0..1000 {
-                let mut c = redis::cmd("XAUTOCLAIM");
-                c.arg(s).arg(GROUP).arg(&self.consumer).arg(0).arg(&cursor).arg("COUNT").arg(1000).arg("JUSTID");
-                let v: Value = r.query(&c).await?;
-                cursor = match &v {
-                    Value::Array(parts) if !parts.is_empty() => bulk_text(&parts[0]),
-                    _ => "0-0".into(),
-                };
-                if cursor == "0-0" {
-                    break;
-                }
-            }
-            self.leases.lock().expect("not poisoned").held.insert(s.clone(), true);
-        }
-        Ok(())
-    }
-
-    /// Gives back every lease this worker holds (when it stops), so another worker continues at once.
-    pub async fn release(&self) {
-        let held: Vec<String> =
-            std::mem::take(&mut self.leases.lock().expect("not poisoned").held).into_keys().collect();
-        if let Some(t) = self.renewer.lock().expect("not poisoned").take() {
-            t.abort();
-        }
-        let calls: Vec<Call> = held.iter().map(|s| self.lease_call(s, "release")).collect();
-        let r = self.engine.redis();
-        let _ = r.eval_many(&calls).await;
-        if self.share {
-            let _ = r.query::<Value>(redis::cmd("ZREM").arg(keys::WORKERS).arg(&self.consumer)).await;
-        }
-    }
-
-    /// Gives back leases beyond this worker's fair share (streams with nothing of its own pending).
-    async fn release_extras(&self, streams: usize) {
-        if !self.share {
-            return;
-        }
-        let extras: Vec<String> = {
-            let mut l = self.leases.lock().expect("not poisoned");
-            let fair = streams.div_ceil(l.alive.max(1) as usize);
-            let over = l.held.len().saturating_sub(fair);
-            let free: Vec<String> = l.held.iter().filter(|(_, p)| !**p).map(|(s, _)| s.clone()).take(over).collect();
-            for s in &free {
-                l.held.remove(s);
-            }
-            free
-        };
-        let calls: Vec<Call> = extras.iter().map(|s| self.lease_call(s, "release")).collect();
-        let _ = self.engine.redis().eval_many(&calls).await;
-    }
-
     /// Reads each held stream's entries in stream order: this worker's unacknowledged ones first (failed
     /// sends, a drain in progress, what it took over), and new ones only when all of those fit in the batch,
     /// so nothing newer on a channel ever goes out before something older.
@@ -356,7 +144,14 @@ impl Notifier {
         };
         let read_cmd = |s: &str, from: &str| {
             let mut c = redis::cmd("XREADGROUP");
-            c.arg("GROUP").arg(GROUP).arg(&self.consumer).arg("COUNT").arg(self.batch).arg("STREAMS").arg(s).arg(from);
+            c.arg("GROUP")
+                .arg(GROUP)
+                .arg(&self.consumer)
+                .arg("COUNT")
+                .arg(self.config.batch)
+                .arg("STREAMS")
+                .arg(s)
+                .arg(from);
             c
         };
         let mut out: Vec<Entry> = Vec::new();
@@ -368,7 +163,7 @@ impl Notifier {
             let keys: Vec<&str> = with_pending.iter().map(|s| s.as_str()).collect();
             for (s, a) in with_pending.iter().zip(all_ok(r, r.pipeline(cmds, &keys).await)?) {
                 let found: Vec<Entry> = parse_read(&a).into_iter().filter(|e| !e.fields.is_empty()).collect();
-                if found.len() >= self.batch {
+                if found.len() >= self.config.batch {
                     full.insert((*s).clone());
                 }
                 own.insert((*s).clone(), found);
@@ -381,7 +176,7 @@ impl Notifier {
             let keys: Vec<&str> = fresh.iter().map(|s| s.as_str()).collect();
             for (s, a) in fresh.iter().zip(all_ok(r, r.pipeline(cmds, &keys).await)?) {
                 let found = parse_read(&a);
-                if found.len() >= self.batch {
+                if found.len() >= self.config.batch {
                     full.insert((*s).clone());
                 }
                 new.insert((*s).clone(), found);
@@ -460,7 +255,7 @@ impl Notifier {
                     (req, r)
                 }
             }))
-            .buffer_unordered(self.concurrency.max(1))
+            .buffer_unordered(self.config.concurrency.max(1))
             .collect()
             .await;
         let mut failed = HashSet::new();
@@ -655,37 +450,11 @@ impl Notifier {
         self.release_extras(streams.len()).await;
         Ok(report)
     }
-
-    /// Streams among `streams` whose lease this worker does not hold.
-    fn held_elsewhere(&self, streams: &[String]) -> Vec<String> {
-        let l = self.leases.lock().expect("not poisoned");
-        streams.iter().filter(|s| !l.held.contains_key(*s) && s.as_str() != keys::AUDIT).cloned().collect()
-    }
-
-    /// How many streams this worker sends (for its report).
-    pub fn streams_held(&self) -> usize {
-        self.leases.lock().expect("not poisoned").held.len()
-    }
-}
-
-/// Records this worker as alive for one more TTL and returns how many workers are alive.
-async fn heartbeat(r: &Redis, consumer: &str, ttl: Duration) -> Result<u64> {
-    let now = now_ms();
-    let cmds = vec![
-        redis::cmd("ZADD").arg(keys::WORKERS).arg(now + ttl.as_millis() as u64).arg(consumer).clone(),
-        redis::cmd("ZREMRANGEBYSCORE").arg(keys::WORKERS).arg("-inf").arg(now).clone(),
-        redis::cmd("ZCARD").arg(keys::WORKERS).clone(),
-    ];
-    let v = all_ok(r, r.pipeline(cmds, &[keys::WORKERS; 3]).await)?;
-    Ok(match v.last() {
-        Some(Value::Int(n)) => *n as u64,
-        _ => 1,
-    })
 }
 
 /// A pipeline's answers, or the first error in it: a command refused inside a pipeline (a server still
 /// loading its data after a restart, say) must not pass for an empty answer.
-fn all_ok(r: &Redis, answers: redis::RedisResult<Vec<Value>>) -> Result<Vec<Value>> {
+pub(super) fn all_ok(r: &Redis, answers: redis::RedisResult<Vec<Value>>) -> Result<Vec<Value>> {
     let answers = answers.map_err(|e| r.error(e))?;
     if let Some(Value::ServerError(e)) = answers.iter().find(|v| matches!(v, Value::ServerError(_))) {
         return Err(r.error(e.clone().into()));
@@ -693,7 +462,7 @@ fn all_ok(r: &Redis, answers: redis::RedisResult<Vec<Value>>) -> Result<Vec<Valu
     Ok(answers)
 }
 
-fn bulk_text(v: &Value) -> String {
+pub(super) fn bulk_text(v: &Value) -> String {
     match v {
         Value::BulkString(b) => String::from_utf8_lossy(b).into_owned(),
         Value::SimpleString(s) => s.clone(),

@@ -51,7 +51,7 @@ impl Notifier {
             self.drain_accepted.lock().expect("not poisoned").entry(drain.clone()).or_default().extend(owed);
             return Err(e);
         }
-        let budget = 100 * self.concurrency.max(1) * self.drain_rounds.max(1);
+        let budget = 100 * self.config.concurrency.max(1) * self.config.drain_rounds.max(1);
         let start = self.drain_cursor.lock().expect("not poisoned").get(&drain).copied().unwrap_or(0);
         let mut offset = start;
         let mut seqs: Vec<u64> = Vec::new();
@@ -74,7 +74,7 @@ impl Notifier {
         let mut failed = 0;
         let mut told_now = 0;
         let mut error = None;
-        let slice_len = 100 * self.concurrency.max(1);
+        let slice_len = 100 * self.config.concurrency.max(1);
         for slice in seqs.chunks(slice_len) {
             let (told, err) = self.tell_slice(scope, e, &drain, generation, slice).await?;
             failed += slice.len() as u64 - told;

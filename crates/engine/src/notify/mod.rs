@@ -23,10 +23,12 @@ use crate::ids::Scope;
 
 pub mod delivery;
 mod drain;
+mod lease;
+mod watch;
 mod wire;
 pub mod worker;
 
-pub use delivery::Notifier;
+pub use delivery::{Notifier, NotifierConfig};
 pub use worker::Worker;
 
 /// The consumer group every worker joins.

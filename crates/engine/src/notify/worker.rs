@@ -60,7 +60,7 @@ impl Worker {
                 return;
             };
             let mut n = Notifier::new(engine.clone(), ably, &consumer);
-            n.share = true;
+            n.config.share = true;
             let mut backoff = idle;
             let mut last_tick: Option<std::time::Instant> = None;
             let mut last_openings: Option<std::time::Instant> = None;
