@@ -1,6 +1,6 @@
 -- join: a buyer joins the schedule's waiting room, or gets their live ticket back (same buyer, same ticket).
 -- Joining a paused queue is allowed (the buyer keeps a place; nobody is admitted until it resumes).
--- This is the hottest script of an on-sale; the work is lib.lua's join_one (shared with join-many.lua).
+-- This is the hottest script of an on-sale; the work is lua/lib/calls.lua's join_one (shared with join-many.lua).
 -- ARGV[1] buyer id (validated by the caller), ARGV[2] proof: '' | ticket id | '*' (trusted caller)
 -- Returns {OK, ticket, state, rank, eta_ms, expires_at_ms, paused} | {E_NO_QUEUE} | {E_CLOSED} | {E_QUEUE_FULL}
 --   | {E_NOT_OWNER}

@@ -21,7 +21,7 @@ pub fn commitment(seed: &str) -> String {
     Sha256::digest(seed.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The 4-round balanced Feistel permutation of 0..n with cycle walking (the same as `feistel` in lib.lua).
+/// The 4-round balanced Feistel permutation of 0..n with cycle walking (the same as `feistel` in lua/lib/draw.lua).
 fn feistel(seed: &str, n: u64, mut x: u64, inverse: bool) -> u64 {
     let mut h = 1u32;
     while 4u64.pow(h) < n {

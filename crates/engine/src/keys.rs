@@ -9,7 +9,7 @@ pub const CATALOG: &str = "seatwise:{catalog}:shows";
 /// The audit stream of every show change.
 pub const AUDIT: &str = "seatwise:{catalog}:audit";
 
-/// The keys of one schedule's queue, in the order every queue script expects them (see lua/lib.lua).
+/// The keys of one schedule's queue, in the order every queue script expects them (see lua/lib/core.lua).
 pub fn queue_keys(scope: &Scope) -> [String; 13] {
     let t = scope.hash_tag();
     [

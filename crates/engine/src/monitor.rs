@@ -157,10 +157,10 @@ pub struct EtaRange {
 impl QueueStats {
     /// The wait of a buyer at `rank`: the admissions still needed before theirs (those ahead, less the
     /// share measured to drop out, plus their own) times the measured time per admission — admissions
-    /// counted over a moving window (lib.lua `est_count`), scaled to the capacity now, never faster than
+    /// counted over a moving window (lua/lib/estimate.lua `est_count`), scaled to the capacity now, never faster than
     /// the outflow limit — with a 10th–90th percentile range: admissions as a Poisson process (±1.28 √k)
     /// widened by 20 % for the outflow changing (capacity, session lengths), and by the queue's measured
-    /// error (see `estimate_error_p10_pct`). The p50 is what lib.lua's
+    /// error (see `estimate_error_p10_pct`). The p50 is what lua/lib/estimate.lua's
     /// `est_p50` records for sampled buyers, so the error reported is the error of what buyers were shown.
     pub fn eta_range(&self, rank: u64) -> EtaRange {
         if rank == 0 {
@@ -170,7 +170,7 @@ impl QueueStats {
         let k = (rank - 1) as f64 * keep + 1.0;
         let ms = self.ms_per_admission as f64;
         let spread = 1.2816 * k.sqrt();
-        // The operations in lib.lua's order, so both round alike.
+        // The operations in lua/lib/estimate.lua's order, so both round alike.
         let p50 = (((rank - 1) * self.admit_share_ppm) as f64 / 1_000_000.0 + 1.0) * ms;
         let (mut p10, mut p90) = ((k - spread).max(0.0) * ms * 0.8, (k + spread) * ms * 1.25);
         // Calibrated by the queue's own record: with 20 scored samples, the range also covers the waits

@@ -221,7 +221,7 @@ pub struct Held {
 
 const MAX_ANNOUNCEMENT: usize = 1000;
 
-/// The ticket's parts and the owner check (ARGV[1..4] of the ticket scripts, see `check_ticket` in lib.lua).
+/// The ticket's parts and the owner check (ARGV[1..4] of the ticket scripts, see `check_ticket` in lua/lib/calls.lua).
 fn ticket_args(t: &Ticket, owner: Option<&BuyerId>) -> Vec<String> {
     vec![t.generation.to_string(), t.seq.to_string(), t.tag.clone(), owner.map(BuyerId::to_string).unwrap_or_default()]
 }

@@ -44,7 +44,7 @@ impl<'a> Context<'a> {
     }
 
     /// The ticket fields {ticket, state, rank, eta_ms, expires_at_ms, paused} at `base + 1 ..= base + 6`
-    /// (`ticket_reply` in lib.lua).
+    /// (`ticket_reply` in lua/lib/calls.lua).
     fn ticket_at(&self, r: &Reply, base: usize) -> Result<TicketStatus> {
         let state = TicketState::from_code(r.int(base + 2))?;
         let expires = r.uint(base + 5);

@@ -47,7 +47,7 @@ impl Default for SeatMap {
 
 impl SeatMap {
     /// Whether `seat` is a seat of this map: a row label followed by a number from 1 to `seats_per_row`
-    /// without leading zeros (as lua/lib.lua's `seats_outside_map` checks it).
+    /// without leading zeros (as lua/lib/tickets.lua's `seats_outside_map` checks it).
     pub fn contains(&self, seat: &str) -> bool {
         self.rows.iter().any(|r| {
             seat.strip_prefix(r.as_str()).is_some_and(|n| {
