@@ -1,6 +1,8 @@
 //! The console's commands, called directly (as the UI's invokes do) against a real redis-server, the real
 //! OS keyring (run through scripts/test.sh: a private D-Bus session with gnome-keyring) and the Ably
 //! stand-in.
+//!
+//! Why one file of ~620 lines: one test per console flow against the same real keyring and Redis set-up.
 
 mod ipc;
 

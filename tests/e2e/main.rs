@@ -2,6 +2,9 @@
 //! WebKitWebDriver), with the real OS keyring (a private D-Bus session with gnome-keyring, provided by
 //! scripts/test.sh), a real redis-server with a password, and the Ably stand-in. Saves screenshots of
 //! the main screens into docs/screenshots/.
+//!
+//! Why one file of ~950 lines: each test drives one real window session end to end (a journey through
+//! every view), and they share the window, driver and keyring set-up that lives here.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,7 @@
 //! The outbox worker against the Ably stand-in: every buyer told, ids unchanged across retries, nothing
 //! lost when Ably fails or a worker dies mid-drain and another takes over.
+//!
+//! Why one file of ~520 lines: every delivery guarantee of the worker, each a test over the same stand-in.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,3 +1,6 @@
+//! The REST client's request path in one file (~530 lines, on purpose): hosts and fallback hosts, retries,
+//! pacing and the publish calls read top to bottom as the one path every request takes.
+
 use std::collections::HashSet;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};

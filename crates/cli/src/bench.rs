@@ -6,6 +6,9 @@
 //! - Redis memory per waiting buyer at 1M buyers, every key included, and the slowest command meanwhile;
 //! - monitoring 100 open schedules: round trips and time per refresh;
 //! - the buyer gateway over HTTP and the your-turn latency (bench_gateway.rs).
+//!
+//! Why one file of ~500 lines: the measurements run in one order against one server and print one
+//! report; the gateway's and the estimates' sections are `bench_gateway.rs` and `bench_estimate.rs`.
 
 mod bench_estimate;
 mod bench_gateway;

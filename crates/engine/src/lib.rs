@@ -4,20 +4,24 @@
 //! - [`ids`]: validated identifiers (show, schedule, buyer, seat, ticket). No Redis key is built from text
 //!   that did not pass through here.
 //! - [`keys`]: the key schema; every key of one schedule's queue carries the hash tag `{<show>:<sched>}`.
-//! - [`redis_conn`]: the one transport seam: connecting (single node, TLS, Cluster), timeouts, clear
-//!   connection errors, round-trip counting.
-//! - `rest`: the Upstash REST transport behind the same seam (HTTPS, JSON, `/pipeline`).
-//! - [`scripts`]: the Lua scripts (one file per operation under `lua/`), EVALSHA with reload on NOSCRIPT,
-//!   and the single place where script result codes become [`Error`]s.
-//! - [`queue`]: the buyer lifecycle (join, status, leave, holds, booking) and the staff actions on one queue.
-//! - [`shows`]: shows and schedules, the status transition table and `update_show_status`, the audit log.
-//! - [`monitor`]: `get_show_queue_status` and the same for every open queue, in two round trips.
-//! - [`notify`]: Ably channels and events, the outbox worker, the closed-queue drain, buyer tokens.
-//! - [`gate`]: what the buyer gateway shares through Redis or signs: its key, proof-of-work challenges,
-//!   admission passes, rate limits.
+//! - [`redis_conn`]: the one transport seam: where Redis is, TLS, Cluster routing, timeouts, connection
+//!   errors in words, round-trip counting; `rest`: the Upstash REST transport behind the same seam.
+//! - [`scripts`]: the Lua scripts (one file per operation under `lua/`, the shared `lua/lib/`), linked and
+//!   sent by EVALSHA with reload on NOSCRIPT; `replies`: every reply decoded into a type, the one place
+//!   where result codes become [`Error`]s.
+//! - [`queue`]: the buyer lifecycle (join, status, leave, holds, booking) and the queue primitives.
+//! - [`actions`]: staff actions on one queue, audited. [`status`]: a show's status and transitions.
+//! - [`shows`]: shows and schedules, the catalog, `update_show_status`. [`audit`]: the audit log.
+//! - [`monitor`]: `get_show_queue_status` and the same for every open queue, in two round trips;
+//!   [`history`]: the shared per-queue history.
+//! - [`opening`] and [`draw`]: scheduled openings and the pre-queue's provably fair draw.
+//! - [`notify`]: Ably channels and events, the outbox worker (leases, watched queues), the closed-queue
+//!   drain; [`ticket_token`]: buyer tokens.
+//! - [`gate`]: what the buyer gateway signs or shares through Redis: the key ring (never stored in Redis),
+//!   proof-of-work challenges, admission passes and their online check, rate limits.
+//! - [`connect`]: shared connection flows (the Ably client from options, checks).
 //! - [`local`]: a local redis-server (and Redis Cluster) started on a free port: the embedded default and
-//!   the test harness.
-//! - [`sim`]: the load simulator: buyers that join, poll, abandon, hold seats and book.
+//!   the test harness. [`sandbox`]: the local sandbox. [`sim`]: simulated buyers (demo shows only).
 //!
 //! The engine knows nothing about Tauri, webviews or JSON IPC; the CLI and the console are thin faces on it.
 
