@@ -1,6 +1,9 @@
 //! The console's one piece of managed state: the current session (engine, outbox worker, optional sandbox
 //! and simulated buyers) and what the commands do with it. Commands are thin: each delegates to a method
 //! of [`AppState`] (here, or in `profiles.rs` for connection profiles), and these delegate to the engine.
+//!
+//! Why one file of ~520 lines: `AppState` is the one piece of managed state, and each command is a short
+//! method on it; the flows themselves live in the engine and `seatwise_gateway::local::LocalStack`.
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -9,10 +12,11 @@ use std::time::Duration;
 
 use seatwise_ably::AblyRest;
 use seatwise_engine::notify::{Worker, WorkerReport};
-use seatwise_engine::sandbox::{SANDBOX_RATE, Sandbox, simulate_live};
+use seatwise_engine::sandbox::SANDBOX_RATE;
 use seatwise_engine::shows::{ImportOutcome, Show, StatusChange, parse_shows_file};
-use seatwise_engine::sim::{SimConfig, SimSnapshot, Simulator};
+use seatwise_engine::sim::{SimSnapshot, Simulator};
 use seatwise_engine::{Actor, AuditRecord, Engine, ErrorCode, Scope, ShowId, ShowQueueStatus, ShowStatus, StaffAction};
+use seatwise_gateway::local::LocalStack;
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -82,10 +86,8 @@ struct Session {
     engine: Engine,
     worker: Worker,
     sim: Option<Simulator>,
-    // Kept for its lifetime: the sandbox's redis-server stops when the session ends.
-    sandbox: Option<Sandbox>,
-    // The sandbox's buyer gateway; stops (gracefully) when dropped.
-    gateway: Option<seatwise_gateway::Running>,
+    // The local sandbox (its redis-server and buyer gateway), kept for the session's lifetime.
+    local: Option<LocalStack>,
 }
 
 pub struct AppState {
@@ -148,7 +150,7 @@ impl AppState {
         info: ConnectionInfo,
         engine: Engine,
         ably: Option<Arc<AblyRest>>,
-        sandbox: Option<Sandbox>,
+        local: Option<LocalStack>,
     ) -> ConnectionInfo {
         let consumer = format!("console-{}-{}", self.actor.host, std::process::id());
         let worker = Worker::start(engine.clone(), ably, &consumer, Duration::from_millis(500));
@@ -157,13 +159,9 @@ impl AppState {
             stop_session(old).await;
         }
         self.history.lock().expect("not poisoned").clear();
-        let gateway = match &sandbox {
-            Some(_) => seatwise_gateway::start_local(&engine).await.ok(),
-            None => None,
-        };
         let mut info = info;
-        info.gateway_url = gateway.as_ref().map(seatwise_gateway::Running::url);
-        *s = Some(Session { info: info.clone(), engine, worker, sim: None, sandbox, gateway });
+        info.gateway_url = local.as_ref().and_then(|l| l.gateway_url().ok());
+        *s = Some(Session { info: info.clone(), engine, worker, sim: None, local });
         info
     }
 
@@ -189,18 +187,18 @@ impl AppState {
         if let Some(s) = self.session.lock().await.as_ref().filter(|s| s.info.sandbox) {
             return Ok(s.info.clone()); // one sandbox at a time: its redis-server owns the data folder
         }
-        let sandbox = Sandbox::start(self.data_dir.join("sandbox"), &self.actor).await?;
-        let engine = sandbox.engine().clone();
+        let local = LocalStack::start(self.data_dir.join("sandbox"), &self.actor).await?;
+        let engine = local.engine().clone();
         let info = ConnectionInfo {
             profile: "Local sandbox".into(),
-            label: sandbox.label(),
+            label: local.label(),
             sandbox: true,
             ably: false,
             watch_only: false,
             environment: crate::profiles::Environment::Sandbox,
             gateway_url: None,
         };
-        let info = self.start_session(info, engine, None, Some(sandbox)).await;
+        let info = self.start_session(info, engine, None, Some(local)).await;
         // The next launch does not reconnect to the profile used before the sandbox (nor start the sandbox:
         // it runs simulated buyers; one click away on Setup).
         let _ = self.prefs.set("lastProfile", Value::Null);
@@ -486,7 +484,7 @@ impl AppState {
         if !on {
             return Ok(None);
         }
-        let sim = match simulate_live(&engine, SimConfig::sandbox(&engine, SANDBOX_RATE).await?).await {
+        let sim = match LocalStack::simulate(&engine, SANDBOX_RATE).await {
             Err(seatwise_engine::Error::NoQueue(_)) => {
                 return Err(UiError::new(
                     ErrorCode::NoQueue,
@@ -517,10 +515,7 @@ async fn stop_session(s: Session) {
         sim.stop().await;
     }
     s.worker.stop().await;
-    if let Some(g) = s.gateway {
-        g.stop().await;
-    }
-    if let Some(sandbox) = s.sandbox {
-        sandbox.stop().await;
+    if let Some(local) = s.local {
+        local.stop().await;
     }
 }

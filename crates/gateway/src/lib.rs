@@ -8,6 +8,7 @@
 //! - [`routes`]: the `/v1` handlers.
 //! - [`page`]: the waiting room page (`page/`, embedded), served at `/q/{show}/{sched}`.
 //! - [`identity`]: service key or signed cookie → the one buyer a request acts for; the client address.
+//! - [`local`]: the local sandbox (`LocalStack`) both faces run: redis-server, gateway, simulated buyers.
 //! - [`joiner`]: concurrent joins for one queue coalesced into one `join_many` script call.
 //! - [`error`]: `{code, message}` answers with fitting statuses.
 //! - [`edge`]: every parser a buyer's bytes reach, for the fuzz target and the property tests.
@@ -22,6 +23,7 @@ pub mod error;
 pub mod identity;
 pub mod joiner;
 mod layers;
+pub mod local;
 pub mod page;
 pub mod routes;
 pub mod server;
@@ -280,19 +282,6 @@ pub async fn serve_metrics(
 ) -> std::io::Result<()> {
     let limits = server::ConnLimits { max_connections: 64, ..server::ConnLimits::of(&gw.config) };
     server::serve(listener, operator_router(gw), limits, shutdown).await
-}
-
-/// The local sandbox's gateway (`seatwise demo`, the console's sandbox): on 127.0.0.1:8080, or a free port
-/// when that one is taken, with the default limits and browser-direct identities.
-pub async fn start_local(engine: &Engine) -> std::io::Result<Running> {
-    let gw = Gateway::new(engine.clone(), None, Config::default())
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let listener = match TcpListener::bind("127.0.0.1:8080").await {
-        Ok(l) => l,
-        Err(_) => TcpListener::bind("127.0.0.1:0").await?,
-    };
-    Running::start(listener, Arc::new(gw)).await
 }
 
 /// Starts a gateway on `listener` in the background (tests, the sandbox): returns its address and a

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use seatwise_engine::ErrorCode;
-use seatwise_engine::sandbox::{Sandbox, simulate_live};
+use seatwise_engine::sandbox::simulate_live;
 use seatwise_engine::sim::SimConfig;
 use seatwise_engine::{Actor, Engine, Scope, ShowId};
+use seatwise_gateway::local::LocalStack;
 
 use crate::args::{ConnArgs, SimArgs};
 use crate::*;
@@ -97,32 +98,32 @@ pub(crate) async fn demo(
         ));
     }
     let actor = Actor::current();
-    let (sandbox, engine) = if configured {
-        let engine = connect(conn).await?;
-        engine.open_demo_shows(&actor).await?;
-        (None, engine)
+    let stack = if configured {
+        LocalStack::on(connect(conn).await?, &actor).await?
     } else {
         let dir = data_dir.unwrap_or_else(default_data_dir);
         eprintln!("starting a local redis-server (data in {})", dir.display());
-        let s = Sandbox::start(dir, &actor).await?;
+        let s = LocalStack::start(dir, &actor).await?;
         eprintln!("sandbox Redis at {} (protected by a random password, new each run)", s.label());
-        let e = s.engine().clone();
-        (Some(s), e)
+        s
     };
-    let sim = simulate_live(&engine, SimConfig::sandbox(&engine, rate).await?).await?;
-    let gateway = seatwise_gateway::start_local(&engine)
-        .await
-        .map_err(|e| Fail::new(ErrorCode::Incomplete, format!("the sandbox's buyer gateway could not start: {e}")))?;
-    eprintln!("buyer gateway at {} (API: {}/v1/openapi.json)", gateway.url(), gateway.url());
+    let url = match stack.gateway_url() {
+        Ok(url) => url,
+        Err(e) => {
+            let e = e.to_string();
+            stack.stop().await;
+            return Err(Fail::new(ErrorCode::Incomplete, e));
+        }
+    };
+    let engine = stack.engine().clone();
+    let sim = LocalStack::simulate(&engine, rate).await?;
+    eprintln!("buyer gateway at {url} (API: {url}/v1/openapi.json)");
     let r = monitor::run(&engine, Duration::from_secs(interval.max(1)), false, duration.map(Duration::from_secs)).await;
-    gateway.stop().await;
     let snap = sim.stop().await;
     eprintln!(
         "simulated buyers: joined {} admitted {} booked {} abandoned {} left {}",
         snap.joined, snap.admitted, snap.completed, snap.abandoned, snap.left
     );
-    if let Some(s) = sandbox {
-        s.stop().await;
-    }
+    stack.stop().await;
     r
 }
