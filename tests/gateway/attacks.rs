@@ -269,9 +269,11 @@ async fn cross_site_posts_and_non_json_bodies_are_refused_before_any_work() {
         assert_eq!(b["code"], code, "{headers:?}");
     }
     assert_eq!(queue_stats(&t.engine, &scope("s1", "d1")).await.tickets_issued, 0, "no join was made");
-    // The page's own calls (same origin), an allowed origin's, and a server's (no Origin) pass.
+    // The page's own calls (same origin, also behind a proxy that rewrote Host), an allowed origin's, and a
+    // server's (no Origin) pass.
     for headers in [
         vec![("origin", base.as_str()), ("sec-fetch-site", "same-origin")],
+        vec![("origin", "https://tickets.example.com"), ("sec-fetch-site", "same-origin"), ("host", "upstream:8080")],
         vec![("origin", "https://tickets.example"), ("sec-fetch-site", "cross-site")],
         vec![],
     ] {

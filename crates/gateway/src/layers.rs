@@ -128,15 +128,16 @@ pub fn check_same_site(h: &axum::http::HeaderMap, origins: &[String]) -> Result<
         )
     };
     let origin = h.get(header::ORIGIN).map(|v| v.to_str().unwrap_or("null"));
-    let allowed = origin.is_some_and(|o| origins.iter().any(|a| a.eq_ignore_ascii_case(o)));
-    if let Some(o) = origin
-        && !allowed
-        && !same_origin(o, h)
-    {
-        return Err(cross());
-    }
     let site = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()).unwrap_or("none");
-    if !matches!(site, "same-origin" | "none") && !allowed {
+    let allowed = origin.is_some_and(|o| origins.iter().any(|a| a.eq_ignore_ascii_case(o)));
+    // The browser says the call comes from the gateway's own pages: by Sec-Fetch-Site (which a page
+    // cannot set), or by an Origin naming the Host (a proxy that rewrites Host leaves the first).
+    let own = site == "same-origin" || origin.is_some_and(|o| same_origin(o, h));
+    if allowed || own {
+        return Ok(());
+    }
+    // A browser's call from elsewhere; a server (no Origin, no fetch metadata) passes.
+    if origin.is_some() || matches!(site, "cross-site" | "same-site") {
         return Err(cross());
     }
     Ok(())
