@@ -537,6 +537,10 @@ async fn cookies_are_read_robustly_and_expire_and_cors_exposes_retry_after() {
     assert!(e.contains("name each origin"), "{e}");
     let e = Config { cors_origins: vec!["https://x.example/path".into()], ..crate::config() }.validate().unwrap_err();
     assert!(e.contains("scheme://host"), "{e}");
+    // A gateway built in code is checked too (CORS would refuse `*` with credentials by panicking).
+    let config = Config { cors_origins: vec!["*".into()], ..crate::config() };
+    let e = Gateway::new(t.engine.clone(), None, config).await.err().expect("refused").to_string();
+    assert!(e.contains("name each origin"), "{e}");
 }
 
 /// Finding 12: a draft, or an upcoming show whose sale opening is not announced, does not exist for buyers.

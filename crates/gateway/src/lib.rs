@@ -106,7 +106,16 @@ fn no_show(show: &ShowId) -> ApiError {
 }
 
 impl Gateway {
+    /// A gateway with `config` (checked first: [`Config::validate`]).
     pub async fn new(engine: Engine, ably: Option<Arc<AblyRest>>, config: Config) -> seatwise_engine::Result<Gateway> {
+        if let Err(e) = config.validate() {
+            let (value, allowed) = e.split_once(": ").unwrap_or(("", &e));
+            return Err(seatwise_engine::Error::Invalid {
+                what: "gateway setting",
+                value: value.to_string(),
+                allowed: allowed.to_string(),
+            });
+        }
         let key = config.gateway_keys.clone().unwrap_or_else(KeyRing::ephemeral);
         let pass_key = config.pass_keys.clone().unwrap_or_else(|| key.derive("admission-pass"));
         let identity = IdentityConfig {
