@@ -617,3 +617,36 @@ async fn a_join_given_up_before_its_batch_is_not_made() {
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(queue_stats(&t.engine, &sc).await.tickets_issued, 1, "the given-up join was made");
 }
+
+/// A join with proof of work is one challenge and one join: the two are counted apart, so proof of work
+/// does not halve the joins an address may make; and the public routes (seats, pass check) read no
+/// identity, so a server's unrelated Authorization header does not refuse them.
+#[tokio::test]
+async fn challenges_count_apart_from_joins_and_public_routes_read_no_identity() {
+    let t = start().await;
+    open_show(&t.engine, &show("s1", 1, 1, 60.0, 120.0)).await;
+    t.engine.perform(&actor(), &scope("s1", "d1"), &seatwise_engine::StaffAction::Challenge { bits: 4 }).await.unwrap();
+    let limits = Limits { join_per_ip: Limit::per_minute(2), ..Limits::OFF };
+    let config = Config { limits, public_cache: Duration::ZERO, ..crate::config() };
+    let g = gateway(&t.engine, config).await;
+    let base = g.url();
+    let mut pass = serde_json::Value::Null;
+    for i in 0..2 {
+        let mut b = Browser::new();
+        let c = b.post(&format!("{base}/v1/queues/s1/d1/challenge"), json!({})).await;
+        assert_eq!(c.status, StatusCode::OK, "challenge {i}: {:?}", c.body);
+        let text = c.body["challenge"].as_str().unwrap().to_string();
+        let solution = seatwise_engine::gate::Challenge::solve(&text, 4).to_string();
+        let j =
+            b.post(&format!("{base}/v1/queues/s1/d1/tickets"), json!({"challenge": text, "solution": solution})).await;
+        assert_eq!(j.status, StatusCode::OK, "join {i}: {:?}", j.body);
+        if i == 0 {
+            pass = j.body["pass"].clone();
+        }
+    }
+    let mut server = Browser::new();
+    server.headers = vec![("authorization".into(), "Bearer the venue's own api token".into())];
+    let v = server.post(&format!("{base}/v1/passes/verify"), json!({ "pass": pass })).await;
+    assert_eq!(v.status, StatusCode::OK, "{:?}", v.body);
+    assert_eq!(server.get(&format!("{base}/v1/queues/s1/d1/seats")).await.status, StatusCode::OK);
+}

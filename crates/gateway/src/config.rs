@@ -86,6 +86,9 @@ impl Limits {
 #[derive(Clone, Copy, Debug)]
 pub enum Class {
     Join,
+    /// Proof-of-work challenges: the join limits, counted apart from the joins (a join with proof of work
+    /// is one challenge and one join).
+    Challenge,
     Status,
     Action,
     Live,
@@ -98,6 +101,7 @@ impl Class {
     pub(crate) fn limits(self, l: &Limits) -> (&'static str, Limit, Limit) {
         match self {
             Class::Join => ("join", l.join_per_ip, l.join_per_buyer),
+            Class::Challenge => ("challenge", l.join_per_ip, l.join_per_buyer),
             Class::Status => ("status", l.status_per_ip, l.status_per_buyer),
             Class::Action => ("action", l.action_per_ip, l.action_per_buyer),
             Class::Live => ("live", l.live_per_ip, l.live_per_buyer),

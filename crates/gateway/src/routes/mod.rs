@@ -103,6 +103,18 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
 }
 
+/// The client address the limits count, for public routes that act for no buyer.
+struct ClientAddr(String);
+
+impl FromRequestParts<Arc<Gateway>> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, gw: &Arc<Gateway>) -> Result<Self, ApiError> {
+        let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
+        Ok(ClientAddr(client_ip(&parts.headers, peer, gw.config.proxy_hops)))
+    }
+}
+
 /// Who calls and from where: the caller (service key, cookie, or a browser without an identity yet) and
 /// the client address the limits count (docs/PROTOCOL.md, "Limits").
 struct Who {

@@ -82,8 +82,12 @@ pub(super) struct SeatsAnswerMap {
 
 /// The schedule's seat map and the seats taken now (what the page's seat picker shows); the map is cached
 /// like the public status, the seats taken are read once per call after the address's limit.
-pub(super) async fn seats(State(gw): Gw, QueuePath(scope): QueuePath, from: Who) -> Result<Response, ApiError> {
-    gw.check(Class::Seats, &from.ip, &Caller::NewBrowser).await?;
+pub(super) async fn seats(
+    State(gw): Gw,
+    QueuePath(scope): QueuePath,
+    ClientAddr(ip): ClientAddr,
+) -> Result<Response, ApiError> {
+    gw.check(Class::Seats, &ip, &Caller::NewBrowser).await?;
     let s = gw.public_show(&scope.show).await?;
     let schedule = schedule_of(&s, &scope)?;
     let map = schedule.seats();
@@ -118,10 +122,10 @@ pub(super) struct VerifyAnswer {
 /// leave, booking, staff removal, a session run out).
 pub(super) async fn verify_pass(
     State(gw): Gw,
-    from: Who,
+    ClientAddr(ip): ClientAddr,
     JsonOrDefault(b): JsonOrDefault<VerifyBody>,
 ) -> Result<Response, ApiError> {
-    gw.check(Class::Verify, &from.ip, &Caller::NewBrowser).await?;
+    gw.check(Class::Verify, &ip, &Caller::NewBrowser).await?;
     let invalid = |why: String| ApiError::new(StatusCode::FORBIDDEN, "invalid_pass", why);
     let p = Pass::verify(&gw.pass_key, &b.pass, now_ms()).map_err(|e| invalid(e.to_string()))?;
     let (scope, ticket) = (Scope::parse(&p.scope)?, Ticket::parse(&p.ticket)?);

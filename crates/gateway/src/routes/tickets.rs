@@ -81,7 +81,7 @@ pub(super) struct ChallengeAnswer {
 }
 
 pub(super) async fn challenge(State(gw): Gw, QueuePath(scope): QueuePath, from: Who) -> Result<Response, ApiError> {
-    gw.check(Class::Join, &from.ip, &from.caller).await?;
+    gw.check(Class::Challenge, &from.ip, &from.caller).await?;
     let bits = queue_settings(&gw, &scope).await?.pow_bits;
     let body = if bits == 0 {
         ChallengeAnswer { bits, challenge: None, expires_at_ms: None }
