@@ -15,6 +15,7 @@
 mod sse;
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use tokio_util::task::AbortOnDropHandle;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -134,13 +135,8 @@ pub struct StandIn {
     https: bool,
     cfg: Arc<Config>,
     state: Arc<State>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    /// The server's task, stopped when the stand-in is dropped.
+    _task: AbortOnDropHandle<()>,
 }
 
 fn now_ms() -> u64 {
@@ -193,7 +189,7 @@ impl StandIn {
                 });
             }
         });
-        StandIn { addr, https, cfg, state, task }
+        StandIn { addr, https, cfg, state, _task: AbortOnDropHandle::new(task) }
     }
 
     /// `http://127.0.0.1:<port>`.
@@ -281,21 +277,20 @@ type Refusal = Box<Response<Full<Bytes>>>;
 fn error(status: u16, code: u32, message: &str) -> Response<Full<Bytes>> {
     let body = json!({"error": {"code": code, "statusCode": status, "message": message,
                                 "href": format!("https://help.ably.io/error/{code}")}});
-    Response::builder()
-        .status(status)
-        .header("Content-Type", "application/json")
-        .header("X-Ably-ErrorCode", code.to_string())
-        .header("X-Ably-ErrorMessage", message)
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a response")
+    let mut r = ok(status, body);
+    // Ably repeats the error in headers (for clients that cannot read the body).
+    let h = r.headers_mut();
+    h.insert("X-Ably-ErrorCode", code.into());
+    h.insert("X-Ably-ErrorMessage", hyper::header::HeaderValue::from_str(message).expect("a header-safe message"));
+    r
 }
 
+/// A JSON answer with this status.
 fn ok(status: u16, v: Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("Content-Type", "application/json")
-        .body(Full::new(Bytes::from(v.to_string())))
-        .expect("a response")
+    let mut r = Response::new(Full::new(Bytes::from(v.to_string())));
+    *r.status_mut() = hyper::StatusCode::from_u16(status).expect("a valid status");
+    r.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+    r
 }
 
 async fn handle(cfg: Arc<Config>, st: Arc<State>, req: Request<Incoming>) -> Answer {
@@ -347,11 +342,9 @@ fn route(cfg: &Config, st: &State, method: &str, path: &str, auth: Option<&str>,
             if body.len() > MAX_BODY {
                 return error(413, 40009, "request body too large");
             }
-            let Ok(v) = serde_json::from_slice::<Value>(body) else { return error(400, 40000, "body is not JSON") };
-            let msgs = match v {
-                Value::Array(a) => a,
-                o @ Value::Object(_) => vec![o],
-                _ => return error(400, 40000, "expected a message or an array of messages"),
+            let msgs = match one_or_many(body, "a message or an array of messages") {
+                Ok(m) => m,
+                Err(r) => return *r,
             };
             match store(st, &ch, &msgs) {
                 Ok(id) => ok(201, json!({"channel": ch, "messageId": id})),
@@ -490,15 +483,23 @@ fn store(st: &State, ch: &str, msgs: &[Value]) -> Result<String, Refusal> {
     Ok(first_id.unwrap_or_else(|| format!("{:x}", rand::random::<u64>())))
 }
 
+/// A JSON body that is one object or an array of them (as Ably's publish and batch endpoints take).
+fn one_or_many(body: &[u8], expected: &str) -> Result<Vec<Value>, Box<Response<Full<Bytes>>>> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Array(a)) => Ok(a),
+        Ok(o @ Value::Object(_)) => Ok(vec![o]),
+        Ok(_) => Err(Box::new(error(400, 40000, &format!("expected {expected}")))),
+        Err(_) => Err(Box::new(error(400, 40000, "body is not JSON"))),
+    }
+}
+
 fn batch(cfg: &Config, st: &State, body: &[u8]) -> Response<Full<Bytes>> {
     if body.len() >= MAX_BODY {
         return error(413, 40009, "batch request body must be under 2 MiB");
     }
-    let Ok(v) = serde_json::from_slice::<Value>(body) else { return error(400, 40000, "body is not JSON") };
-    let specs = match v {
-        Value::Array(a) => a,
-        o @ Value::Object(_) => vec![o],
-        _ => return error(400, 40000, "expected a BatchSpec or an array of them"),
+    let specs = match one_or_many(body, "a BatchSpec or an array of them") {
+        Ok(s) => s,
+        Err(r) => return *r,
     };
     let mut parsed = Vec::new();
     let mut distinct = HashSet::new();

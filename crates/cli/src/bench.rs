@@ -129,6 +129,12 @@ fn redis_benchmark(port: u16, sha: &str, clients: u64, n: u64) -> f64 {
         .unwrap_or_else(|| panic!("cannot read redis-benchmark's output: {text}"))
 }
 
+/// Prints how many slow script calls there were and the slowest one.
+fn print_slow(label: &str, worst: &[(u64, String)]) {
+    let slowest = worst.first().map_or(String::new(), |w| format!(" ({})", w.1));
+    println!("{label}: {}; slowest {} µs{slowest}", worst.len(), worst.first().map_or(0, |w| w.0));
+}
+
 /// The engine's script calls in the slow log (microseconds, command), slowest first. The bench's own
 /// diagnostics (INFO, KEYS, MEMORY) are left out.
 async fn slow_scripts(r: &Redis) -> Vec<(u64, String)> {
@@ -271,12 +277,7 @@ async fn main() {
     let eff = e.close_queue(&sc, seatwise_engine::queue::CloseReason::Closed).await.unwrap();
     println!("close the queue ({}): {:.2} ms round trip", eff.message(), t.elapsed().as_secs_f64() * 1000.0);
     let worst = slow_scripts(&r).await;
-    println!(
-        "script calls slower than 1 ms during fill, rank, admit and close: {}; slowest {} µs{}",
-        worst.len(),
-        worst.first().map_or(0, |w| w.0),
-        worst.first().map_or(String::new(), |w| format!(" ({})", w.1))
-    );
+    print_slow("script calls slower than 1 ms during fill, rank, admit and close", &worst);
 
     // 2a. A pre-queue of the same size: the opening draws the order (O(1): a keyed permutation, no sort),
     // then admissions follow the draw.
@@ -313,12 +314,7 @@ async fn main() {
     println!("the opening (draw, reveal, first admission): {opening:.2} ms round trip");
     println!("status of a pre-queue buyer after the draw (rank {}): {status_ms:.2} ms round trip", st.rank);
     println!("admit {n} in the drawn order: {admit_ms:.2} ms round trip");
-    println!(
-        "script calls slower than 1 ms: {}; slowest {} µs{}",
-        worst.len(),
-        worst.first().map_or(0, |w| w.0),
-        worst.first().map_or(String::new(), |w| format!(" ({})", w.1))
-    );
+    print_slow("script calls slower than 1 ms", &worst);
 
     // 2b. Closing with 100,000 buyers in a session: one BITOP merges the sessions into the drain.
     let _: String = r.query(&redis::cmd("FLUSHALL")).await.unwrap();

@@ -161,15 +161,8 @@ impl KeyRing {
 impl Engine {
     /// Sets the proof-of-work difficulty of a queue's joins (0 = off). Returns the previous one.
     pub async fn set_challenge(&self, scope: &Scope, bits: u32) -> Result<u32> {
-        if bits > MAX_POW_BITS {
-            return Err(Error::invalid(
-                "challenge difficulty",
-                &bits.to_string(),
-                format!("0 (off) to {MAX_POW_BITS} bits; each bit doubles the buyer's work"),
-            ));
-        }
-        let r = self.redis().eval(&SCRIPTS.challenge, &keys::queue_keys(scope), &[bits.to_string()]).await?;
-        Ok(Context::queue(scope).number(r)? as u32)
+        let allowed = || format!("0 (off) to {MAX_POW_BITS} bits; each bit doubles the buyer's work");
+        self.set_number(scope, &SCRIPTS.challenge, ("challenge difficulty", bits, MAX_POW_BITS), allowed).await
     }
 
     /// Counts one request against a fixed-window limit. `Ok(None)` = allowed; `Ok(Some(ms))` = over the

@@ -269,10 +269,7 @@ impl Engine {
             })
             .collect();
         if !draining.is_empty() {
-            let r = self.redis();
-            let cmds = draining.iter().map(|(_, k)| redis::cmd("BITCOUNT").arg(k).clone()).collect();
-            let keys: Vec<&str> = draining.iter().map(|(_, k)| k.as_str()).collect();
-            let counts = r.pipeline(cmds, &keys).await.map_err(|e| r.error(e))?;
+            let counts = self.per_key("BITCOUNT", &draining).await?;
             for ((i, _), v) in draining.iter().zip(counts) {
                 if let (Ok(st), redis::Value::Int(n)) = (&mut stats[*i], v) {
                     st.to_tell = n.max(0) as u64;
@@ -321,6 +318,14 @@ impl Engine {
     }
 
     /// The design guide's `getShowQueueStatus`: every schedule of one show.
+    /// One read command (`name key`) per key, in one pipeline; the answers in the keys' order.
+    async fn per_key<T>(&self, name: &str, keyed: &[(T, String)]) -> Result<Vec<redis::Value>> {
+        let r = self.redis();
+        let cmds = keyed.iter().map(|(_, k)| redis::cmd(name).arg(k).clone()).collect();
+        let keys: Vec<&str> = keyed.iter().map(|(_, k)| k.as_str()).collect();
+        r.pipeline(cmds, &keys).await.map_err(|e| r.error(e))
+    }
+
     pub async fn get_show_queue_status(&self, id: &ShowId) -> Result<ShowQueueStatus> {
         let show = self.get_show(id).await?;
         let mut v = self.status_of(vec![show]).await?;
@@ -342,10 +347,7 @@ impl Engine {
             .flat_map(|(i, s)| s.scopes().into_iter().map(move |(sc, _)| (i, keys::outbox(&sc))))
             .collect();
         if !scopes.is_empty() {
-            let r = self.redis();
-            let cmds = scopes.iter().map(|(_, k)| redis::cmd("XLEN").arg(k).clone()).collect();
-            let keys: Vec<&str> = scopes.iter().map(|(_, k)| k.as_str()).collect();
-            let lens = r.pipeline(cmds, &keys).await.map_err(|e| r.error(e))?;
+            let lens = self.per_key("XLEN", &scopes).await?;
             let busy: std::collections::BTreeSet<usize> = scopes
                 .iter()
                 .zip(lens)

@@ -8,6 +8,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use tokio_util::task::AbortOnDropHandle;
 
 use base64::Engine;
 use bytes::Bytes;
@@ -22,13 +23,8 @@ pub struct UpstashStandIn {
     requests: Arc<AtomicU64>,
     lost_answers: Arc<AtomicU64>,
     state: Arc<State>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for UpstashStandIn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    /// The server's task, stopped when the stand-in is dropped.
+    _task: AbortOnDropHandle<()>,
 }
 
 struct State {
@@ -91,7 +87,7 @@ impl UpstashStandIn {
                 });
             }
         });
-        UpstashStandIn { addr, requests, lost_answers, state: state_ref, task }
+        UpstashStandIn { addr, requests, lost_answers, state: state_ref, _task: AbortOnDropHandle::new(task) }
     }
 
     /// Also accepts `token` as the database's read-only token, running its commands as the Redis user of

@@ -6,14 +6,23 @@ use super::*;
 impl Engine {
     /// Sets the outflow limit (admissions per minute; 0 = none), live. Returns the previous one.
     pub async fn set_outflow(&self, scope: &Scope, per_minute: u32) -> Result<u32> {
-        if per_minute > MAX_OUTFLOW_PER_MIN {
-            return Err(Error::invalid(
-                "outflow limit",
-                &per_minute.to_string(),
-                format!("0 (no limit) to {MAX_OUTFLOW_PER_MIN} admissions per minute"),
-            ));
+        let allowed = || format!("0 (no limit) to {MAX_OUTFLOW_PER_MIN} admissions per minute");
+        self.set_number(scope, &SCRIPTS.outflow, ("outflow limit", per_minute, MAX_OUTFLOW_PER_MIN), allowed).await
+    }
+
+    /// Sets one live number of a queue (`what`, `value`, at most `max`) through its script, after checking
+    /// its range (`allowed` says the range when it is out). Returns the previous value.
+    pub(crate) async fn set_number(
+        &self,
+        scope: &Scope,
+        script: &scripts::Lua,
+        (what, value, max): (&'static str, u32, u32),
+        allowed: impl FnOnce() -> String,
+    ) -> Result<u32> {
+        if value > max {
+            return Err(Error::invalid(what, &value.to_string(), allowed()));
         }
-        let r = self.run(&SCRIPTS.outflow, scope, vec![per_minute.to_string()]).await?;
+        let r = self.run(script, scope, vec![value.to_string()]).await?;
         Ok(Context::queue(scope).number(r)? as u32)
     }
 

@@ -94,9 +94,25 @@ impl Engine {
         decode_show(&j.ok_or_else(|| Error::ShowNotFound(id.to_string()))?)
     }
 
+    /// Stamps `show` as the next version after `expected` (0: it must not exist yet), changed now by `actor`,
+    /// and writes it with the audit record `event` makes of it, if the stored version is still `expected`.
+    pub(crate) async fn commit(
+        &self,
+        mut show: Show,
+        expected: u64,
+        actor: &Actor,
+        event: impl FnOnce(&Show) -> AuditEvent,
+    ) -> Result<Show> {
+        show.version = expected + 1;
+        show.updated_at = now_text();
+        show.updated_by = actor.label();
+        self.cas(&show, expected, actor, event(&show)).await?;
+        Ok(show)
+    }
+
     /// Writes `show` if its version is still `expected` (0: it must not exist yet), with its audit record,
     /// in one script.
-    pub(crate) async fn cas(&self, show: &Show, expected: u64, actor: &Actor, event: AuditEvent) -> Result<()> {
+    async fn cas(&self, show: &Show, expected: u64, actor: &Actor, event: AuditEvent) -> Result<()> {
         let mut args =
             vec![show.id.to_string(), expected.to_string(), serde_json::to_string(show).expect("a show serialises")];
         for (k, v) in AuditRecord::new(actor, &show.updated_at, event).fields() {
@@ -127,13 +143,8 @@ impl Engine {
                 ),
             ));
         }
-        let mut s = show.clone();
-        s.version = 1;
-        s.updated_at = now_text();
-        s.updated_by = actor.label();
-        let event = AuditEvent::Create { show: s.id.clone(), version: 1, status: s.status };
-        self.cas(&s, 0, actor, event).await?;
-        Ok(s)
+        self.commit(show.clone(), 0, actor, |s| AuditEvent::Create { show: s.id.clone(), version: 1, status: s.status })
+            .await
     }
 
     /// Updates a show's name, venue and schedules (not its status), if its version is still `expected`.
@@ -183,11 +194,8 @@ impl Engine {
         }
         let mut s = show.clone();
         s.status = cur.status;
-        s.version = expected + 1;
-        s.updated_at = now_text();
-        s.updated_by = actor.label();
-        let event = AuditEvent::Update { show: s.id.clone(), version: s.version, status: s.status };
-        self.cas(&s, expected, actor, event).await?;
+        let update = |s: &Show| AuditEvent::Update { show: s.id.clone(), version: s.version, status: s.status };
+        let s = self.commit(s, expected, actor, update).await?;
         // A schedule added while the show is on sale gets its queue at once.
         if matches!(cur.status, Open | OnGoing) {
             let before: HashSet<&str> = cur.schedules.iter().map(|x| x.id.as_str()).collect();

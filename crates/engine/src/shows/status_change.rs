@@ -27,11 +27,8 @@ impl Engine {
         }
         let mut next = cur.clone();
         next.status = to;
-        next.version = cur.version + 1;
-        next.updated_at = now_text();
-        next.updated_by = actor.label();
-        let event = AuditEvent::Status { show: next.id.clone(), from, to, version: next.version };
-        self.cas(&next, cur.version, actor, event).await?;
+        let event = |s: &Show| AuditEvent::Status { show: s.id.clone(), from, to, version: s.version };
+        let next = self.commit(next, cur.version, actor, event).await?;
 
         let version = next.version;
         let effects = next.scopes().into_iter().map(|(scope, sched)| async move {
