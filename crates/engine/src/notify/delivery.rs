@@ -17,6 +17,9 @@ use futures::StreamExt;
 use redis::Value;
 use seatwise_ably::{AblyRest, BatchSpec, Message};
 
+use tokio_util::task::AbortOnDropHandle;
+
+use super::drain::DrainMemory;
 use super::lease::Leases;
 use super::watch::Watch;
 use super::wire::{Entry, Out, admin_messages, messages_for, parse_read};
@@ -59,24 +62,16 @@ pub struct Notifier {
     /// How it sends (concurrency, batch size, lease TTL, fair share, drain rounds).
     pub config: NotifierConfig,
     pub(super) leases: Arc<Mutex<Leases>>,
-    pub(super) renewer: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// The lease renewal task (stopped when the notifier is dropped or released).
+    pub(super) renewer: Mutex<Option<AbortOnDropHandle<()>>>,
     pub(super) groups: Mutex<HashSet<String>>,
-    /// Where each drain continues in this process (drain key -> byte offset).
-    pub(super) drain_cursor: Mutex<HashMap<String, u64>>,
+    /// What this process remembers of each closed queue's drain (drain key -> where it continues, what
+    /// Ably accepted that Redis has not recorded yet).
+    pub(super) drains: Mutex<HashMap<String, DrainMemory>>,
     pub(super) watch: Mutex<Watch>,
     pub(super) take_turn: std::sync::atomic::AtomicUsize,
     /// Events Ably accepted whose acknowledgement has not reached Redis yet (stream, id).
     pub(super) accepted: Mutex<HashSet<(String, String)>>,
-    /// A drain's buyers Ably accepted whose bits could not be cleared yet (drain key -> seqs).
-    pub(super) drain_accepted: Mutex<HashMap<String, Vec<u64>>>,
-}
-
-impl Drop for Notifier {
-    fn drop(&mut self) {
-        if let Some(t) = self.renewer.lock().expect("not poisoned").take() {
-            t.abort();
-        }
-    }
 }
 
 impl Notifier {
@@ -89,11 +84,10 @@ impl Notifier {
             leases: Arc::new(Mutex::new(Leases::default())),
             renewer: Mutex::new(None),
             groups: Mutex::new(HashSet::new()),
-            drain_cursor: Mutex::new(HashMap::new()),
+            drains: Mutex::new(HashMap::new()),
             watch: Mutex::new(Watch::default()),
             take_turn: std::sync::atomic::AtomicUsize::new(0),
             accepted: Mutex::new(HashSet::new()),
-            drain_accepted: Mutex::new(HashMap::new()),
         }
     }
 

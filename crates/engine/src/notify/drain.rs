@@ -16,6 +16,16 @@ use crate::ids::Scope;
 use crate::keys;
 
 /// What one drain step did.
+/// What one process remembers of a closed queue's drain between steps.
+#[derive(Default)]
+pub(super) struct DrainMemory {
+    /// The byte of the bitmap the next step starts at.
+    pub cursor: u64,
+    /// Buyers Ably accepted whose bits could not be cleared yet (a Redis outage): cleared first, never told
+    /// twice.
+    pub owed: Vec<u64>,
+}
+
 pub(super) struct DrainStep {
     /// Buyers still to be told after this step.
     pub remaining: u64,
@@ -46,13 +56,13 @@ impl Notifier {
         let drain = keys::closing(scope, generation);
         // Buyers Ably accepted whose bits a Redis outage kept from being cleared: cleared first, not told
         // again.
-        let owed = self.drain_accepted.lock().expect("not poisoned").remove(&drain).unwrap_or_default();
+        let owed = self.drain_memory(&drain, |m| std::mem::take(&mut m.owed));
         if let Err(e) = self.clear_bits(&drain, &owed).await {
-            self.drain_accepted.lock().expect("not poisoned").entry(drain.clone()).or_default().extend(owed);
+            self.drain_memory(&drain, |m| m.owed.extend(owed));
             return Err(e);
         }
         let budget = 100 * self.config.concurrency.max(1) * self.config.drain_rounds.max(1);
-        let start = self.drain_cursor.lock().expect("not poisoned").get(&drain).copied().unwrap_or(0);
+        let start = self.drain_memory(&drain, |m| m.cursor);
         let mut offset = start;
         let mut seqs: Vec<u64> = Vec::new();
         let mut at_end = false;
@@ -70,7 +80,7 @@ impl Notifier {
         // The next step starts at the byte of the last buyer taken (its own bit is cleared by then, or set
         // again only if Ably refused it); at the end of the bitmap it starts over, for the refused ones.
         let next = if at_end && seqs.len() < budget { 0 } else { seqs.last().map_or(0, |s| s / 8) };
-        self.drain_cursor.lock().expect("not poisoned").insert(drain.clone(), next);
+        self.drain_memory(&drain, |m| m.cursor = next);
         let mut failed = 0;
         let mut told_now = 0;
         let mut error = None;
@@ -91,9 +101,14 @@ impl Notifier {
         });
         if remaining == 0 {
             r.query::<Value>(redis::cmd("DEL").arg(&drain)).await?;
-            self.drain_cursor.lock().expect("not poisoned").remove(&drain);
+            self.drains.lock().expect("not poisoned").remove(&drain);
         }
         Ok(DrainStep { remaining, told: told_now, failed, error })
+    }
+
+    /// Reads or changes what this process remembers of a drain.
+    fn drain_memory<T>(&self, drain: &str, f: impl FnOnce(&mut DrainMemory) -> T) -> T {
+        f(self.drains.lock().expect("not poisoned").entry(drain.to_string()).or_default())
     }
 
     /// Publishes one slice of closed-queue notices and clears the bits of the buyers Ably accepted.
@@ -128,7 +143,7 @@ impl Notifier {
         let (failed, errors) = self.publish(outs).await;
         let told: Vec<u64> = channels.iter().filter(|(ch, _)| !failed.contains(ch)).map(|(_, seq)| *seq).collect();
         if let Err(e) = self.clear_bits(drain, &told).await {
-            self.drain_accepted.lock().expect("not poisoned").entry(drain.to_string()).or_default().extend(told);
+            self.drain_memory(drain, |m| m.owed.extend(told));
             return Err(e);
         }
         Ok((told.len() as u64, errors.into_iter().next()))

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
+use tokio_util::task::AbortOnDropHandle;
 
 use redis::Value;
 
@@ -45,7 +46,7 @@ impl Notifier {
             self.config.lease_ttl,
             self.config.share,
         );
-        *slot = Some(tokio::spawn(async move {
+        *slot = Some(AbortOnDropHandle::new(tokio::spawn(async move {
             loop {
                 tokio::time::sleep(ttl / 3).await;
                 let held: Vec<String> = leases.lock().expect("not poisoned").held.keys().cloned().collect();
@@ -69,7 +70,7 @@ impl Notifier {
                     leases.lock().expect("not poisoned").alive = n;
                 }
             }
-        }));
+        })));
     }
 
     /// Takes the free leases among `streams` (this worker's share of them when sharing), at most every
@@ -140,9 +141,8 @@ impl Notifier {
     pub async fn release(&self) {
         let held: Vec<String> =
             std::mem::take(&mut self.leases.lock().expect("not poisoned").held).into_keys().collect();
-        if let Some(t) = self.renewer.lock().expect("not poisoned").take() {
-            t.abort();
-        }
+        // Dropping the renewal task's handle stops it.
+        self.renewer.lock().expect("not poisoned").take();
         let calls: Vec<Call> = held.iter().map(|s| self.lease_call(s, "release")).collect();
         let r = self.engine.redis();
         let _ = r.eval_many(&calls).await;
