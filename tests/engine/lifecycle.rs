@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use seatwise_engine::{BuyerId, Error, Scope, SeatId, ShowId, ShowStatus, Ticket, TicketState};
+use seatwise_engine::{BuyerId, Engine, Error, Scope, SeatId, ShowId, ShowStatus, Ticket, TicketState};
 
 use crate::support::*;
 
@@ -140,43 +140,74 @@ async fn tickets_cannot_be_forged_or_mistyped() {
     assert!(Scope::parse("a:b{c}").is_err());
 }
 
+/// Places are kept without polling while others are ahead (a phone locked for longer than the presence
+/// window keeps its place): presence is asked for only at the front.
 #[tokio::test]
-async fn abandoned_buyers_are_dropped_and_stop_counting() {
+async fn a_buyer_who_stops_polling_far_back_keeps_their_place() {
     let t = start().await;
     let e = &t.engine;
     open_show(e, &show("s1", 1, 1, 60.0, 1.0)).await;
     let sc = scope("s1", "d1");
     e.join(&sc, &buyer("admitted")).await.unwrap();
-    let gone = tk(&e.join(&sc, &buyer("gone")).await.unwrap().ticket);
-    let stays = tk(&e.join(&sc, &buyer("stays")).await.unwrap().ticket);
+    let quiet = tk(&e.join(&sc, &buyer("quiet")).await.unwrap().ticket);
+    let polls = tk(&e.join(&sc, &buyer("polls")).await.unwrap().ticket);
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        e.status(&sc, &stays).await.unwrap();
+        e.status(&sc, &polls).await.unwrap();
     }
     let s = queue_stats(e, &sc).await;
-    assert_eq!((s.queue_size, s.abandoned_total), (1, 1), "{s:?}");
-    let st = e.status(&sc, &stays).await.unwrap();
-    assert_eq!((st.state, st.rank), (TicketState::Waiting, 1));
-    assert_eq!(e.status(&sc, &gone).await.unwrap().state, TicketState::Abandoned);
+    assert_eq!((s.queue_size, s.abandoned_total, s.missed_now), (2, 0, 0), "{s:?}");
+    let st = e.status(&sc, &quiet).await.unwrap();
+    assert_eq!((st.state, st.rank), (TicketState::Waiting, 1), "the quiet buyer is still first");
 }
 
+/// The buyer at the front who is not there misses their turn (the next one is admitted, admission never
+/// sticks); coming back within the grace window puts them ahead of the line, to be admitted at the next
+/// free slot; after it, they are told their turn is lost (abandoned).
 #[tokio::test]
-async fn admission_skips_an_abandoned_head_instead_of_getting_stuck() {
+async fn a_missed_turn_can_be_claimed_back_within_the_grace_window() {
     let t = start().await;
     let e = &t.engine;
-    open_show(e, &show("s1", 1, 1, 60.0, 1.0)).await;
+    let mut sh = show("s1", 1, 1, 60.0, 1.0);
+    sh.schedules[0].grace_seconds = Some(2.0);
+    open_show(e, &sh).await;
     let sc = scope("s1", "d1");
     let first = tk(&e.join(&sc, &buyer("first")).await.unwrap().ticket);
-    for i in 0..5 {
-        e.join(&sc, &buyer(&format!("ghost{i}"))).await.unwrap();
-    }
+    let away: Vec<Ticket> = join_named(e, &sc, &["away0", "away1", "away2"]).await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let live = tk(&e.join(&sc, &buyer("live")).await.unwrap().ticket);
-    // The slot frees: the five ghosts at the head lapsed, so the live buyer behind them is admitted.
+    let next = tk(&e.join(&sc, &buyer("next")).await.unwrap().ticket);
+    // The slot frees: the three at the head are not there, so they miss their turn and `live` is admitted.
     e.leave(&sc, &first).await.unwrap();
     assert_eq!(e.status(&sc, &live).await.unwrap().state, TicketState::Admitted);
     let s = queue_stats(e, &sc).await;
-    assert_eq!((s.queue_size, s.abandoned_total, s.active_sessions), (0, 5, 1), "{s:?}");
+    assert_eq!((s.queue_size, s.missed_now, s.missed_total, s.abandoned_total), (1, 3, 3, 0), "{s:?}");
+    // away0 comes back (a status call): ahead of `next`, shown as waiting first.
+    let back = e.status(&sc, &away[0]).await.unwrap();
+    assert_eq!((back.state, back.rank, back.returned), (TicketState::Waiting, 1, true), "{back:?}");
+    assert_eq!(e.status(&sc, &next).await.unwrap().rank, 2, "the buyer back goes ahead of the line");
+    // away1 comes back by joining again with its ticket (a reload that lost the page's state).
+    let again = e.join_with_proof(&sc, &buyer("away1"), seatwise_engine::JoinProof::Ticket(&away[1])).await.unwrap();
+    assert_eq!((again.ticket.as_str(), again.rank), (away[1].to_string().as_str(), 2));
+    // The next free slot goes to the earliest back.
+    e.leave(&sc, &live).await.unwrap();
+    assert_eq!(e.status(&sc, &away[0]).await.unwrap().state, TicketState::Admitted);
+    // away2 never came back: after the grace window the turn is lost, counted as abandoned.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    assert_eq!(e.status(&sc, &away[2]).await.unwrap().state, TicketState::Abandoned);
+    let s = queue_stats(e, &sc).await;
+    assert_eq!((s.missed_now, s.returned_now, s.abandoned_total), (0, 1, 1), "{s:?}");
+    // Leaving while back gives the place up like any waiting buyer.
+    assert_eq!(e.leave(&sc, &away[1]).await.unwrap(), TicketState::Waiting);
+    assert_eq!(queue_stats(e, &sc).await.queue_size, 1, "only `next` waits");
+}
+
+async fn join_named(e: &Engine, sc: &Scope, names: &[&str]) -> Vec<Ticket> {
+    let mut out = Vec::new();
+    for n in names {
+        out.push(tk(&e.join(sc, &buyer(n)).await.unwrap().ticket));
+    }
+    out
 }
 
 #[tokio::test]

@@ -313,8 +313,8 @@ async fn windows_shorter_than_buyers_need_are_refused_with_the_reason() {
     for (session, abandon, what, why) in [
         (0.1, 120.0, "session length", "at least a minute"),
         (59.0, 120.0, "session length", "60 to 86400"),
-        (600.0, 0.1, "abandonment window", "check in every 5 to 10 seconds"),
-        (600.0, 29.0, "abandonment window", "30 to 86400"),
+        (600.0, 0.1, "presence window", "check in every 2 to 10 seconds"),
+        (600.0, 29.0, "presence window", "30 to 86400"),
     ] {
         let err = e.create_show(&show("short", 1, 1, session, abandon), &actor()).await.unwrap_err();
         let text = err.to_string();

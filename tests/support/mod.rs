@@ -105,11 +105,12 @@ pub fn scope(show: &str, sched: &str) -> Scope {
 /// must not wait a minute) are set underneath, on the open queues' meta, after the show was created with
 /// the shortest allowed ones.
 pub async fn open_show(engine: &Engine, show: &Show) {
-    use seatwise_engine::shows::{MIN_ABANDON_SECONDS, MIN_SESSION_SECONDS};
+    use seatwise_engine::shows::{MIN_ABANDON_SECONDS, MIN_GRACE_SECONDS, MIN_SESSION_SECONDS};
     let mut allowed = show.clone();
     for s in &mut allowed.schedules {
         s.session_seconds = s.session_seconds.map(|v| v.max(MIN_SESSION_SECONDS));
         s.abandon_seconds = s.abandon_seconds.map(|v| v.max(MIN_ABANDON_SECONDS));
+        s.grace_seconds = s.grace_seconds.map(|v| v.max(MIN_GRACE_SECONDS));
     }
     engine.create_show(&allowed, &actor()).await.expect("create show");
     let r = engine.update_show_status(&show.id, ShowStatus::Open, &actor(), None).await.expect("open show");
@@ -123,6 +124,9 @@ pub async fn open_show(engine: &Engine, show: &Show) {
         }
         if let Some(v) = s.abandon_seconds.filter(|v| *v < MIN_ABANDON_SECONDS) {
             set.arg("abandon_ms").arg((v * 1000.0) as u64);
+        }
+        if let Some(v) = s.grace_seconds.filter(|v| *v < MIN_GRACE_SECONDS) {
+            set.arg("grace_ms").arg((v * 1000.0) as u64);
         }
         if set.args_iter().count() > 2 {
             engine.redis().query::<i64>(&set).await.expect("short windows for the test");

@@ -3,8 +3,8 @@
 -- over sessions) is renamed to the drain key, so the buyers to be
 -- told stay recorded until the outbox worker has told each one; everything else is UNLINKed (freed in the
 -- background). Sold seats are kept.
--- KEYS[14] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
--- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[14]),
+-- KEYS[16] seatwise:closing:{S}:<gen>  the drain bitmap of this generation
+-- ARGV[1] reason ('closed' | 'cancelled'), ARGV[2] gen the caller read (guards KEYS[16]),
 -- ARGV[3] the show's version of this change ('' = not ordered)
 -- Returns {OK, gen, buyers_to_tell} | {E_ALREADY} | {E_NO_QUEUE} | {E_STALE, gen} | {E_SUPERSEDED}
 local m = load_meta()
@@ -17,10 +17,19 @@ end
 if tonumber(ARGV[2]) ~= m.gen then return {E_STALE, m.gen} end
 mark_version(ARGV[3])
 local now = now_ms()
-local told = m.waiting + redis.call('ZCARD', K_SESS)
+-- Buyers who missed their turn (still in their grace window) or came back are told too: one SETBIT each
+-- (they are few: only buyers absent at the front, for a few minutes each).
+local away = 0
+for _, k in ipairs({K_MISS, K_BACK}) do
+  for _, s in ipairs(redis.call('ZRANGE', k, 0, -1)) do
+    redis.call('SETBIT', K_WAIT, s, 1)
+    away = away + 1
+  end
+end
+local told = m.waiting + redis.call('ZCARD', K_SESS) - redis.call('ZCARD', K_BACK) + away
 redis.call('BITOP', 'OR', K_WAIT, K_WAIT, K_SBITS)
-if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[14]) end
-redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_SBITS, K_HOLD, K_SSEAT, K_EST)
+if redis.call('EXISTS', K_WAIT) == 1 then redis.call('RENAME', K_WAIT, KEYS[16]) end
+redis.call('UNLINK', K_TICK, K_BUY, K_SESS, K_SBITS, K_HOLD, K_SSEAT, K_EST, K_MISS, K_BACK)
 redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_ms', int(now), 'departed', int(m.tail),
            'last_admit_ms', 0)
 -- Two entries: the public event (sent once, like any other), then the drain work for the worker, which stays

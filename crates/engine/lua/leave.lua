@@ -1,4 +1,4 @@
--- leave: a buyer leaves (or staff remove a ticket). A waiting ticket gives up its place; an admitted one ends
+-- leave: a buyer leaves (or staff remove a ticket). A waiting ticket (or one that missed its turn) gives up its place; an admitted one ends
 -- its session, releases its holds and frees the slot for the head of the queue.
 -- ARGV[1] gen, ARGV[2] seq, ARGV[3] tag, ARGV[4] owner ('' or the buyer
 -- the caller acts for; see check_ticket), ARGV[5] 'left' | 'removed'
@@ -12,6 +12,17 @@ local now = now_ms()
 local st = slot_get(seq)
 if st == ST_WAITING then
   drop_waiting(m, seq, final)
+elseif st == ST_BACK then
+  -- back after missing their turn: waits among those back, not in the line's bitmap
+  redis.call('ZREM', K_BACK, int(seq))
+  redis.call('HINCRBY', K_META, 'dropped_total', 1)
+  slot_state(seq, final)
+  m.waiting = m.waiting - 1
+elseif st == ST_MISSED then
+  -- missed their turn and gave up the grace window (already out of the line)
+  redis.call('ZREM', K_MISS, int(seq))
+  redis.call('HINCRBY', K_META, 'dropped_total', 1)
+  slot_state(seq, final)
 elseif st == ST_ADMITTED then
   release_seats(seq)
   redis.call('ZREM', K_SESS, int(seq))
@@ -23,4 +34,6 @@ end
 redis.call('HINCRBY', K_META, counter, 1)
 if final == ST_REMOVED then emit('ticket_removed', ticket_id(m, seq), {}, now) end
 maintain(m, now, 8, 0)
+-- A buyer back after missing their turn was waiting, as far as anyone outside is concerned.
+if st == ST_BACK then st = ST_WAITING end
 return {OK, st}

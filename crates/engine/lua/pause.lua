@@ -9,6 +9,7 @@ mark_version(ARGV[1])
 if m.state == 'closed' then return {E_CLOSED} end
 if m.state == 'paused' then return {E_ALREADY} end
 local now = now_ms()
-redis.call('HSET', K_META, 'state', 'paused', 'last_admit_ms', 0)
+-- paused_ms: since when (every status answer says it, so a buyer without a live connection sees it)
+redis.call('HSET', K_META, 'state', 'paused', 'last_admit_ms', 0, 'paused_ms', int(now))
 emit('queue_paused', '', {}, now)
 return {OK}

@@ -10,7 +10,7 @@ pub const CATALOG: &str = "seatwise:{catalog}:shows";
 pub const AUDIT: &str = "seatwise:{catalog}:audit";
 
 /// The keys of one schedule's queue, in the order every queue script expects them (see lua/lib/core.lua).
-pub fn queue_keys(scope: &Scope) -> [String; 13] {
+pub fn queue_keys(scope: &Scope) -> [String; 15] {
     let t = scope.hash_tag();
     [
         format!("seatwise:queue:{t}"),
@@ -23,14 +23,16 @@ pub fn queue_keys(scope: &Scope) -> [String; 13] {
         format!("seatwise:outbox:{t}"),
         format!("seatwise:session_bits:{t}"),
         format!("seatwise:estimates:{t}"),
+        format!("seatwise:missed:{t}"),
+        format!("seatwise:returned:{t}"),
         format!("seatwise:holds:{t}"),
         format!("seatwise:session_seats:{t}"),
         format!("seatwise:sold:{t}"),
     ]
 }
 
-/// How many of the queue keys join.lua takes: it never touches the seat keys (11 to 13).
-pub const JOIN_KEYS: usize = 10;
+/// How many of the queue keys join.lua takes: it never touches the seat keys (13 to 15).
+pub const JOIN_KEYS: usize = 12;
 
 /// The outbox stream of one queue (the 8th queue key).
 pub fn outbox(scope: &Scope) -> String {

@@ -53,7 +53,7 @@ pub use actions::{ActionOutcome, StaffAction};
 pub use audit::{Actor, AuditEvent, AuditRecord};
 pub use error::{Error, ErrorCode, Result};
 pub use ids::{BuyerId, SchedId, Scope, SeatId, ShowId, Ticket};
-pub use monitor::{EtaRange, QueueState, QueueStats, ScheduleQueueStatus, ShowQueueStatus};
+pub use monitor::{Announcement, EtaRange, QueueState, QueueStats, ScheduleQueueStatus, ShowQueueStatus};
 pub use queue::{Engine, JoinProof, MAX_JOIN_BATCH, QueueSettings, TicketState, TicketStatus};
 pub use redis_conn::{ConnectOptions, Redis, Target};
 pub use shows::{Schedule, SeatMap, Show, StatusChange};

@@ -67,6 +67,15 @@ impl std::fmt::Display for QueueState {
 }
 
 /// One queue's figures.
+/// A message staff sent to a queue's buyers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Announcement {
+    pub message: String,
+    /// When it was sent (ms since the epoch).
+    pub at_ms: u64,
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueueStats {
@@ -93,6 +102,21 @@ pub struct QueueStats {
     pub to_tell: u64,
     pub session_ms: u64,
     pub abandon_ms: u64,
+    /// Buyers who missed their turn and may still come back (in their grace window) now.
+    pub missed_now: u64,
+    /// Buyers back after missing their turn, waiting ahead of the line now.
+    pub returned_now: u64,
+    /// Turns missed so far this generation (back in time or not).
+    pub missed_total: u64,
+    /// The grace window of a buyer who missed their turn.
+    pub grace_ms: u64,
+    /// The latest announcement staff made to this queue's buyers (this generation).
+    pub announcement: Option<Announcement>,
+    /// Since when the queue is paused (None while it is not).
+    pub paused_since_ms: Option<u64>,
+    /// Whether the time per admission was measured (≥ 5 admissions counted); before that, wait estimates
+    /// are a first guess (a full session per place).
+    pub estimate_measured: bool,
     pub max_seats: u64,
     /// Tickets issued in this generation.
     pub tickets_issued: u64,
@@ -152,6 +176,9 @@ pub struct EtaRange {
     pub p10_ms: u64,
     pub p50_ms: u64,
     pub p90_ms: u64,
+    /// Nothing measured yet: a first guess from the session length and capacity (it narrows as the sale
+    /// runs).
+    pub guess: bool,
 }
 
 impl QueueStats {
@@ -180,7 +207,7 @@ impl QueueStats {
             p10 = p10.min(p50 / ratio(self.estimate_error_p90_pct));
             p90 = p90.max(p50 / ratio(self.estimate_error_p10_pct));
         }
-        EtaRange { p10_ms: p10 as u64, p50_ms: p50 as u64, p90_ms: p90 as u64 }
+        EtaRange { p10_ms: p10 as u64, p50_ms: p50 as u64, p90_ms: p90 as u64, guess: !self.estimate_measured }
     }
 
     pub fn paused(&self) -> bool {

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, Result};
 use crate::ids::{BuyerId, Scope, Ticket};
-use crate::monitor::{QueueState, QueueStats, likely_sold_out_rank};
+use crate::monitor::{Announcement, QueueState, QueueStats, likely_sold_out_rank};
 use crate::queue::{Held, QueueEffect, TicketState, TicketStatus};
 use crate::scripts::{self, Reply};
 
@@ -43,7 +43,7 @@ impl<'a> Context<'a> {
         }
     }
 
-    /// The ticket fields {ticket, state, rank, eta_ms, expires_at_ms, paused} at `base + 1 ..= base + 6`
+    /// The ticket fields {ticket, state, rank, eta_ms, expires_at_ms, paused, back} at `base + 1 ..= base + 7`
     /// (`ticket_reply` in lua/lib/calls.lua).
     fn ticket_at(&self, r: &Reply, base: usize) -> Result<TicketStatus> {
         let state = TicketState::from_code(r.int(base + 2))?;
@@ -57,6 +57,7 @@ impl<'a> Context<'a> {
             expires_at_ms: (expires > 0).then_some(expires),
             paused: r.int(base + 6) == 1,
             prequeue: r.int(base + 6) == 2,
+            returned: r.int(base + 7) == 1,
         })
     }
 
@@ -100,6 +101,7 @@ impl<'a> Context<'a> {
                 expires_at_ms: None,
                 paused: false,
                 prequeue: false,
+                returned: false,
             });
         }
         self.ticket_at(&self.ok(r)?, 0)
@@ -259,6 +261,13 @@ pub(crate) fn stats(r: &Reply) -> QueueStats {
         estimate_samples: r.uint(33),
         estimate_error_p10_pct: r.int(34) as f64 / 10.0,
         estimate_error_p90_pct: r.int(35) as f64 / 10.0,
+        missed_now: r.uint(36),
+        returned_now: r.uint(37),
+        missed_total: r.uint(38),
+        grace_ms: r.uint(39),
+        announcement: (r.uint(41) > 0).then(|| Announcement { message: r.str(40), at_ms: r.uint(41) }),
+        paused_since_ms: (r.uint(42) > 0).then(|| r.uint(42)),
+        estimate_measured: r.uint(43) == 1,
         likely_sold_out_rank: likely_sold_out_rank(r.uint(23), r.int(24), r.uint(4), r.uint(25), r.uint(7)),
         to_tell: 0,
     }

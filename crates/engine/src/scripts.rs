@@ -360,10 +360,23 @@ mod tests {
         let join = &SCRIPTS.join.source;
         assert!(join.contains("local function ticket_reply("));
         assert!(join.contains("local function rank_of("), "ticket_reply needs rank_of");
-        assert!(!join.contains("local function sweep("), "join never sweeps");
+        assert!(!join.contains("local function expire_missed("), "join never ends grace windows");
+        assert!(
+            join.contains("local function come_back("),
+            "a join with proof brings a buyer who missed their turn back"
+        );
         assert!(!join.contains("local function maintain("));
         let status = &SCRIPTS.status.source;
-        for f in ["maintain", "sweep", "expire_sessions", "promote", "admit_head", "release_seats", "held_seats"] {
+        for f in [
+            "maintain",
+            "expire_missed",
+            "come_back",
+            "expire_sessions",
+            "promote",
+            "admit_head",
+            "release_seats",
+            "held_seats",
+        ] {
             assert!(status.contains(&format!("local function {f}(")), "status needs {f}");
         }
         // The KEYS header is in every queue script.

@@ -7,33 +7,78 @@ local function drop_waiting(m, seq, state)
   m.waiting = m.waiting - 1
 end
 
--- Checks up to `budget` waiting tickets from the sweep cursor and drops the ones whose last heartbeat is
--- older than the abandonment window, so that abandoned buyers stop counting in the queue size.
-local function sweep(m, now, budget)
-  local tail = m.tail
-  local cur = math.max(m.sweep, m.head)
-  local dropped = 0
-  for _ = 1, budget do
-    if cur > tail then cur = m.head; break end
-    local pos = redis.call('BITPOS', K_WAIT, 1, int(cur), int(tail), 'BIT')
-    if pos < 0 then cur = m.head; break end
-    local _, seen = slot_get(pos)
-    if now - math.max(seen, m.resumed_ms) > m.abandon_ms then
-      drop_waiting(m, pos, ST_ABANDONED)
-      dropped = dropped + 1
-    end
-    cur = pos + 1
-  end
-  m.sweep = cur
-  if dropped > 0 then redis.call('HINCRBY', K_META, 'abandoned_total', dropped) end
-  return dropped
+-- The buyer of waiting ticket `seq` was not there when their turn came: they leave the line (their place
+-- is given to the next) and may come back until now + grace (come_back), to be admitted ahead of the line.
+local function miss_turn(m, seq, now)
+  pre_departs(m, seq)
+  est_done(seq, 0, false)
+  redis.call('SETBIT', K_WAIT, int(seq), 0)
+  m.waiting = m.waiting - 1
+  local until_ms = now + m.grace_ms
+  slot_set(seq, ST_MISSED, now)
+  redis.call('ZADD', K_MISS, int(until_ms), int(seq))
+  redis.call('HINCRBY', K_META, 'missed_total', 1)
+  emit('turn_missed', ticket_id(m, seq), {grace_until = until_ms}, now)
 end
 
--- Admits one buyer from the head: skips (and counts as abandoned) tickets whose heartbeat lapsed.
--- Returns the admitted seq, or nil when nobody is waiting or the skip budget ran out.
+-- Ends the grace windows that are over, at most `limit` of them: those buyers did not come back in time and
+-- are counted as abandoned (what abandonment means now).
+local function expire_missed(m, now, limit)
+  local due = redis.call('ZRANGEBYSCORE', K_MISS, '-inf', int(now), 'LIMIT', 0, limit)
+  for _, s in ipairs(due) do
+    redis.call('ZREM', K_MISS, s)
+    slot_state(tonumber(s), ST_ABANDONED)
+    emit('turn_lost', ticket_id(m, tonumber(s)), {}, now)
+  end
+  if #due > 0 then
+    redis.call('HINCRBY', K_META, 'abandoned_total', #due)
+    redis.call('HINCRBY', K_META, 'dropped_total', #due) -- waited and never admitted (for the estimates)
+  end
+  return #due
+end
+
+-- A buyer who missed their turn is back (a status call or a join with proof): within the grace window they
+-- wait ahead of the line, earliest back first (ST_BACK); after it their ticket is abandoned. Returns the
+-- ticket's state afterwards.
+local function come_back(m, seq, now)
+  local until_ms = tonumber(redis.call('ZSCORE', K_MISS, int(seq)) or '0')
+  redis.call('ZREM', K_MISS, int(seq))
+  if until_ms < now then
+    slot_state(seq, ST_ABANDONED)
+    redis.call('HINCRBY', K_META, 'abandoned_total', 1)
+    redis.call('HINCRBY', K_META, 'dropped_total', 1)
+    return ST_ABANDONED
+  end
+  slot_set(seq, ST_BACK, now)
+  redis.call('ZADD', K_BACK, int(now), int(seq))
+  m.waiting = m.waiting + 1 -- it waits again: one fewer departed (save_cursor writes it)
+  redis.call('HINCRBY', K_META, 'departed', -1)
+  return ST_BACK
+end
+
+-- Gives ticket `seq` (no longer waiting) a session now and tells the buyer.
+local function start_session(m, seq, now)
+  local expires = now + m.session_ms
+  slot_set(seq, ST_ADMITTED, now)
+  est_done(seq, now, true)
+  redis.call('ZADD', K_SESS, int(expires), int(seq))
+  redis.call('SETBIT', K_SBITS, int(seq), 1)
+  emit('your_turn', ticket_id(m, seq), {expires_at = expires, session_ms = m.session_ms}, now)
+end
+
+-- Admits one buyer: first whoever came back after missing their turn (earliest first), then the head of
+-- the line. A buyer at the head without a heartbeat within the presence window (`abandon_ms`) is not
+-- there: they miss their turn (miss_turn) and the next one is tried. Returns the admitted seq, or nil when
+-- nobody is waiting or the step budget ran out.
 local function admit_head(m, now, budget)
+  local back = redis.call('ZPOPMIN', K_BACK)
+  if back[1] then
+    budget.n = budget.n - 1
+    m.waiting = m.waiting - 1
+    start_session(m, tonumber(back[1]), now)
+    return tonumber(back[1])
+  end
   local tail = m.tail
-  local abandoned = 0
   local admitted = nil
   while budget.n > 0 and m.waiting > 0 and not admitted do
     budget.n = budget.n - 1
@@ -55,22 +100,15 @@ local function admit_head(m, now, budget)
     if not pos then
       -- nothing to admit at this place
     elseif now - math.max(seen, m.resumed_ms) > m.abandon_ms then
-      drop_waiting(m, pos, ST_ABANDONED)
-      abandoned = abandoned + 1
+      miss_turn(m, pos, now)
     else
       pre_departs(m, pos)
       redis.call('SETBIT', K_WAIT, int(pos), 0)
       m.waiting = m.waiting - 1
-      local expires = now + m.session_ms
-      slot_set(pos, ST_ADMITTED, now)
-      est_done(pos, now, true)
-      redis.call('ZADD', K_SESS, int(expires), int(pos))
-      redis.call('SETBIT', K_SBITS, int(pos), 1)
-      emit('your_turn', ticket_id(m, pos), {expires_at = expires, session_ms = m.session_ms}, now)
+      start_session(m, pos, now)
       admitted = pos
     end
   end
-  if abandoned > 0 then redis.call('HINCRBY', K_META, 'abandoned_total', abandoned) end
   return admitted
 end
 
@@ -138,11 +176,12 @@ local function promote(m, now, force)
   return n
 end
 
--- The bounded housekeeping every call does: end due sessions, sweep abandoned buyers, fill free slots.
-local function maintain(m, now, expire_budget, sweep_budget)
+-- The bounded housekeeping every call does: end due sessions and grace windows, fill free slots. Nobody
+-- waiting is ever dropped for not polling: presence is asked for only at the front (admit_head).
+local function maintain(m, now, expire_budget, miss_budget)
   expire_sessions(m, now, expire_budget)
-  -- A paused queue keeps everyone's place: nobody is swept as abandoned while it is paused.
-  if m.state == 'open' then sweep(m, now, sweep_budget) end
+  -- A paused queue keeps everyone's place: no grace window ends while it is paused.
+  if m.state == 'open' then expire_missed(m, now, miss_budget) end
   local n = promote(m, now, nil)
   save_cursor(m)
   return n

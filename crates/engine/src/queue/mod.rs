@@ -29,8 +29,12 @@ pub struct QueueSettings {
     pub capacity: u32,
     /// How long an admitted buyer's session lasts.
     pub session_ms: u64,
-    /// A waiting buyer with no heartbeat for this long is dropped.
+    /// The presence window: the buyer at the front of the line must have checked in this recently to be
+    /// admitted; otherwise they miss their turn (and have `grace_ms` to come back). Nobody further back is
+    /// ever dropped for not checking in.
     pub abandon_ms: u64,
+    /// How long a buyer who missed their turn may come back to be admitted ahead of the line.
+    pub grace_ms: u64,
     /// Seats one session may hold.
     pub max_seats: u32,
     /// The schedule's seat count when admission is seat-aware (it stops while no seat is left); 0 = not.
@@ -47,6 +51,9 @@ impl QueueSettings {
     pub const DEFAULT_CAPACITY: u32 = 100;
     pub const DEFAULT_SESSION_MS: u64 = 10 * 60 * 1000;
     pub const DEFAULT_ABANDON_MS: u64 = 120 * 1000;
+    /// 10 minutes: pages far back check in at most every 5 minutes (half the window), so a page left open
+    /// always comes back in time (docs/PROTOCOL.md, "Poll interval").
+    pub const DEFAULT_GRACE_MS: u64 = 10 * 60 * 1000;
     pub const DEFAULT_MAX_SEATS: u32 = 10;
 }
 
@@ -56,6 +63,7 @@ impl Default for QueueSettings {
             capacity: Self::DEFAULT_CAPACITY,
             session_ms: Self::DEFAULT_SESSION_MS,
             abandon_ms: Self::DEFAULT_ABANDON_MS,
+            grace_ms: Self::DEFAULT_GRACE_MS,
             max_seats: Self::DEFAULT_MAX_SEATS,
             seats_total: 0,
             outflow_per_min: 0,
@@ -73,12 +81,15 @@ pub enum TicketState {
     Completed,
     /// The session ran out before the booking was completed.
     Expired,
-    /// Dropped from the queue: no heartbeat within the abandonment window.
+    /// Missed their turn (not there when it came) and did not come back within the grace window.
     Abandoned,
     Left,
     Removed,
     /// The queue closed (or was closed and reopened as a new generation).
     Closed,
+    /// Not there when their turn came: may come back until `expires_at_ms` (the grace window) to be
+    /// admitted at the next free slot, ahead of the line. Any status call or join of theirs brings them back.
+    Missed,
 }
 
 impl TicketState {
@@ -91,6 +102,9 @@ impl TicketState {
             5 => TicketState::Abandoned,
             6 => TicketState::Left,
             7 => TicketState::Removed,
+            8 => TicketState::Missed,
+            // Back after missing their turn: waiting (ahead of the line).
+            9 => TicketState::Waiting,
             other => {
                 return Err(Error::Redis(format!("ticket slot holds unknown state {other}")));
             }
@@ -107,6 +121,7 @@ impl TicketState {
             TicketState::Left => "left",
             TicketState::Removed => "removed",
             TicketState::Closed => "closed",
+            TicketState::Missed => "missed",
         }
     }
 }
@@ -137,6 +152,8 @@ pub struct TicketStatus {
     pub paused: bool,
     /// In a pre-queue: the place is drawn at the opening (rank is then the pre-queue's size).
     pub prequeue: bool,
+    /// Back after missing their turn: waiting ahead of the line (rank among those back).
+    pub returned: bool,
 }
 
 /// What a queue effect did to one schedule (the per-schedule result of a status change).

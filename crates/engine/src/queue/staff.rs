@@ -77,6 +77,7 @@ impl Engine {
             Some(map) => args.extend([map.rows.join(" "), map.seats_per_row.to_string()]),
             None => args.extend([String::new(), String::new()]),
         }
+        args.push(s.grace_ms.to_string());
         Context::queue(scope).opened(self.run(&SCRIPTS.init, scope, args).await?)
     }
 

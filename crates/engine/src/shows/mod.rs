@@ -25,6 +25,7 @@ use crate::status::ShowStatus::{self, *};
 pub use self::catalog::DEMO_SHOWS;
 use self::model::*;
 pub use self::model::{
-    ImportOutcome, MIN_ABANDON_SECONDS, MIN_SESSION_SECONDS, Schedule, SeatMap, Show, StatusChange, parse_shows_file,
+    ImportOutcome, MIN_ABANDON_SECONDS, MIN_GRACE_SECONDS, MIN_SESSION_SECONDS, Schedule, SeatMap, Show, StatusChange,
+    parse_shows_file,
 };
 use self::status_change::*;

@@ -17,6 +17,9 @@ pub struct Schedule {
     pub session_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub abandon_seconds: Option<f64>,
+    /// How long a buyer who missed their turn may come back (absent = 10 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace_seconds: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_seats: Option<u32>,
     /// The seats buyers pick from on the waiting page; absent = [`SeatMap::default`]. When given, admission
@@ -88,6 +91,7 @@ impl Schedule {
             capacity,
             session_seconds: None,
             abandon_seconds: None,
+            grace_seconds: None,
             max_seats: None,
             seat_map: None,
             outflow_per_minute: None,
@@ -105,6 +109,7 @@ impl Schedule {
             capacity: self.capacity,
             session_ms: self.session_seconds.map_or(d.session_ms, |s| (s * 1000.0).round() as u64),
             abandon_ms: self.abandon_seconds.map_or(d.abandon_ms, |s| (s * 1000.0).round() as u64),
+            grace_ms: self.grace_seconds.map_or(d.grace_ms, |s| (s * 1000.0).round() as u64),
             max_seats: self.max_seats.unwrap_or(d.max_seats),
             seats_total: self.seat_map.as_ref().map_or(0, SeatMap::count),
             outflow_per_min: self.outflow_per_minute.unwrap_or(0),
@@ -259,11 +264,20 @@ impl Show {
             }
             if let Some(v) = s.abandon_seconds {
                 check_range(
-                    "abandonment window",
+                    "presence window",
                     v,
                     MIN_ABANDON_SECONDS,
                     86_400.0,
-                    "the abandonment window is 30 to 86400 seconds (waiting pages check in every 5 to 10 seconds: a shorter window would drop buyers whose check-in was merely late)",
+                    "the presence window (abandonSeconds) is 30 to 86400 seconds (pages near the front check in every 2 to 10 seconds: a shorter window would make a buyer whose check-in was merely late miss their turn)",
+                )?;
+            }
+            if let Some(v) = s.grace_seconds {
+                check_range(
+                    "grace window",
+                    v,
+                    MIN_GRACE_SECONDS,
+                    86_400.0,
+                    "the grace window (graceSeconds) is 60 to 86400 seconds (a buyer who missed their turn needs at least a minute to come back; pages far back check in every half window, at most every 5 minutes)",
                 )?;
             }
             if let Some(v) = s.max_seats {
@@ -350,9 +364,11 @@ pub fn parse_shows_file(path: &str, text: &str) -> Result<Vec<Show>> {
 
 /// The shortest session a schedule may have: a buyer needs at least a minute to choose seats and pay.
 pub const MIN_SESSION_SECONDS: f64 = 60.0;
-/// The shortest abandonment window: waiting pages check in every 5 to 10 seconds (the gateway advises 5),
-/// so 30 s lets a buyer miss a few check-ins on a bad network before losing the place.
+/// The shortest presence window: pages near the front check in every 2 to 10 seconds, so 30 s lets a buyer
+/// miss a few check-ins on a bad network before missing their turn.
 pub const MIN_ABANDON_SECONDS: f64 = 30.0;
+/// The shortest grace window for a buyer who missed their turn.
+pub const MIN_GRACE_SECONDS: f64 = 60.0;
 
 #[cfg(test)]
 mod tests {

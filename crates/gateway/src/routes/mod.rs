@@ -221,7 +221,6 @@ fn answer<T: Serialize>(body: T) -> Response {
 /// What a buyer call needs of the queue's public figures (cached ≤ 1 s): 404 for a schedule the show lacks.
 struct Settings {
     pow_bits: u32,
-    abandon_ms: u64,
     likely_sold_out_rank: Option<u64>,
     /// The queue's figures as last read (≤ 1 s old): the estimate's inputs.
     stats: seatwise_engine::QueueStats,
@@ -238,7 +237,6 @@ async fn queue_settings(gw: &Gateway, scope: &Scope) -> Result<Settings, ApiErro
     })?;
     Ok(Settings {
         pow_bits: q.stats.pow_bits,
-        abandon_ms: q.stats.abandon_ms,
         likely_sold_out_rank: q.stats.likely_sold_out_rank,
         stats: q.stats.clone(),
     })

@@ -4,19 +4,26 @@ use super::*;
 
 // ---- Tickets ----
 
-/// How long a page should wait before its next status call (docs/PROTOCOL.md, "Poll interval"): buyers far
-/// from the front poll less often; every waiting buyer still polls at least three times per abandonment
-/// window; 0 = stop polling.
-pub fn poll_after_ms(state: TicketState, rank: u64, abandon_ms: u64) -> u64 {
-    match state {
-        TicketState::Waiting => {
-            let ceiling = (abandon_ms / 3).clamp(2_000, 30_000);
-            (rank.saturating_mul(20)).clamp(2_000, ceiling)
-        }
-        TicketState::Admitted => 15_000,
+/// How long a page should wait before its next status call (docs/PROTOCOL.md, "Poll interval"); 0 = stop.
+/// Presence is asked for only near the front: a waiting buyer polls again after half the soonest wait
+/// they may have (`soonest_ms`, the estimate's 10th percentile), at least every 2 s near the front and at
+/// most every half grace window (≤ 5 min) far back, so a page left open that misses its turn always comes
+/// back within its grace window. Live events (Ably) do the rest.
+pub fn poll_after_ms(state: TicketState, soonest_ms: Option<u64>, grace_ms: u64) -> u64 {
+    let ceiling = (grace_ms / 2).clamp(MIN_POLL_MS, MAX_POLL_MS);
+    match (state, soonest_ms) {
+        (TicketState::Waiting, Some(soonest)) => (soonest / 2).clamp(MIN_POLL_MS, ceiling),
+        // In a pre-queue or paused: nothing moves until the opening or the resume (the page also wakes at
+        // the opening time and on the live event).
+        (TicketState::Waiting, None) => ceiling,
+        (TicketState::Admitted, _) => 15_000,
         _ => 0,
     }
 }
+
+/// The shortest and longest poll intervals a waiting page is told.
+pub const MIN_POLL_MS: u64 = 2_000;
+pub const MAX_POLL_MS: u64 = 300_000;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -25,15 +32,27 @@ pub(super) struct TicketAnswer {
     ticket: String,
     state: TicketState,
     rank: u64,
+    /// The wait's middle estimate: `etaRange.p50Ms` (one model for the number and the range).
     eta_ms: u64,
+    /// Admitted: when the session ends. Missed: until when the buyer may come back.
     #[serde(skip_serializing_if = "Option::is_none")]
     expires_at_ms: Option<u64>,
     paused: bool,
+    /// Since when the queue is paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paused_since_ms: Option<u64>,
+    /// The latest announcement staff made to this queue's buyers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    announcement: Option<seatwise_engine::Announcement>,
     poll_after_ms: u64,
-    /// The wait with its 10th–90th percentile range, from the measured outflow and drop-out rate (the
-    /// design guide's `etaMs` = rank × average service time is kept as it is).
+    /// The wait with its 10th–90th percentile range, from the measured outflow and drop-out rate;
+    /// `guess` while nothing is measured yet.
     #[serde(skip_serializing_if = "Option::is_none")]
     eta_range: Option<seatwise_engine::EtaRange>,
+    /// Back after missing their turn: waiting ahead of the line.
+    returned: bool,
+    /// How long a buyer who misses their turn may come back (the schedule's grace window).
+    grace_ms: u64,
     /// The seats left will very likely be gone before this buyer's turn.
     likely_sold_out: bool,
     /// In the pre-queue: the place is drawn at the sale's opening.
@@ -53,18 +72,24 @@ pub(super) fn ticket_answer(gw: &Gateway, s: TicketStatus, q: Settings) -> Ticke
         }
         _ => None,
     };
+    let eta_range = (s.state == TicketState::Waiting && !s.prequeue).then(|| q.stats.eta_range(s.rank));
+    let moving = eta_range.filter(|_| !s.paused);
     TicketAnswer {
-        poll_after_ms: poll_after_ms(s.state, s.rank, q.abandon_ms),
+        poll_after_ms: poll_after_ms(s.state, moving.map(|r| r.p10_ms), q.stats.grace_ms),
         likely_sold_out,
-        eta_range: (s.state == TicketState::Waiting && !s.prequeue).then(|| q.stats.eta_range(s.rank)),
+        eta_ms: eta_range.map_or(0, |r| r.p50_ms),
+        eta_range,
         prequeue: s.prequeue,
         scope: s.scope,
         ticket: s.ticket,
         state: s.state,
         rank: s.rank,
-        eta_ms: s.eta_ms,
         expires_at_ms: s.expires_at_ms,
         paused: s.paused,
+        paused_since_ms: q.stats.paused_since_ms.filter(|_| s.paused),
+        announcement: q.stats.announcement.clone(),
+        returned: s.returned,
+        grace_ms: q.stats.grace_ms,
         pass,
     }
 }
@@ -294,12 +319,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn far_buyers_poll_less_often_but_always_within_the_abandonment_window() {
-        let a = 120_000;
-        assert_eq!(poll_after_ms(TicketState::Waiting, 1, a), 2_000);
-        assert_eq!(poll_after_ms(TicketState::Waiting, 500, a), 10_000);
-        assert_eq!(poll_after_ms(TicketState::Waiting, 1_000_000, a), 30_000);
-        assert_eq!(poll_after_ms(TicketState::Waiting, 1_000_000, 30_000), 10_000);
-        assert_eq!(poll_after_ms(TicketState::Closed, 0, a), 0);
+    fn the_front_polls_every_2_s_far_back_every_half_grace_window_at_most() {
+        let grace = 600_000;
+        // Near the front (the soonest wait a few seconds): every 2 s.
+        assert_eq!(poll_after_ms(TicketState::Waiting, Some(1_000), grace), 2_000);
+        // Half the soonest wait in between.
+        assert_eq!(poll_after_ms(TicketState::Waiting, Some(60_000), grace), 30_000);
+        // Far back: at most every half grace window, never more than 5 minutes apart.
+        assert_eq!(poll_after_ms(TicketState::Waiting, Some(36_000_000), grace), 300_000);
+        assert_eq!(poll_after_ms(TicketState::Waiting, Some(36_000_000), 120_000), 60_000);
+        assert_eq!(poll_after_ms(TicketState::Waiting, Some(36_000_000), 3_600_000), MAX_POLL_MS);
+        // Paused or in a pre-queue (nothing moves): the ceiling.
+        assert_eq!(poll_after_ms(TicketState::Waiting, None, grace), 300_000);
+        assert_eq!(poll_after_ms(TicketState::Admitted, None, grace), 15_000);
+        assert_eq!(poll_after_ms(TicketState::Closed, None, grace), 0);
+        assert_eq!(poll_after_ms(TicketState::Missed, None, grace), 0);
     }
 }
