@@ -123,7 +123,9 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     c.goto(&page).await.unwrap();
     wait_text(&c, "#rank-text", 10, |t| t.contains("number 2")).await;
     assert_eq!(text(&c, "#title").await, "Show s1");
-    assert!(text(&c, "#eta").await.contains("Estimated wait"));
+    // Nobody admitted by the queue yet: the estimate says it is a first guess, with a clock time.
+    let eta = text(&c, "#eta").await;
+    assert!(eta.contains("First estimate") && eta.contains("around"), "{eta}");
     // The live stream is open before the turn comes (the page got a token from the gateway).
     let t0 = Instant::now();
     while standin.open_streams() == 0 {
@@ -159,8 +161,17 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     screenshot(&c, "page-your-turn.png").await;
     click(&c, "#book").await;
     wait_text(&c, "#done-title", 5, |t| t == "Booked!").await;
-    assert!(text(&c, "#done-text").await.contains("A1, A4"));
+    let confirmation = text(&c, "#done-text").await;
+    assert!(confirmation.contains("A1, A4") && confirmation.contains("SW-"), "{confirmation}");
     screenshot(&c, "page-booked.png").await;
+    // A reload keeps the confirmation: no new join (the queue still holds one ticket per buyer so far),
+    // "Join again" only on a click.
+    let issued = queue_stats(e, &sc).await.tickets_issued;
+    c.refresh().await.unwrap();
+    wait_text(&c, "#done-title", 10, |t| t == "Booked!").await;
+    assert_eq!(text(&c, "#done-text").await, confirmation, "the same confirmation after a reload");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(queue_stats(e, &sc).await.tickets_issued, issued, "a reload after booking joined again");
     c.close().await.unwrap();
 
     // Another buyer waits (capacity now 1, held by early-b). Staff pause, announce and close.
@@ -173,12 +184,25 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     wait_text(&c, "#banner", 10, |t| t.contains("paused")).await;
     tokio::time::sleep(Duration::from_millis(500)).await; // the pause event reached the page's stream
     // The stream drops; the box office announces while the page is disconnected. The page reconnects
-    // with Last-Event-ID and gets the announcement it missed (only the stream carries announcements).
+    // with Last-Event-ID (and its next status answer carries the announcement too).
     standin.cut_streams();
     e.perform(&actor, &sc, &StaffAction::Announce { message: "Doors open at 7pm".into() }).await.unwrap();
-    wait_text(&c, "#banner", 15, |t| t.contains("Doors open at 7pm")).await;
-    assert!(standin.resumed_streams() >= 1, "the page resumed its stream after the last event it had");
+    wait_text(&c, "#notice", 15, |t| t.contains("Doors open at 7pm")).await;
+    let t0 = Instant::now();
+    while standin.resumed_streams() == 0 {
+        assert!(
+            t0.elapsed() < Duration::from_secs(10),
+            "the page did not resume its stream after the last event it had"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     screenshot(&c, "page-announcement.png").await;
+    // The announcement and the pause are the queue's state: a reloaded page (a fresh stream carries no past
+    // event) still shows both, with since when it is paused.
+    c.refresh().await.unwrap();
+    wait_text(&c, "#notice", 10, |t| t.contains("Doors open at 7pm")).await;
+    wait_text(&c, "#banner", 10, |t| t.contains("paused") && t.contains("since")).await;
+    assert!(text(&c, "#eta").await.contains("No estimate"), "no estimate while paused");
     e.update_show_status(&sc.show, ShowStatus::Closed, &actor, None).await.unwrap();
     wait_text(&c, "#done-title", 10, |t| t.contains("closed")).await;
     screenshot(&c, "page-closed.png").await;

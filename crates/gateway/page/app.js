@@ -7,16 +7,44 @@
 const [, , SHOW, SCHED] = location.pathname.split('/').map(decodeURIComponent);
 const QUEUE = `/v1/queues/${encodeURIComponent(SHOW)}/${encodeURIComponent(SCHED)}`;
 const STORE = `seatwise:${SHOW}:${SCHED}`;
+// What ended this page's last wait (booked, left, closed…): a reload shows it again instead of joining anew.
+const ENDED = `${STORE}:ended`;
 const $ = (s) => document.querySelector(s);
 
 let M = {};
 const ui = {
   ticket: null, firstRank: 0, state: null, pollTimer: null, countdown: null, source: null, liveTries: 0,
-  lastSeq: {}, held: [], map: null, expiresAt: 0, ended: false, opensAt: null,
+  lastSeq: {}, held: [], map: null, expiresAt: 0, ended: false, opensAt: null, powBits: 0, saleOpen: false,
+  announced: 0, shownEta: 0, startsAt: '',
 };
 
+// The buyer's own locale for dates and numbers, in the page's language (en-GB is not en-US): the first of
+// the browser's languages that matches the page's, else the page's language.
+const LANG = () => {
+  const page = document.documentElement.lang;
+  return (navigator.languages || []).find((l) => l.split('-')[0] === page) || page;
+};
+// Clock times in the buyer's own locale and zone ("around 19:55").
+const clock = (ms) => new Date(ms).toLocaleTimeString(LANG(), { hour: '2-digit', minute: '2-digit' });
+// Plurals by the language's own rules (French: 0 and 1 are singular): messages `key.one` / `key.other`.
+function plural(key, n, vars = {}) {
+  const form = new Intl.PluralRules(LANG()).select(n);
+  return t(M[`${key}.${form}`] ? `${key}.${form}` : `${key}.other`, { n: n.toLocaleString(LANG()), ...vars });
+}
+
 function when(iso) {
-  return new Date(iso).toLocaleString(document.documentElement.lang, { dateStyle: 'full', timeStyle: 'short' });
+  return new Date(iso).toLocaleString(LANG(), { dateStyle: 'full', timeStyle: 'short' });
+}
+
+// A performance's local start (`startsAt` in the venue's zone), labelled with that zone: the buyer may be
+// elsewhere, but the curtain rises at the venue's time.
+function venueTime(startsAt, zone) {
+  const [d, tm] = startsAt.split('T');
+  const [y, mo, da] = d.split('-').map(Number);
+  const [h, mi] = tm.split(':').map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, da, 12)).toLocaleDateString(LANG(), { dateStyle: 'full', timeZone: 'UTC' });
+  const time = new Date(Date.UTC(2000, 0, 1, h, mi)).toLocaleTimeString(LANG(), { hour: '2-digit', minute: '2-digit', timeZone: 'UTC' });
+  return t('venueTime', { date, time, zone });
 }
 
 function t(key, vars = {}) {
@@ -25,6 +53,15 @@ function t(key, vars = {}) {
 
 function show(id) {
   for (const s of ['before', 'pow', 'waiting', 'turn', 'done']) $(`#${s}`).hidden = s !== id;
+}
+
+// Staff's latest announcement, from a status answer or a live event: shown once per message.
+function showAnnouncement(a) {
+  if (!a || !a.message || a.atMs <= ui.announced) return;
+  ui.announced = a.atMs;
+  $('#notice').textContent = t('announcement', { message: a.message, time: clock(a.atMs) });
+  $('#notice').hidden = false;
+  announce($('#notice').textContent);
 }
 
 function banner(text, kind = '') {
@@ -69,12 +106,28 @@ async function start() {
   for (const el of document.querySelectorAll('[data-msg]')) el.textContent = t(el.dataset.msg);
   $('#leave').addEventListener('click', leave);
   $('#book').addEventListener('click', book);
+  $('#again').addEventListener('click', joinAgain);
+  // A phone unlocked or a tab brought back: ask at once (a missed turn is claimed back by this call).
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') poll(); });
   ui.ticket = localStorage.getItem(STORE);
-  await overview();
+  const last = JSON.parse(localStorage.getItem(ENDED) || 'null');
+  if (last && !ui.ticket) {
+    await overview(false);
+    return ended(last.kind, last.seats, last);
+  }
+  await overview(true);
+}
+
+// "Join again" is an explicit click: nothing joins by itself after an ending.
+function joinAgain() {
+  localStorage.removeItem(ENDED);
+  Object.assign(ui, { ended: false, ticket: null, state: null, firstRank: 0, held: [], shownEta: 0, liveTries: 0 });
+  $('#again').hidden = true;
+  overview(true);
 }
 
 // The show, the schedule and whether its queue is open; before a sale, look again every 15 s.
-async function overview() {
+async function overview(joining) {
   let info;
   try {
     info = await call('GET', `/v1/shows/${encodeURIComponent(SHOW)}/queue`);
@@ -86,9 +139,12 @@ async function overview() {
   document.title = t('pageTitle', { show: info.name });
   $('#title').textContent = info.name;
   $('#venue').textContent = info.venue;
-  if (q) $('#when').textContent = new Date(`${q.startsAt}`).toLocaleString(document.documentElement.lang, { dateStyle: 'full', timeStyle: 'short' });
+  if (q) $('#when').textContent = venueTime(q.startsAt, q.timeZone);
   ui.opensAt = info.saleOpensAt || null;
-  if (q && (q.state === 'open' || q.state === 'paused' || q.state === 'prequeue')) return join(q.powBits);
+  ui.saleOpen = !!q && ['open', 'paused', 'prequeue'].includes(q.state);
+  if (q) showAnnouncement(q.announcement);
+  if (!joining) return;
+  if (ui.saleOpen) return join(q.powBits);
   show('before');
   const parts = [];
   if (q && q.state === 'closed') parts.push(t('closedBefore'));
@@ -98,7 +154,7 @@ async function overview() {
     parts.push(t('beforeText'));
   }
   $('#before-text').textContent = parts.join(' ');
-  setTimeout(overview, 15000);
+  if (!(q && q.state === 'closed')) setTimeout(() => overview(true), 15000);
 }
 
 async function solve(bits) {
@@ -147,7 +203,7 @@ async function poll() {
     onTicket(await call('GET', `${QUEUE}/tickets/${ui.ticket}`));
   } catch (e) {
     if (e.status === 410 || e.code === 'closed') return ended('closed');
-    if (e.status === 404 || e.status === 403) return ended('abandoned');
+    if (e.status === 404 || e.status === 403) return ended('lost');
     banner(t('offline'), 'warn');
     schedulePoll(Math.max(2000, (e.retryAfter || 5) * 1000));
   }
@@ -155,30 +211,43 @@ async function poll() {
 
 function minutes(ms) { return Math.max(1, Math.round(ms / 60000)); }
 
+// The estimate shown: one model (the gateway's range around its p50), smoothed so it does not jump back
+// and forth between polls, with the clock time it points at; none while paused.
+function estimate(a) {
+  const r = a.etaRange;
+  if (!r) return '';
+  const mid = ui.shownEta ? 0.7 * ui.shownEta + 0.3 * r.p50Ms : r.p50Ms;
+  ui.shownEta = Math.min(Math.max(mid, r.p10Ms), r.p90Ms);
+  if (r.p90Ms < 60000) return t('etaSoon');
+  const from = minutes(r.p10Ms), to = Math.max(from + 1, minutes(r.p90Ms));
+  const at = clock(Date.now() + ui.shownEta);
+  return r.guess ? t('etaGuess', { to, at }) : t('etaRange', { from, to, at });
+}
+
 function onTicket(a) {
   ui.ticket = a.ticket;
   localStorage.setItem(STORE, a.ticket);
   const was = ui.state;
   ui.state = a.state;
+  showAnnouncement(a.announcement);
   if (a.state === 'waiting') {
     if ($('#banner').className === 'warn' && !a.paused) banner('');
-    if (a.paused) banner(t('paused'), 'warn');
+    if (a.paused) banner(a.pausedSinceMs ? t('pausedSince', { time: clock(a.pausedSinceMs) }) : t('paused'), 'warn');
+    else if (a.returned) banner(t('returned'), 'good');
     else if (a.likelySoldOut) banner(t('soldOut'), 'warn');
     show('waiting');
     if (a.prequeue) {
       $('#rank-text').textContent = t('preQueue', { count: Math.max(0, a.rank - 1).toLocaleString() });
       $('#eta').textContent = t('preQueueText', { time: ui.opensAt ? when(ui.opensAt) : '…' });
-      $('#updated').textContent = t('updated', { time: new Date().toLocaleTimeString(document.documentElement.lang) });
+      $('#updated').textContent = t('updated', { time: clock(Date.now()) });
       live();
       return schedulePoll(a.pollAfterMs);
     }
     ui.firstRank = Math.max(ui.firstRank, a.rank);
-    $('#rank-text').textContent = a.rank <= 1 ? t('rankOne') : t('rank', { rank: a.rank.toLocaleString() });
-    // The gateway's range (10th to 90th percentile, from the measured outflow); the design guide's etaMs otherwise.
-    const r = a.etaRange || { p10Ms: a.etaMs * 0.8, p90Ms: a.etaMs * 1.25 };
-    $('#eta').textContent = r.p90Ms < 60000 ? t('etaSoon') : t('etaRange', { from: minutes(r.p10Ms), to: Math.max(minutes(r.p10Ms) + 1, minutes(r.p90Ms)) });
+    $('#rank-text').textContent = a.rank <= 1 ? t('rankOne') : t('rank', { rank: a.rank.toLocaleString(LANG()) });
+    $('#eta').textContent = a.paused ? t('noEtaPaused') : estimate(a);
     $('#progress').value = ui.firstRank > 1 ? Math.round(100 * (ui.firstRank - a.rank) / (ui.firstRank - 1)) : 100;
-    $('#updated').textContent = t('updated', { time: new Date().toLocaleTimeString(document.documentElement.lang) });
+    $('#updated').textContent = t('updated', { time: clock(Date.now()) });
     live();
   } else if (a.state === 'admitted') {
     if (was !== 'admitted') yourTurn(a);
@@ -228,7 +297,8 @@ function onEvent(name, data) {
   switch (name) {
     case 'queue.paused': banner(t('paused'), 'warn'); break;
     case 'queue.resumed': banner(t('resumed')); poll(); break;
-    case 'queue.announcement': banner(t('announcement', { message: data.message || '' })); announce($('#banner').textContent); break;
+    case 'queue.announcement': showAnnouncement({ message: data.message || '', atMs: data.at || Date.now() }); break;
+    case 'ticket.turn_lost': ended('abandoned'); break;
     case 'queue.closed':
     case 'ticket.queue_closed': ended(data.reason === 'cancelled' ? 'cancelled' : 'closed'); break;
     case 'ticket.removed': ended('removed'); break;
@@ -327,7 +397,7 @@ async function book() {
   $('#book').disabled = true;
   try {
     const r = await call('POST', `${QUEUE}/tickets/${ui.ticket}/complete`, {});
-    ended('booked', r.seats);
+    ended('booked', r.seats, { ref: bookingRef(ui.ticket) });
   } catch (e) {
     if (e.code === 'no_session') return ended('expired');
     $('#seat-msg').textContent = t('error', { message: e.message });
@@ -343,15 +413,25 @@ async function leave() {
   ended('left');
 }
 
-function ended(kind, seats) {
+// A booking's reference as the buyer quotes it to the box office: the ticket's number and the start of
+// its tag ("SW-1-144-3FA2").
+function bookingRef(ticket) {
+  const [gen, seq, tag] = String(ticket).split('.');
+  return `SW-${gen}-${seq}-${(tag || '').slice(0, 4).toUpperCase()}`;
+}
+
+function ended(kind, seats, extra = {}) {
   if (ui.ended && kind !== 'booked') return;
   ui.ended = true;
   clearTimeout(ui.pollTimer);
   clearInterval(ui.countdown);
   if (ui.source) { ui.source.close(); ui.source = null; }
   localStorage.removeItem(STORE);
+  const kept = { kind, seats: seats || ui.held, ref: extra.ref || '', at: extra.at || Date.now() };
+  localStorage.setItem(ENDED, JSON.stringify(kept));
   const texts = {
-    booked: [t('booked'), t('bookedText', { seats: (seats || ui.held).join(', ') })],
+    booked: [t('booked'), t('bookedText', { seats: kept.seats.join(', '), ref: kept.ref, time: $('#when').textContent })],
+    lost: [t('lost'), t('lostText')],
     expired: [t('expired'), t('expiredText')],
     closed: [t('closed'), t('closedText')],
     cancelled: [t('cancelled'), t('cancelledText')],
@@ -360,6 +440,8 @@ function ended(kind, seats) {
     left: [t('left'), ''],
   };
   const [title, text] = texts[kind] || texts.closed;
+  // The next step: join again while the sale is open (never after a booking by itself: an explicit click).
+  $('#again').hidden = !ui.saleOpen || kind === 'cancelled' || kind === 'removed';
   show('done');
   banner('');
   document.title = title;
@@ -369,4 +451,7 @@ function ended(kind, seats) {
   announce(title);
 }
 
-start();
+// Nothing joins by merely opening the link: link previewers run no script, and a prerendered page (a
+// browser guessing the next click) waits until it is really shown.
+if (document.prerendering) document.addEventListener('prerenderingchange', start, { once: true });
+else start();

@@ -77,6 +77,8 @@ pub(super) fn messages_for(scope: &Scope, e: &Entry) -> Vec<Out> {
         )],
         "session_expired" => vec![private("ticket.session_expired", json!({}))],
         "ticket_removed" => vec![private("ticket.removed", json!({}))],
+        "turn_missed" => vec![private("ticket.turn_missed", json!({"graceUntil": field("grace_until")}))],
+        "turn_lost" => vec![private("ticket.turn_lost", json!({}))],
         // An event this worker does not know (a newer engine wrote it): delivered on the public channel
         // under its own name rather than dropped, with the common fields only: its data is never
         // forwarded, since this worker cannot tell what in it is internal.

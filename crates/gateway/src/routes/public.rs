@@ -22,6 +22,12 @@ pub(super) struct PublicSchedule {
     #[serde(skip_serializing_if = "String::is_empty")]
     draw_seed: String,
     draw_count: u64,
+    /// Since when the queue is paused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paused_since_ms: Option<u64>,
+    /// Staff's latest announcement to this queue's buyers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    announcement: Option<seatwise_engine::Announcement>,
 }
 
 #[derive(Serialize)]
@@ -64,6 +70,8 @@ pub(super) async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Resul
                 draw_commit: q.stats.draw_commit.clone(),
                 draw_seed: q.stats.draw_seed.clone(),
                 draw_count: q.stats.draw_count,
+                paused_since_ms: q.stats.paused_since_ms,
+                announcement: q.stats.announcement.clone(),
             })
             .collect(),
     };
