@@ -12,6 +12,7 @@
 
 mod bench_estimate;
 mod bench_gateway;
+mod bench_polls;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -60,6 +61,9 @@ struct Args {
     /// Only the wait estimates' simulated sale (about 4 minutes; not part of the full run).
     #[arg(long)]
     estimate_only: bool,
+    /// Only the polling cost of `--buyers` waiting buyers, the previous poll rule beside today's.
+    #[arg(long)]
+    polls_only: bool,
 }
 
 fn show(id: &str, n: usize, capacity: u32) -> Show {
@@ -185,6 +189,10 @@ async fn main() {
 
     if args.estimate_only {
         bench_estimate::run(&e).await;
+        return;
+    }
+    if args.polls_only {
+        bench_polls::run(&e, args.buyers, args.clients).await;
         return;
     }
 
