@@ -14,9 +14,12 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use seatwise_ably_standin::{Config, StandIn};
 use seatwise_engine::local::{RedisServer, ServerOptions};
 
+#[path = "../support/axe.rs"]
+mod axe;
 mod package;
 #[path = "../support/pki.rs"]
 mod pki;
+use axe::axe_check;
 use seatwise_engine::{BuyerId, ConnectOptions, Engine, Redis, Scope, Target};
 
 /// A child process killed and reaped on drop.
@@ -115,28 +118,6 @@ async fn css(c: &Client, sel: &str) -> fantoccini::elements::Element {
 
 async fn text_of(c: &Client, sel: &str) -> String {
     css(c, sel).await.text().await.unwrap()
-}
-
-/// Runs axe-core (tests/axe, pinned; injected here only, never part of the app) on the current view and
-/// fails on serious or critical violations, naming the rule and the elements.
-async fn axe_check(c: &Client, view: &str) {
-    let src =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/axe/node_modules/axe-core/axe.min.js"))
-            .expect("axe-core is installed by scripts/setup.sh (tests/axe)");
-    c.execute(&format!("{src}\nreturn typeof axe;"), vec![]).await.unwrap();
-    let found = c
-        .execute_async(
-            "const done = arguments[arguments.length - 1];
-             axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] })
-               .then((r) => done(r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-                 .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 5).map((n) => n.target.join(' ')).join(', ')}`)))
-               .catch((e) => done([`axe failed: ${e}`]));",
-            vec![],
-        )
-        .await
-        .unwrap();
-    let list: Vec<String> = serde_json::from_value(found).unwrap();
-    assert!(list.is_empty(), "accessibility ({view}):\n{}", list.join("\n"));
 }
 
 /// Puts the console's window in the background as switching to another app would: Xvfb has no window

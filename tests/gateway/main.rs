@@ -2,6 +2,8 @@
 //! for one lifecycle each), gateways on free ports, reqwest as the client, ably-js as the reference Ably
 //! client, and the admission pass checked by an HMAC computed here, not by the gateway's code.
 
+#[path = "../support/axe.rs"]
+mod axe;
 #[path = "../support/mod.rs"]
 mod support;
 

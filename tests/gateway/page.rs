@@ -13,6 +13,7 @@ use seatwise_engine::connect::AblyOptions;
 use seatwise_engine::notify::Worker;
 use seatwise_engine::{Actor, BuyerId, Engine, JoinProof, SeatId, ShowStatus, StaffAction, Ticket};
 
+use crate::axe::axe_check;
 use crate::support::*;
 use crate::*;
 
@@ -36,7 +37,27 @@ fn driver() -> Driver {
     Driver(child, port)
 }
 
-/// A fresh browser (own profile, so its own cookies) at phone width, speaking `lang`.
+/// A Chrome DevTools command through chromedriver's `goog/cdp/execute` (fantoccini has no call for it).
+#[derive(Debug)]
+struct Cdp(serde_json::Value);
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/goog/cdp/execute", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.to_string()))
+    }
+}
+
+/// Freezes or thaws the tab as a phone does when it locks or switches apps (Page Lifecycle: a frozen page
+/// runs no script and no timer).
+async fn lifecycle(c: &Client, state: &str) {
+    c.issue_cmd(Cdp(json!({"cmd": "Page.setWebLifecycleState", "params": {"state": state}}))).await.unwrap();
+}
+
+/// A fresh browser (own profile, so its own cookies) at phone size (390 × 844), speaking `lang`.
 async fn browser(d: &Driver, lang: &str) -> Client {
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), json!("chrome"));
@@ -44,14 +65,19 @@ async fn browser(d: &Driver, lang: &str) -> Client {
         "goog:chromeOptions".into(),
         json!({
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                     "--window-size=412,915", format!("--lang={lang}")],
+                     "--window-size=390,844", format!("--lang={lang}")],
             "prefs": {"intl.accept_languages": lang},
         }),
     );
     let t = Instant::now();
     loop {
         match ClientBuilder::native().capabilities(caps.clone()).connect(&format!("http://127.0.0.1:{}", d.1)).await {
-            Ok(c) => return c,
+            Ok(c) => {
+                // A phone's viewport exactly (a headless window is at least 500 px wide).
+                let phone = json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true});
+                c.issue_cmd(Cdp(json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": phone}))).await.unwrap();
+                return c;
+            }
             Err(e) if t.elapsed() < Duration::from_secs(20) => {
                 let _ = e;
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -259,4 +285,91 @@ async fn without_ably_the_page_polls_solves_the_challenge_and_speaks_french() {
     let html = r.text().await.unwrap();
     assert!(!html.contains("http://") && !html.contains("https://"), "no third-party resources");
     let _ = Arc::new(());
+}
+
+/// Phones lock, switch apps and drop tabs. A tab frozen three times longer than the presence window keeps
+/// its place while someone is ahead; frozen when its turn comes, it misses it and, thawed within the grace
+/// window, is back at the front and admitted at the next free slot; thawed after the grace window it is
+/// told its turn passed and joins again only by a click. Polling only (no Ably): the hard case. Each state
+/// is checked with axe and photographed at phone size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_phone_keeps_its_place_and_claims_a_missed_turn_back() {
+    let t = start().await;
+    let e = &t.engine;
+    let sc = scope("s1", "d1");
+    let mut sh = show("s1", 1, 1, 120.0, 1.0); // a 1-second presence window
+    sh.schedules[0].grace_seconds = Some(4.0);
+    open_show(e, &sh).await;
+    let g = gateway(e, crate::config()).await;
+    let page = format!("{}/q/s1/d1", g.url());
+    let early = trusted_join(e, "early").await; // admitted: the only session
+    let front = trusted_join(e, "front").await; // waits ahead of the phone, and stays present
+    let d = driver();
+    let c = browser(&d, "en-GB").await;
+    c.goto(&page).await.unwrap();
+    wait_text(&c, "#rank-text", 10, |t| t.contains("number 2")).await;
+    axe_check(&c, "waiting").await;
+    let behind = trusted_join(e, "behind").await;
+
+    // Frozen for 3 s: past the presence window, while `front` is ahead. The place is kept.
+    lifecycle(&c, "frozen").await;
+    for _ in 0..6 {
+        e.status(&sc, &front).await.unwrap();
+        e.status(&sc, &behind).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    lifecycle(&c, "active").await;
+    wait_text(&c, "#updated", 5, |_| true).await;
+    let s = queue_stats(e, &sc).await;
+    assert_eq!((s.queue_size, s.abandoned_total, s.missed_total), (3, 0, 0), "{s:?}");
+    wait_text(&c, "#rank-text", 5, |t| t.contains("number 2")).await;
+
+    // Frozen again, and its turn comes: `early` and then `front` leave. The phone is not there: it misses
+    // its turn, and `behind` (present) is admitted instead.
+    lifecycle(&c, "frozen").await;
+    e.leave(&sc, &early).await.unwrap();
+    e.status(&sc, &behind).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    e.status(&sc, &behind).await.unwrap();
+    e.leave(&sc, &front).await.unwrap();
+    assert_eq!(e.status(&sc, &behind).await.unwrap().state, seatwise_engine::TicketState::Admitted);
+    assert_eq!(queue_stats(e, &sc).await.missed_now, 1);
+    // Thawed within the grace window: the page asks at once and is back at the front.
+    lifecycle(&c, "active").await;
+    wait_text(&c, "#banner", 5, |t| t.contains("back at the front")).await;
+    wait_text(&c, "#rank-text", 5, |t| t.contains("next")).await;
+    axe_check(&c, "back at the front").await;
+    screenshot(&c, "page-missed-back.png").await;
+    // The next free slot is the phone's.
+    e.leave(&sc, &behind).await.unwrap();
+    wait_text(&c, "#turn-title", 6, |t| t.contains("your turn")).await;
+    axe_check(&c, "your turn").await;
+    c.close().await.unwrap();
+
+    // Another phone misses its turn and stays away past the grace window: told its turn passed.
+    let holder = trusted_join(e, "holder").await; // waits for the session the first phone holds
+    let c = browser(&d, "en-GB").await;
+    c.goto(&page).await.unwrap();
+    wait_text(&c, "#rank-text", 10, |t| t.contains("number 2")).await;
+    lifecycle(&c, "frozen").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    e.status(&sc, &holder).await.unwrap();
+    // Staff open more sessions while the phone is frozen at the front: it misses its turn, `holder` is let in.
+    let before = queue_stats(e, &sc).await;
+    assert_eq!(before.active_sessions, 1, "the first phone's session: {before:?}");
+    e.perform(&Actor::new("staff", "box-office"), &sc, &StaffAction::Capacity { capacity: 3 }).await.unwrap();
+    assert_eq!(queue_stats(e, &sc).await.missed_now, 1, "the frozen phone missed its turn");
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    lifecycle(&c, "active").await;
+    wait_text(&c, "#done-title", 6, |t| t.contains("turn has passed")).await;
+    assert!(c.find(Locator::Css("#again")).await.unwrap().is_displayed().await.unwrap(), "Join again offered");
+    axe_check(&c, "turn passed").await;
+    screenshot(&c, "page-turn-passed.png").await;
+    // Reloading keeps the ending; joining again is a click.
+    c.refresh().await.unwrap();
+    wait_text(&c, "#done-title", 6, |t| t.contains("turn has passed")).await;
+    click(&c, "#again").await;
+    // Sessions are free now (capacity 3): the new ticket is let in at once.
+    wait_text(&c, "#turn-title", 10, |t| t.contains("your turn")).await;
+    c.close().await.unwrap();
 }

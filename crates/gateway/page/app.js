@@ -109,6 +109,9 @@ async function start() {
   $('#again').addEventListener('click', joinAgain);
   // A phone unlocked or a tab brought back: ask at once (a missed turn is claimed back by this call).
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') poll(); });
+  // A frozen tab thawed (Page Lifecycle 'resume') or a page back from the back/forward cache: the same.
+  document.addEventListener('resume', () => poll());
+  window.addEventListener('pageshow', (e) => { if (e.persisted) poll(); });
   ui.ticket = localStorage.getItem(STORE);
   const last = JSON.parse(localStorage.getItem(ENDED) || 'null');
   if (last && !ui.ticket) {
