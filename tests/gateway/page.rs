@@ -122,6 +122,10 @@ async fn trusted_join(e: &Engine, who: &str) -> Ticket {
     Ticket::parse(&s.ticket).unwrap()
 }
 
+/// A 1 × 1 PNG: the smallest real logo.
+const TINY_PNG: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
 fn seats(v: &[&str]) -> Vec<SeatId> {
     v.iter().map(|s| SeatId::new(s).unwrap()).collect()
 }
@@ -241,7 +245,17 @@ async fn without_ably_the_page_polls_solves_the_challenge_and_speaks_french() {
     let t = start().await;
     let e = &t.engine;
     let sc = scope("s1", "d1");
-    open_show(e, &show("s1", 1, 1, 120.0, 120.0)).await;
+    // A theatre's own look: its name, logo, colours and links (checked on save, served by the gateway).
+    let mut sh = show("s1", 1, 1, 120.0, 120.0);
+    sh.theme = Some(seatwise_engine::shows::Theme {
+        venue_name: Some("Théâtre du Globe".into()),
+        logo: Some(format!("data:image/png;base64,{TINY_PNG}")),
+        accent: Some("#7a1f3d".into()),
+        site_url: Some("https://globe.example/".into()),
+        help_url: Some("https://globe.example/aide".into()),
+        ..Default::default()
+    });
+    open_show(e, &sh).await;
     let actor = Actor::new("staff", "box-office");
     e.perform(&actor, &sc, &StaffAction::Challenge { bits: 12 }).await.unwrap();
     let g = gateway(e, crate::config()).await;
@@ -254,6 +268,28 @@ async fn without_ably_the_page_polls_solves_the_challenge_and_speaks_french() {
     println!("joined through a 12-bit challenge in {} ms (page load included)", load.elapsed().as_millis());
     let lang = c.execute("return document.documentElement.lang", vec![]).await.unwrap();
     assert_eq!(lang, json!("fr"));
+    // Themed: the venue's name, its logo from this gateway, its accent colour, its links.
+    assert_eq!(text(&c, "#venue").await, "Théâtre du Globe");
+    let logo = c
+        .execute("const i = document.querySelector('#logo'); return [i.src, i.complete && i.naturalWidth];", vec![])
+        .await
+        .unwrap();
+    assert_eq!(logo, json!([format!("{}/v1/shows/s1/logo", g.url()), 1]), "the logo is served by the gateway");
+    let accent =
+        c.execute("return getComputedStyle(document.querySelector('#leave')).borderTopColor", vec![]).await.unwrap();
+    assert_eq!(accent, json!("rgb(122, 31, 61)"));
+    assert!(text(&c, "#links").await.contains("Site de Théâtre du Globe"));
+    // French formats: the performance's date and the clock in the buyer's locale.
+    let when = text(&c, "#when").await;
+    assert!(
+        when.contains("lundi 2 mars 2026") && when.contains("19:30") && when.contains("heure de Europe/London"),
+        "{when}"
+    );
+    // Plurals by the language's rules (Intl.PluralRules): in French 0 and 1 are singular.
+    let forms = c.execute("return [0, 1, 2, 1500].map((n) => plural('minutes', n))", vec![]).await.unwrap();
+    assert_eq!(forms, json!(["0 minute", "1 minute", "2 minutes", "1\u{202f}500 minutes"]));
+    axe_check(&c, "themed, French").await;
+    screenshot(&c, "page-themed-fr.png").await;
     // The page weight: what the first load transferred, and one status poll.
     let bytes = c
         .execute("return performance.getEntries().reduce((n, e) => n + (e.transferSize || 0), 0)", vec![])

@@ -266,6 +266,9 @@ pub struct ShowQueueStatus {
     pub sale_opens_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pre_queue_opens_at: Option<String>,
+    /// The waiting page's look (for the gateway; not sent to the console's monitor: a logo is up to 16 KiB).
+    #[serde(skip)]
+    pub theme: Option<crate::shows::Theme>,
 }
 
 impl Engine {
@@ -339,6 +342,7 @@ impl Engine {
                 queue_statuses: rows,
                 sale_opens_at: show.sale_opens_at,
                 pre_queue_opens_at: show.pre_queue_opens_at,
+                theme: show.theme,
             });
         }
         Ok(out)

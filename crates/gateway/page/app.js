@@ -121,6 +121,34 @@ async function start() {
   await overview(true);
 }
 
+// The venue's look (checked on save: readable colours, https links, a logo served by this gateway).
+function applyTheme(th) {
+  if (!th || ui.themed) return;
+  ui.themed = true;
+  const root = document.documentElement.style;
+  if (th.accent) root.setProperty('--accent', th.accent);
+  if (th.background) root.setProperty('--bg', th.background);
+  if (th.text) root.setProperty('--fg', th.text);
+  if (th.venueName) $('#venue').textContent = th.venueName;
+  if (th.logoUrl) {
+    const img = document.createElement('img');
+    img.id = 'logo';
+    img.src = th.logoUrl;
+    img.alt = '';
+    $('header').prepend(img);
+  }
+  const links = [['siteUrl', 'venueSite'], ['helpUrl', 'venueHelp']].filter(([k]) => th[k]);
+  for (const [k, msg] of links) {
+    const a = document.createElement('a');
+    a.href = th[k];
+    a.rel = 'noopener';
+    a.textContent = t(msg, { venue: $('#venue').textContent });
+    $('#links').append(a);
+  }
+  $('#links').setAttribute('aria-label', t('venueLinks'));
+  $('#links').hidden = links.length === 0;
+}
+
 // "Join again" is an explicit click: nothing joins by itself after an ending.
 function joinAgain() {
   localStorage.removeItem(ENDED);
@@ -142,6 +170,7 @@ async function overview(joining) {
   document.title = t('pageTitle', { show: info.name });
   $('#title').textContent = info.name;
   $('#venue').textContent = info.venue;
+  applyTheme(info.theme);
   if (q) $('#when').textContent = venueTime(q.startsAt, q.timeZone);
   ui.opensAt = info.saleOpensAt || null;
   ui.saleOpen = !!q && ['open', 'paused', 'prequeue'].includes(q.state);
@@ -224,7 +253,9 @@ function estimate(a) {
   if (r.p90Ms < 60000) return t('etaSoon');
   const from = minutes(r.p10Ms), to = Math.max(from + 1, minutes(r.p90Ms));
   const at = clock(Date.now() + ui.shownEta);
-  return r.guess ? t('etaGuess', { to, at }) : t('etaRange', { from, to, at });
+  // "1 to 2 minutes", "jusqu'à 1 minute": the unit agrees with the last number, by the language's rules.
+  const span = r.guess ? plural('minutes', to) : t('span', { from: from.toLocaleString(LANG()), to: plural('minutes', to) });
+  return r.guess ? t('etaGuess', { to: span, at }) : t('etaRange', { span, at });
 }
 
 function onTicket(a) {
@@ -240,7 +271,7 @@ function onTicket(a) {
     else if (a.likelySoldOut) banner(t('soldOut'), 'warn');
     show('waiting');
     if (a.prequeue) {
-      $('#rank-text').textContent = t('preQueue', { count: Math.max(0, a.rank - 1).toLocaleString() });
+      $('#rank-text').textContent = plural('preQueue', Math.max(0, a.rank - 1));
       $('#eta').textContent = t('preQueueText', { time: ui.opensAt ? when(ui.opensAt) : '…' });
       $('#updated').textContent = t('updated', { time: clock(Date.now()) });
       live();

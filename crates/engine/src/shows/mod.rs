@@ -3,11 +3,13 @@
 //! each change is a compare-and-set on the show's version, written with its audit entry by one script.
 //!
 //! - [`model`]: `Show`, `Schedule`, `SeatMap`, validation, the shows file;
-//! - [`catalog`]: the catalog in Redis and the demo shows; [`status_change`]: `update_show_status`.
+//! - [`catalog`]: the catalog in Redis and the demo shows; [`status_change`]: `update_show_status`;
+//! - [`theme`]: how the waiting page looks for the venue (checked on save).
 
 mod catalog;
 mod model;
 mod status_change;
+mod theme;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -29,3 +31,4 @@ pub use self::model::{
     parse_shows_file,
 };
 use self::status_change::*;
+pub use self::theme::{MAX_LOGO_BYTES, Theme};

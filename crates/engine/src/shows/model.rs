@@ -150,6 +150,9 @@ pub struct Show {
     /// in a drawn random order at the opening.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_queue_opens_at: Option<String>,
+    /// How the waiting page looks for this show's venue (absent: the neutral page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<super::Theme>,
 }
 
 pub(crate) const MAX_SCHEDULES: usize = 1000;
@@ -181,6 +184,7 @@ impl Show {
             demo: false,
             sale_opens_at: None,
             pre_queue_opens_at: None,
+            theme: None,
             schedules,
         }
     }
@@ -189,6 +193,9 @@ impl Show {
     pub fn validate(&self) -> Result<()> {
         check_text("show name", &self.name)?;
         check_text("venue", &self.venue)?;
+        if let Some(t) = &self.theme {
+            t.validate()?;
+        }
         let when = |what: &'static str, v: &Option<String>| -> Result<Option<i64>> {
             v.as_deref()
                 .map(|t| {

@@ -65,6 +65,7 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/readyz", get(readyz))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/shows/{show}/queue", get(show_queue))
+        .route("/v1/shows/{show}/logo", get(logo))
         .route("/v1/queues/{show}/{sched}/challenge", post(challenge))
         .route("/v1/queues/{show}/{sched}/tickets", post(join))
         .route("/v1/queues/{show}/{sched}/tickets/{ticket}", get(status).delete(leave))

@@ -42,6 +42,19 @@ pub(super) struct PublicShow {
     sale_opens_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pre_queue_opens_at: Option<String>,
+    /// The venue's look for the waiting page (the logo as a same-origin URL: no third-party request).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    theme: Option<PublicTheme>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(super) struct PublicTheme {
+    #[serde(flatten)]
+    theme: seatwise_engine::shows::Theme,
+    /// `/v1/shows/{show}/logo` when the theme has a logo.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logo_url: Option<String>,
 }
 
 pub(super) async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Result<Response, ApiError> {
@@ -54,6 +67,10 @@ pub(super) async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Resul
         status: s.status.to_string(),
         sale_opens_at: s.sale_opens_at.clone(),
         pre_queue_opens_at: s.pre_queue_opens_at.clone(),
+        theme: s.theme.as_ref().map(|t| PublicTheme {
+            logo_url: t.logo.as_ref().map(|_| format!("/v1/shows/{}/logo", s.show_id)),
+            theme: seatwise_engine::shows::Theme { logo: None, ..t.clone() },
+        }),
         schedules: s
             .queue_statuses
             .iter()
@@ -76,6 +93,29 @@ pub(super) async fn show_queue(State(gw): Gw, Path(show): Path<String>) -> Resul
             .collect(),
     };
     Ok(([(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=1"))], Json(body)).into_response())
+}
+
+/// The show's logo (its theme's), served here so the page makes no third-party request.
+pub(super) async fn logo(
+    State(gw): Gw,
+    Path(show): Path<String>,
+    ClientAddr(ip): ClientAddr,
+) -> Result<Response, ApiError> {
+    gw.check(Class::Seats, &ip, &Caller::NewBrowser).await?;
+    let show = ShowId::new(&show)?;
+    let s = gw.public_status(&show).await?;
+    let Some((kind, bytes)) = s.theme.as_ref().and_then(|t| t.logo_image()) else {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "not_found", format!("show {show} has no logo")));
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60")),
+            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 #[derive(Serialize)]
