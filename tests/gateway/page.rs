@@ -372,13 +372,31 @@ async fn a_frozen_phone_keeps_its_place_and_claims_a_missed_turn_back() {
     assert_eq!(queue_stats(e, &sc).await.missed_now, 1);
     // Thawed within the grace window: the page asks at once and is back at the front.
     lifecycle(&c, "active").await;
+    // The buyer opts in to be alerted (permission granted as a buyer's click on the browser's prompt would).
+    let origin = g.url();
+    c.issue_cmd(Cdp(
+        json!({"cmd": "Browser.grantPermissions", "params": {"origin": origin, "permissions": ["notifications"]}}),
+    ))
+    .await
+    .unwrap();
     wait_text(&c, "#banner", 5, |t| t.contains("back at the front")).await;
     wait_text(&c, "#rank-text", 5, |t| t.contains("next")).await;
     axe_check(&c, "back at the front").await;
+    click(&c, "#alert").await;
+    wait_text(&c, "#alert-on", 5, |t| t.contains("alert you")).await;
     screenshot(&c, "page-missed-back.png").await;
-    // The next free slot is the phone's.
+    // What the page shows the system: every notification it makes is recorded (the real one is still made).
+    c.execute(
+        "window.shown = []; const N = window.Notification; window.Notification = class extends N { constructor(t, o) { super(t, o); window.shown.push([t, o.body]); } }; window.Notification.permission = N.permission; document.hasFocus = () => false;",
+        vec![],
+    )
+    .await
+    .unwrap();
+    // The next free slot is the phone's: told by a notification too, the tab being in the background.
     e.leave(&sc, &behind).await.unwrap();
     wait_text(&c, "#turn-title", 6, |t| t.contains("your turn")).await;
+    let shown = c.execute("return window.shown", vec![]).await.unwrap();
+    assert_eq!(shown[0][0], json!("It's your turn!"), "{shown}");
     axe_check(&c, "your turn").await;
     c.close().await.unwrap();
 

@@ -107,6 +107,8 @@ async function start() {
   $('#leave').addEventListener('click', leave);
   $('#book').addEventListener('click', book);
   $('#again').addEventListener('click', joinAgain);
+  $('#alert').addEventListener('click', optInAlert);
+  $('#alert').hidden = !('Notification' in window) || Notification.permission === 'denied';
   // A phone unlocked or a tab brought back: ask at once (a missed turn is claimed back by this call).
   document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'visible') poll(); });
   // A frozen tab thawed (Page Lifecycle 'resume') or a page back from the back/forward cache: the same.
@@ -343,12 +345,37 @@ function onEvent(name, data) {
 
 // ---------- your turn ----------
 
+// "Tell me when it's my turn": opt-in, asked only on the buyer's click (browsers refuse it otherwise).
+async function optInAlert() {
+  const p = await Notification.requestPermission();
+  ui.alert = p === 'granted';
+  $('#alert').hidden = ui.alert;
+  $('#alert-on').hidden = !ui.alert;
+}
+
+// Your turn while the page is in the background: a system notification, a vibration and a short tone
+// (made here: no sound file, nothing fetched).
+function alertTurn(text) {
+  if (!ui.alert || document.hasFocus()) return;
+  try { new Notification(t('turnTitle'), { body: text, tag: `seatwise-${STORE}` }); } catch { /* not allowed here */ }
+  if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
+  try {
+    const ctx = new AudioContext();
+    const osc = ctx.createOscillator();
+    osc.frequency.value = 880;
+    osc.connect(ctx.destination);
+    osc.start();
+    osc.stop(ctx.currentTime + 0.4);
+  } catch { /* no audio */ }
+}
+
 async function yourTurn(a) {
   show('turn');
   document.title = `✅ ${t('turnTitle')}`;
   ui.expiresAt = a.expiresAtMs;
   const mins = minutes(a.expiresAtMs - Date.now());
   announce(t('turnAnnounce', { minutes: mins }));
+  alertTurn(t('turnAnnounce', { minutes: mins }));
   $('#turn-title').focus();
   clearInterval(ui.countdown);
   const tick = () => {
