@@ -156,7 +156,7 @@ async fn a_drawn_pre_queue_with_seats_and_an_outflow_limit_runs_on_a_cluster() {
     let c = start_cluster().await;
     let e = &c.engine;
     let mut s = show("fair", 1, 1, 60.0, 120.0);
-    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into()], seats_per_row: 4 });
+    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into()], seats_per_row: 4, zones: Vec::new() });
     s.schedules[0].outflow_per_minute = Some(6000);
     e.create_show(&s, &actor()).await.unwrap();
     let sc = scope("fair", "d1");

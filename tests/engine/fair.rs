@@ -41,7 +41,7 @@ async fn admission_stops_when_no_seat_is_left_and_resumes_when_one_is_released()
     let t = start().await;
     let e = &t.engine;
     let mut s = show("s1", 1, 10, 60.0, 120.0);
-    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into()], seats_per_row: 3 });
+    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into()], seats_per_row: 3, zones: Vec::new() });
     open_show(e, &s).await;
     let sc = scope("s1", "d1");
     let a = tk(&e.join(&sc, &buyer("a")).await.unwrap().ticket);

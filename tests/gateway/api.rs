@@ -293,7 +293,8 @@ async fn health_metrics_openapi_and_cors() {
 async fn a_waiting_buyer_is_told_when_the_seats_are_very_likely_gone() {
     let t = start().await;
     let mut s = show("s1", 1, 5, 60.0, 120.0);
-    s.schedules[0].seat_map = Some(seatwise_engine::SeatMap { rows: vec!["A".into()], seats_per_row: 2 });
+    s.schedules[0].seat_map =
+        Some(seatwise_engine::SeatMap { rows: vec!["A".into()], seats_per_row: 2, zones: Vec::new() });
     open_show(&t.engine, &s).await;
     let config = Config { public_cache: std::time::Duration::ZERO, ..crate::config() };
     let g = gateway(&t.engine, config).await;

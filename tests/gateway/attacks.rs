@@ -124,7 +124,7 @@ async fn nothing_a_watch_only_user_reads_forges_a_cookie_or_a_pass() {
 async fn seats_outside_the_map_are_refused_by_the_gateway_and_by_the_script() {
     let t = start().await;
     let mut s = show("s1", 1, 2, 60.0, 120.0);
-    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into(), "B".into()], seats_per_row: 3 });
+    s.schedules[0].seat_map = Some(SeatMap { rows: vec!["A".into(), "B".into()], seats_per_row: 3, zones: Vec::new() });
     open_show(&t.engine, &s).await;
     let g = gateway(&t.engine, crate::config()).await;
     let base = g.url();

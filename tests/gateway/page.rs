@@ -135,7 +135,23 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     let t = start().await;
     let e = &t.engine;
     let sc = scope("s1", "d1");
-    open_show(e, &show("s1", 1, 2, 120.0, 120.0)).await;
+    let mut sh = show("s1", 1, 2, 120.0, 120.0);
+    sh.schedules[0].seat_map = Some(seatwise_engine::SeatMap {
+        zones: vec![
+            seatwise_engine::shows::PriceZone {
+                name: "Stalls".into(),
+                price: "£45".into(),
+                rows: vec!["A".into(), "B".into()],
+            },
+            seatwise_engine::shows::PriceZone {
+                name: "Circle".into(),
+                price: "£30".into(),
+                rows: vec!["C".into(), "D".into()],
+            },
+        ],
+        ..Default::default()
+    });
+    open_show(e, &sh).await;
     let standin = StandIn::start(AblyConfig::default()).await;
     let mut o = AblyOptions::new(&standin.key(), "seatwise-test");
     o.endpoint = Some(standin.url());
@@ -188,6 +204,18 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     wait_text(&c, "#seat-msg", 5, |t| t.contains("A3 was just taken")).await;
     click(&c, "[data-seat='A4']").await;
     wait_text(&c, "#held", 5, |t| t.contains("A1, A4")).await;
+    // The legend says what the looks mean, price zones included; a seat says its zone and price.
+    let legend = text(&c, "#legend").await;
+    assert!(legend.contains("Taken") && legend.contains("Stalls: £45") && legend.contains("Circle: £30"), "{legend}");
+    let label = c.find(Locator::Css("[data-seat='C1']")).await.unwrap().attr("aria-label").await.unwrap();
+    assert_eq!(label.as_deref(), Some("Seat C1, Circle, £30"));
+    // Every seat is at least 44 × 44 px (WCAG 2.5.5) at phone size.
+    let smallest = c
+        .execute("return Math.min(...[...document.querySelectorAll('.seat')].map((b) => Math.min(b.offsetWidth, b.offsetHeight)))", vec![])
+        .await
+        .unwrap();
+    assert!(smallest.as_f64().unwrap() >= 44.0, "a seat of {smallest} px");
+    axe_check(&c, "your turn with price zones").await;
     screenshot(&c, "page-your-turn.png").await;
     click(&c, "#book").await;
     wait_text(&c, "#done-title", 5, |t| t == "Booked!").await;

@@ -59,7 +59,7 @@ proptest! {
     #[test]
     fn a_seat_is_in_the_map_exactly_when_its_row_and_number_are(row in 0usize..5, n in 0u32..30, per_row in 1u32..20) {
         let rows: Vec<String> = ["A", "B", "C", "AA"].iter().map(|r| r.to_string()).collect();
-        let map = SeatMap { rows: rows.clone(), seats_per_row: per_row };
+        let map = SeatMap { rows: rows.clone(), seats_per_row: per_row, zones: Vec::new() };
         let label = if row < rows.len() { rows[row].clone() } else { "Z".into() };
         let inside = row < rows.len() && (1..=per_row).contains(&n);
         prop_assert_eq!(map.contains(&format!("{label}{n}")), inside);

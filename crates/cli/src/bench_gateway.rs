@@ -311,7 +311,8 @@ pub async fn your_turn(e: &Engine, ably: Arc<AblyRest>, standin: &StandIn, admis
     // A hold names seats of the schedule's map: 60 rows of 200 (12 000 seats, one per admission).
     let mut show = crate::show("turn", 1, 1);
     let rows: Vec<String> = (0..60).map(|r| format!("R{r}")).collect();
-    show.schedules[0].seat_map = Some(seatwise_engine::SeatMap { rows: rows.clone(), seats_per_row: 200 });
+    show.schedules[0].seat_map =
+        Some(seatwise_engine::SeatMap { rows: rows.clone(), seats_per_row: 200, zones: Vec::new() });
     crate::open(e, &show).await;
     let scope = Scope::parse("turn:d0").unwrap();
     let mut tickets = Vec::new();

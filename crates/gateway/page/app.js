@@ -396,6 +396,9 @@ async function seatMap() {
   const box = $('#seatmap');
   for (const r of box.querySelectorAll('.row')) r.remove();
   const taken = new Set(m.taken.filter((s) => !ui.held.includes(s)));
+  const zoneOf = {};
+  (m.zones || []).forEach((z, i) => { for (const r of z.rows) zoneOf[r] = [i, z]; });
+  legend(m.zones || []);
   for (const row of m.rows) {
     const line = document.createElement('div');
     line.className = 'row';
@@ -411,7 +414,9 @@ async function seatMap() {
       b.className = 'seat';
       b.dataset.seat = id;
       b.textContent = id;
-      b.setAttribute('aria-label', t('seat', { seat: id }));
+      const zone = zoneOf[row];
+      if (zone) b.classList.add(`z${zone[0]}`);
+      b.setAttribute('aria-label', zone ? t('seatZone', { seat: id, zone: zone[1].name, price: zone[1].price }) : t('seat', { seat: id }));
       b.setAttribute('aria-pressed', String(ui.held.includes(id)));
       b.disabled = taken.has(id);
       b.addEventListener('click', () => toggleSeat(id));
@@ -420,6 +425,24 @@ async function seatMap() {
     box.append(line);
   }
   renderHeld();
+}
+
+// What the seat map's looks mean: free, yours, taken, and the price zones when the venue gives them.
+function legend(zones) {
+  const box = $('#legend');
+  box.textContent = '';
+  const item = (cls, text) => {
+    const li = document.createElement('li');
+    const swatch = document.createElement('span');
+    swatch.className = `swatch ${cls}`;
+    swatch.setAttribute('aria-hidden', 'true');
+    li.append(swatch, text);
+    box.append(li);
+  };
+  item('free', t('legendFree'));
+  item('yours', t('legendYours'));
+  item('taken', t('legendTaken'));
+  zones.forEach((z, i) => item(`z${i}`, t('legendZone', { zone: z.name, price: z.price })));
 }
 
 function renderHeld() {

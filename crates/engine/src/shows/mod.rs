@@ -27,8 +27,8 @@ use crate::status::ShowStatus::{self, *};
 pub use self::catalog::DEMO_SHOWS;
 use self::model::*;
 pub use self::model::{
-    ImportOutcome, MIN_ABANDON_SECONDS, MIN_GRACE_SECONDS, MIN_SESSION_SECONDS, Schedule, SeatMap, Show, StatusChange,
-    parse_shows_file,
+    ImportOutcome, MIN_ABANDON_SECONDS, MIN_GRACE_SECONDS, MIN_SESSION_SECONDS, PriceZone, Schedule, SeatMap, Show,
+    StatusChange, parse_shows_file,
 };
 use self::status_change::*;
 pub use self::theme::{MAX_LOGO_BYTES, Theme};

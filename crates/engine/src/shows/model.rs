@@ -39,12 +39,27 @@ pub struct SeatMap {
     /// Row labels, front to back (1–3 letters or digits each).
     pub rows: Vec<String>,
     pub seats_per_row: u32,
+    /// Price zones by row (shown on the seat map with a legend); absent = one price, not shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub zones: Vec<PriceZone>,
+}
+
+/// Rows sold at one price, e.g. `{"name": "Stalls", "price": "£45", "rows": ["A", "B"]}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PriceZone {
+    /// 1 to 40 characters.
+    pub name: String,
+    /// The price as the venue writes it (with its currency), 1 to 20 characters.
+    pub price: String,
+    /// Rows of the map, each in at most one zone.
+    pub rows: Vec<String>,
 }
 
 impl Default for SeatMap {
     /// Eight rows (A–H) of twelve seats.
     fn default() -> Self {
-        SeatMap { rows: "ABCDEFGH".chars().map(String::from).collect(), seats_per_row: 12 }
+        SeatMap { rows: "ABCDEFGH".chars().map(String::from).collect(), seats_per_row: 12, zones: Vec::new() }
     }
 }
 
@@ -77,7 +92,38 @@ impl SeatMap {
                 return Err(Error::invalid("seat row", r, "each row has its own label of 1 to 3 letters or digits"));
             }
         }
-        check_range("seats per row", self.seats_per_row as f64, 1.0, 200.0, "a row has 1 to 200 seats")
+        check_range("seats per row", self.seats_per_row as f64, 1.0, 200.0, "a row has 1 to 200 seats")?;
+        if self.zones.len() > 8 {
+            return Err(Error::invalid(
+                "price zones",
+                &self.zones.len().to_string(),
+                "a seat map has at most 8 price zones",
+            ));
+        }
+        let mut zoned = HashSet::new();
+        for z in &self.zones {
+            let (name, price) = (z.name.chars().count(), z.price.chars().count());
+            if z.name.trim().is_empty() || name > 40 || z.name.chars().any(char::is_control) {
+                return Err(Error::invalid("price zone name", &z.name, "1 to 40 characters, e.g. Stalls"));
+            }
+            if z.price.trim().is_empty() || price > 20 || z.price.chars().any(char::is_control) {
+                return Err(Error::invalid(
+                    "price zone price",
+                    &z.price,
+                    "1 to 20 characters with the currency, e.g. £45",
+                ));
+            }
+            for r in &z.rows {
+                if !self.rows.contains(r) || !zoned.insert(r) {
+                    return Err(Error::invalid(
+                        "price zone row",
+                        r,
+                        "each row of a zone is a row of the map, in at most one zone",
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -123,6 +123,9 @@ pub(super) async fn logo(
 pub(super) struct SeatsAnswerMap {
     rows: Vec<String>,
     seats_per_row: u32,
+    /// Price zones by row (for the legend); empty = one price.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    zones: Vec<seatwise_engine::shows::PriceZone>,
     max_seats: u32,
     /// Held by a session or sold: not available now.
     taken: Vec<String>,
@@ -143,6 +146,7 @@ pub(super) async fn seats(
     let body = SeatsAnswerMap {
         rows: map.rows,
         seats_per_row: map.seats_per_row,
+        zones: map.zones,
         max_seats: schedule.settings().max_seats,
         taken,
     };
