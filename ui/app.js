@@ -4,7 +4,7 @@
 import { api, errorText } from './api.js';
 import { renderAudit } from './audit.js';
 import { $, banner, el, modal, setResult, ui } from './dom.js';
-import { LOCAL_TZ, importShows, newShow, saveShow, saveShowJson, schedRow } from './editor.js';
+import { LOCAL_TZ, importShows, newShow, saveShow, saveShowJson, schedRow, wireThemeForm } from './editor.js';
 import { exportCsv, refreshMonitor, renderDetail, startRefresh, toggleSim } from './monitor.js';
 import { clearProfileForm, connect, disconnect, kindChanged, renderProfiles, saveProfile, startSandbox } from './setup.js';
 import { renderShows } from './shows.js';
@@ -102,6 +102,7 @@ export async function start() {
   $('#show-form').addEventListener('submit', saveShow);
   $('#show-new').addEventListener('click', newShow);
   $('#sf-add').addEventListener('click', () => $('#sf-schedules').append(schedRow({ timeZone: LOCAL_TZ })));
+  wireThemeForm();
   $('#show-json-save').addEventListener('click', () => saveShowJson($('#show-json').value));
   $('#import-run').addEventListener('click', importShows);
   $('#import-file').addEventListener('change', async (ev) => {

@@ -51,12 +51,14 @@ export function schedRow(sc = {}) {
       f('timeZone', 'Time zone', tz),
       f('capacity', 'Buyers choosing seats at once', el('input', { type: 'number', min: 1, max: 100000, value: sc.capacity ?? 100 }), '(1–100 000)'),
       f('sessionMinutes', 'Time to choose and pay', el('input', { type: 'number', min: 1, max: 1440, step: 'any', value: sc.sessionSeconds ? sc.sessionSeconds / 60 : 10 }), 'minutes (1–1 440)'),
-      f('abandonSeconds', 'Drop a silent buyer after', el('input', { type: 'number', min: 30, max: 86400, value: sc.abandonSeconds ?? 120 }), 'seconds (30–86 400)'),
+      f('abandonSeconds', 'At the front, a buyer must have checked in within', el('input', { type: 'number', min: 30, max: 86400, value: sc.abandonSeconds ?? 120 }), 'seconds (30–86 400; otherwise they miss their turn)'),
+      f('graceMinutes', 'A buyer who missed their turn may come back within', el('input', { type: 'number', min: 1, max: 1440, step: 'any', value: sc.graceSeconds ? sc.graceSeconds / 60 : 10 }), 'minutes (1–1 440)'),
       f('rows', 'Seat rows', el('input', { value: rowsText(sc.seatMap && sc.seatMap.rows), placeholder: 'A-H (empty: no seat map)' })),
       f('seatsPerRow', 'Seats per row', el('input', { type: 'number', min: 1, max: 200, value: sc.seatMap ? sc.seatMap.seatsPerRow : '' }), '(1–200)'),
       f('outflow', 'Admit at most per minute', el('input', { type: 'number', min: 1, max: 100000, value: sc.outflowPerMinute ?? '' }), '(empty: no limit)')),
     el('button', { type: 'button', class: 'small danger', onclick: () => { box.remove(); } }, 'Remove this performance'));
-  box._extra = { maxSeats: sc.maxSeats }; // kept as it was: not on the form
+  // Kept as they were: not on the form (edit them as JSON).
+  box._extra = { maxSeats: sc.maxSeats, zones: sc.seatMap && sc.seatMap.zones };
   return box;
 }
 
@@ -93,7 +95,8 @@ export function readShowForm() {
     mark(get('startsAt'), err('startsAt'), get('startsAt').value ? '' : 'When does it start?');
     const capacity = range('capacity', 1, 100000, '1 to 100 000 buyers at once.');
     const minutes = range('sessionMinutes', 1, 1440, 'A buyer needs 1 to 1 440 minutes to choose seats and pay.');
-    const abandon = range('abandonSeconds', 30, 86400, 'Waiting pages check in every 5–10 s: use 30 to 86 400 seconds.');
+    const abandon = range('abandonSeconds', 30, 86400, 'Pages near the front check in every 2–10 s: use 30 to 86 400 seconds.');
+    const grace = range('graceMinutes', 1, 1440, 'Give a buyer 1 to 1 440 minutes to come back.');
     const outflow = range('outflow', 1, 100000, '1 to 100 000 a minute, or empty for no limit.', true);
     const rows = parseRows(get('rows').value);
     const perRow = num('seatsPerRow');
@@ -102,7 +105,7 @@ export function readShowForm() {
       const badRow = rows.find((r) => !/^[A-Z0-9]{1,3}$/.test(r)) ?? (new Set(rows).size !== rows.length ? 'repeated' : null);
       mark(get('rows'), err('rows'), !rows.length || rows.length > 60 ? 'Give 1 to 60 rows, e.g. A-H.' : badRow ? `Row labels are 1 to 3 letters or digits, each once (not "${badRow}").` : '');
       mark(get('seatsPerRow'), err('seatsPerRow'), perRow !== null && perRow >= 1 && perRow <= 200 ? '' : 'A row has 1 to 200 seats.');
-      seatMap = { rows, seatsPerRow: perRow };
+      seatMap = { rows, seatsPerRow: perRow, ...(box._extra.zones ? { zones: box._extra.zones } : {}) };
     } else {
       mark(get('rows'), err('rows'), '');
       mark(get('seatsPerRow'), err('seatsPerRow'), perRow !== null ? 'Give the rows too, or leave both empty.' : '');
@@ -110,12 +113,61 @@ export function readShowForm() {
     schedules.push({
       id: sid, startsAt: get('startsAt').value, timeZone: get('timeZone').value, capacity,
       sessionSeconds: minutes === null ? undefined : Math.round(minutes * 60), abandonSeconds: abandon ?? undefined,
+      graceSeconds: grace === null ? undefined : Math.round(grace * 60),
       ...(box._extra.maxSeats ? { maxSeats: box._extra.maxSeats } : {}),
       ...(seatMap ? { seatMap } : {}), ...(outflow !== null ? { outflowPerMinute: outflow } : {}),
     });
   }
   if (!ok) { setResult($('#show-result'), 'Not saved: see the fields marked in red.', false); return null; }
-  return { id, name, venue, ...(sale ? { saleOpensAt: sale } : {}), ...(pre ? { preQueueOpensAt: pre } : {}), schedules };
+  const theme = readTheme();
+  return { id, name, venue, ...(sale ? { saleOpensAt: sale } : {}), ...(pre ? { preQueueOpensAt: pre } : {}), ...(theme ? { theme } : {}), schedules };
+}
+
+// The page's look as the form says it; colours left at the neutral page's are not written. The engine checks
+// the rest (contrast, https, the logo's kind and size) and says what is wrong.
+const NEUTRAL = { accent: '#0b6e69', background: '#f6f7f8', text: '#1a1f24' };
+function readTheme() {
+  const v = (id) => $(id).value.trim();
+  const t = {
+    venueName: v('#sf-theme-name'), siteUrl: v('#sf-theme-site'), helpUrl: v('#sf-theme-help'),
+    logo: ui.themeLogo || '',
+  };
+  for (const k of Object.keys(NEUTRAL)) {
+    const c = $(`#sf-theme-${k}`).value.toLowerCase();
+    if (c !== NEUTRAL[k]) t[k] = c;
+  }
+  for (const k of Object.keys(t)) if (!t[k]) delete t[k];
+  return Object.keys(t).length ? t : null;
+}
+
+function fillTheme(th = {}) {
+  $('#sf-theme-name').value = th.venueName ?? '';
+  $('#sf-theme-site').value = th.siteUrl ?? '';
+  $('#sf-theme-help').value = th.helpUrl ?? '';
+  for (const k of Object.keys(NEUTRAL)) $(`#sf-theme-${k}`).value = th[k] ?? NEUTRAL[k];
+  setLogo(th.logo ?? null);
+  $('#sf-theme-box').open = Object.keys(th).length > 0;
+}
+
+function setLogo(dataUrl) {
+  ui.themeLogo = dataUrl;
+  $('#sf-theme-logo').value = '';
+  $('#sf-theme-logo-preview').hidden = !dataUrl;
+  $('#sf-theme-logo-clear').hidden = !dataUrl;
+  if (dataUrl) $('#sf-theme-logo-preview').src = dataUrl;
+}
+
+// A logo file becomes a data URL in the show (the gateway serves it; the page never fetches elsewhere).
+export function wireThemeForm() {
+  $('#sf-theme-logo').addEventListener('change', () => {
+    const file = $('#sf-theme-logo').files[0];
+    if (!file) return;
+    if (file.size > 16 * 1024) { setResult($('#show-result'), `The logo is ${Math.ceil(file.size / 1024)} KiB: at most 16 KiB.`, false); return; }
+    const r = new FileReader();
+    r.onload = () => setLogo(String(r.result));
+    r.readAsDataURL(file);
+  });
+  $('#sf-theme-logo-clear').addEventListener('click', () => setLogo(null));
 }
 
 export function fillShowForm(s) {
@@ -126,6 +178,7 @@ export function fillShowForm(s) {
   $('#sf-sale').value = toLocalInput(s.saleOpensAt);
   $('#sf-prequeue').value = toLocalInput(s.preQueueOpensAt);
   $('#sf-schedules').replaceChildren(...(s.schedules ?? []).map(schedRow));
+  fillTheme(s.theme);
   for (const n of document.querySelectorAll('#show-form .field-error')) n.textContent = '';
   for (const n of document.querySelectorAll('#show-form [aria-invalid]')) n.removeAttribute('aria-invalid');
   const { status, version, updatedAt, updatedBy, ...editable } = s;

@@ -120,6 +120,7 @@ export async function refreshMonitor() {
 }
 
 export function renderWorker(w, waiting = 0) {
+  ui.worker = w;
   const chip = $('#worker');
   if (!w) { chip.hidden = true; return; }
   chip.hidden = false;
@@ -288,6 +289,11 @@ export async function act(scope, action, question, initial) {
   const expect = { pause: QueueState.PAUSED, resume: QueueState.OPEN }[action];
   if (expect) ui.myActions = { ...(ui.myActions ?? {}), [scope]: { at: Date.now(), expect } };
   let arg = null;
+  // A message reaches waiting buyers live only through a running notification worker with Ably; otherwise
+  // each page sees it at its next status check (every status answer carries the latest message).
+  if (action === 'announce' && !(ui.worker && ui.worker.state === WorkerState.RUNNING)) {
+    question = `${question}\n\nLive delivery is off (${ui.worker ? ui.worker.state.replaceAll('_', ' ') : 'no notification worker'}): buyers see the message at their next check-in — within seconds near the front, up to 5 minutes far back.`;
+  }
   if (question) {
     arg = await modal({ title: `${action[0].toUpperCase()}${action.slice(1)} · ${scope}`, text: question, input: initial });
     if (arg === null) return;

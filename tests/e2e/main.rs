@@ -365,8 +365,18 @@ async fn the_console_end_to_end_in_the_real_window() {
     set_value(&c, "#sf-schedules [data-field='capacity']", "40").await;
     set_value(&c, "#sf-schedules [data-field='rows']", "A-F").await;
     set_value(&c, "#sf-schedules [data-field='seatsPerRow']", "10").await;
+    // The waiting page's look: an unreadable accent is refused by the engine, with the reason.
+    click(&c, "#sf-theme-box summary").await;
+    set_value(&c, "#sf-theme-name", "Form Theatre").await;
+    set_value(&c, "#sf-theme-accent", "#ffcc00").await;
+    click(&c, "#show-save").await;
+    wait_text(&c, "#show-result", 10, |t| t.contains("4.5:1")).await;
+    set_value(&c, "#sf-theme-accent", "#7a1f3d").await;
     click(&c, "#show-save").await;
     wait_text(&c, "#show-result", 10, |t| t.contains("Saved Form Show (1 performance)")).await;
+    let saved = css(&c, "#show-json").await.prop("value").await.unwrap().unwrap_or_default();
+    assert!(saved.contains("\"accent\": \"#7a1f3d\"") && saved.contains("Form Theatre"), "{saved}");
+    assert!(saved.contains("\"graceSeconds\": 600"), "the grace window's default is written: {saved}");
     wait_text(&c, "#shows-table", 10, |t| t.contains("Form Show")).await;
 
     // 3. Import a show and open it.
