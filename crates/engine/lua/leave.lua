@@ -13,15 +13,14 @@ local st = slot_get(seq)
 if st == ST_WAITING then
   drop_waiting(m, seq, final)
 elseif st == ST_BACK then
-  -- back after missing their turn: waits among those back, not in the line's bitmap
+  -- back after missing their turn: waits among those back, not in the line's bitmap (counted as dropped
+  -- for the estimates when it missed its turn)
   redis.call('ZREM', K_BACK, int(seq))
-  redis.call('HINCRBY', K_META, 'dropped_total', 1)
   slot_state(seq, final)
   m.waiting = m.waiting - 1
 elseif st == ST_MISSED then
   -- missed their turn and gave up the grace window (already out of the line)
   redis.call('ZREM', K_MISS, int(seq))
-  redis.call('HINCRBY', K_META, 'dropped_total', 1)
   slot_state(seq, final)
 elseif st == ST_ADMITTED then
   release_seats(seq)

@@ -15,7 +15,7 @@ let M = {};
 const ui = {
   ticket: null, firstRank: 0, state: null, pollTimer: null, countdown: null, source: null, liveTries: 0,
   lastSeq: {}, held: [], map: null, expiresAt: 0, ended: false, opensAt: null, powBits: 0, saleOpen: false,
-  announced: 0, shownEta: 0, startsAt: '',
+  announced: 0, shownAt: 0, startsAt: '',
 };
 
 // The buyer's own locale for dates and numbers, in the page's language (en-GB is not en-US): the first of
@@ -154,7 +154,7 @@ function applyTheme(th) {
 // "Join again" is an explicit click: nothing joins by itself after an ending.
 function joinAgain() {
   localStorage.removeItem(ENDED);
-  Object.assign(ui, { ended: false, ticket: null, state: null, firstRank: 0, held: [], shownEta: 0, liveTries: 0 });
+  Object.assign(ui, { ended: false, ticket: null, state: null, firstRank: 0, held: [], shownAt: 0, liveTries: 0 });
   $('#again').hidden = true;
   overview(true);
 }
@@ -245,16 +245,19 @@ async function poll() {
 
 function minutes(ms) { return Math.max(1, Math.round(ms / 60000)); }
 
-// The estimate shown: one model (the gateway's range around its p50), smoothed so it does not jump back
-// and forth between polls, with the clock time it points at; none while paused.
+// The estimate shown: one model (the gateway's range around its p50). What is smoothed between polls is the
+// clock time it points at (0.7 of the time shown before, 0.3 of the new one, kept inside the new range), so
+// "around 19:55" does not jump back and forth, and time passing is never mistaken for a change; none while
+// paused. (crates/cli/src/bench_estimate.rs measures this same smoothing.)
 function estimate(a) {
   const r = a.etaRange;
   if (!r) return '';
-  const mid = ui.shownEta ? 0.7 * ui.shownEta + 0.3 * r.p50Ms : r.p50Ms;
-  ui.shownEta = Math.min(Math.max(mid, r.p10Ms), r.p90Ms);
+  const now = Date.now();
+  const target = ui.shownAt ? 0.7 * ui.shownAt + 0.3 * (now + r.p50Ms) : now + r.p50Ms;
+  ui.shownAt = Math.min(Math.max(target, now + r.p10Ms), now + r.p90Ms);
   if (r.p90Ms < 60000) return t('etaSoon');
   const from = minutes(r.p10Ms), to = Math.max(from + 1, minutes(r.p90Ms));
-  const at = clock(Date.now() + ui.shownEta);
+  const at = clock(ui.shownAt);
   // "1 to 2 minutes", "jusqu'à 1 minute": the unit agrees with the last number, by the language's rules.
   const span = r.guess ? plural('minutes', to) : t('span', { from: from.toLocaleString(LANG()), to: plural('minutes', to) });
   return r.guess ? t('etaGuess', { to: span, at }) : t('etaRange', { span, at });

@@ -18,6 +18,8 @@ local function miss_turn(m, seq, now)
   slot_set(seq, ST_MISSED, now)
   redis.call('ZADD', K_MISS, int(until_ms), int(seq))
   redis.call('HINCRBY', K_META, 'missed_total', 1)
+  -- For the estimates the buyer left the line here (took no admission); one who comes back takes one later.
+  redis.call('HINCRBY', K_META, 'dropped_total', 1)
   emit('turn_missed', ticket_id(m, seq), {grace_until = until_ms}, now)
 end
 
@@ -30,10 +32,7 @@ local function expire_missed(m, now, limit)
     slot_state(tonumber(s), ST_ABANDONED)
     emit('turn_lost', ticket_id(m, tonumber(s)), {}, now)
   end
-  if #due > 0 then
-    redis.call('HINCRBY', K_META, 'abandoned_total', #due)
-    redis.call('HINCRBY', K_META, 'dropped_total', #due) -- waited and never admitted (for the estimates)
-  end
+  if #due > 0 then redis.call('HINCRBY', K_META, 'abandoned_total', #due) end
   return #due
 end
 
@@ -46,7 +45,6 @@ local function come_back(m, seq, now)
   if until_ms < now then
     slot_state(seq, ST_ABANDONED)
     redis.call('HINCRBY', K_META, 'abandoned_total', 1)
-    redis.call('HINCRBY', K_META, 'dropped_total', 1)
     return ST_ABANDONED
   end
   slot_set(seq, ST_BACK, now)
