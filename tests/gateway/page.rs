@@ -221,6 +221,7 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     wait_text(&c, "#done-title", 5, |t| t == "Booked!").await;
     let confirmation = text(&c, "#done-text").await;
     assert!(confirmation.contains("A1, A4") && confirmation.contains("SW-"), "{confirmation}");
+    axe_check(&c, "booked").await;
     screenshot(&c, "page-booked.png").await;
     // A reload keeps the confirmation: no new join (the queue still holds one ticket per buyer so far),
     // "Join again" only on a click.
@@ -261,8 +262,10 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     wait_text(&c, "#notice", 10, |t| t.contains("Doors open at 7pm")).await;
     wait_text(&c, "#banner", 10, |t| t.contains("paused") && t.contains("since")).await;
     assert!(text(&c, "#eta").await.contains("No estimate"), "no estimate while paused");
+    axe_check(&c, "paused, with a message").await;
     e.update_show_status(&sc.show, ShowStatus::Closed, &actor, None).await.unwrap();
     wait_text(&c, "#done-title", 10, |t| t.contains("closed")).await;
+    axe_check(&c, "closed").await;
     screenshot(&c, "page-closed.png").await;
     c.close().await.unwrap();
     worker.stop().await;
@@ -450,8 +453,14 @@ async fn a_frozen_phone_keeps_its_place_and_claims_a_missed_turn_back() {
     // Reloading keeps the ending; joining again is a click.
     c.refresh().await.unwrap();
     wait_text(&c, "#done-title", 6, |t| t.contains("turn has passed")).await;
+    // Joining again waits (both sessions are taken); leaving says so and offers to join again.
+    e.perform(&Actor::new("staff", "box-office"), &sc, &StaffAction::Capacity { capacity: 2 }).await.unwrap();
     click(&c, "#again").await;
-    // Sessions are free now (capacity 3): the new ticket is let in at once.
-    wait_text(&c, "#turn-title", 10, |t| t.contains("your turn")).await;
+    wait_text(&c, "#rank-text", 10, |t| t.contains("next")).await;
+    click(&c, "#leave").await;
+    c.accept_alert().await.unwrap();
+    wait_text(&c, "#done-title", 6, |t| t == "You left the queue.").await;
+    assert!(c.find(Locator::Css("#again")).await.unwrap().is_displayed().await.unwrap(), "Join again offered");
+    axe_check(&c, "left").await;
     c.close().await.unwrap();
 }

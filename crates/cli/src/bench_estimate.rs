@@ -90,8 +90,7 @@ pub async fn run(e: &Engine) {
             let at = |t: Instant| (t - start).as_secs_f64() * 1000.0;
             let t0 = at(joined);
             let page_at = smoothed(0.0, t0, &range);
-            let mut shown =
-                vec![Shown { at_ms: t0, p50_ms: range.p50_ms as f64, page_ms: page_at - t0, page_at }];
+            let mut shown = vec![Shown { at_ms: t0, p50_ms: range.p50_ms as f64, page_ms: page_at - t0, page_at }];
             // One buyer in six gives up after 0–5 s and stops polling.
             let gives_up = (i % 6 == 5).then(|| Duration::from_millis(rand::random::<u64>() % 5000));
             let mut state = j.state;

@@ -41,6 +41,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/v1/openapi.json"),
     ("GET", "/v1/shows/{show}/queue"),
+    ("GET", "/v1/shows/{show}/logo"),
     ("POST", "/v1/queues/{show}/{sched}/challenge"),
     ("POST", "/v1/queues/{show}/{sched}/tickets"),
     ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}"),
