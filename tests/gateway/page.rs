@@ -169,6 +169,9 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     c.goto(&page).await.unwrap();
     wait_text(&c, "#rank-text", 10, |t| t.contains("number 2")).await;
     assert_eq!(text(&c, "#title").await, "Show s1");
+    // en-GB, not en-US: day before month, a 24-hour clock; the performance in the venue's zone.
+    let when = text(&c, "#when").await;
+    assert_eq!(when, "Monday, 2 March 2026 at 19:30 (Europe/London time)");
     // Nobody admitted by the queue yet: the estimate says it is a first guess, with a clock time.
     let eta = text(&c, "#eta").await;
     assert!(eta.contains("First estimate") && eta.contains("around"), "{eta}");
@@ -267,6 +270,12 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     wait_text(&c, "#done-title", 10, |t| t.contains("closed")).await;
     axe_check(&c, "closed").await;
     screenshot(&c, "page-closed.png").await;
+    c.close().await.unwrap();
+    // A newcomer opening the link of the closed sale is told it is closed, not that it has not started.
+    let c = browser(&d, "en-GB").await;
+    c.goto(&page).await.unwrap();
+    wait_text(&c, "#before-title", 10, |t| t == "The queue is closed").await;
+    assert!(text(&c, "#before-text").await.contains("closed"));
     c.close().await.unwrap();
     worker.stop().await;
 }

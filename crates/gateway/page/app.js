@@ -181,6 +181,8 @@ async function overview(joining) {
   if (ui.saleOpen) return join(q.powBits);
   show('before');
   const parts = [];
+  // A closed sale says closed (not "not started yet").
+  $('#before-title').textContent = q && q.state === 'closed' ? t('closed') : t('beforeTitle');
   if (q && q.state === 'closed') parts.push(t('closedBefore'));
   else {
     if (info.saleOpensAt) parts.push(t('opensAt', { time: when(info.saleOpensAt) }));
