@@ -282,7 +282,9 @@ function onTicket(a) {
       $('#eta').textContent = t('preQueueText', { time: ui.opensAt ? when(ui.opensAt) : '…' });
       $('#updated').textContent = t('updated', { time: clock(Date.now()) });
       live();
-      return schedulePoll(a.pollAfterMs);
+      // Wake at the opening (spread over its first 5 s, so a million pages do not ask in the same instant).
+      const opening = ui.opensAt ? Date.parse(ui.opensAt) - Date.now() + Math.random() * 5000 : Infinity;
+      return schedulePoll(Math.max(1000, Math.min(a.pollAfterMs, opening)));
     }
     ui.firstRank = Math.max(ui.firstRank, a.rank);
     $('#rank-text').textContent = a.rank <= 1 ? t('rankOne') : t('rank', { rank: a.rank.toLocaleString(LANG()) });
