@@ -11,6 +11,7 @@ use seatwise_engine::local::{RedisServer, ServerOptions};
 use seatwise_engine::notify::{Notifier, Worker, queue_channel};
 use seatwise_engine::{ConnectOptions, Engine, Redis, ShowId, ShowStatus, Target};
 
+use crate::lifecycle::buyer;
 use crate::support::*;
 
 fn ably(s: &StandIn, max_rps: f64) -> Arc<AblyRest> {
@@ -186,4 +187,72 @@ async fn with_ably_down_the_closer_hands_over_and_a_worker_tells_everyone_once_i
     let told = s.channels().iter().filter(|c| c.starts_with("seatwise:ticket:s1:d1:")).count();
     assert_eq!(told, 300);
     assert_eq!(s.duplicates(), 0);
+}
+
+/// Asynchronous replication can lose the last acknowledged joins when a lagging replica is promoted: the new
+/// primary then issues the same sequence numbers again. Their ticket ids must differ from the lost ones, or
+/// the next buyers would be handed tickets other buyers already hold. Simulated exactly: a replica stops
+/// replicating (pointed at a dead address: it keeps its data), three more buyers join on the primary, the
+/// primary is killed, the replica is promoted, three new buyers join there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_promoted_replica_that_lost_joins_never_hands_out_their_ticket_ids() {
+    let primary = RedisServer::start(&ServerOptions::default()).unwrap();
+    let replica = RedisServer::start(&ServerOptions::default()).unwrap();
+    let on = |s: &RedisServer| {
+        let url = s.url();
+        async move { Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(url))).await.unwrap()) }
+    };
+    let (p, r) = (on(&primary).await, on(&replica).await);
+    let _: String = r.redis().query(redis::cmd("REPLICAOF").arg("127.0.0.1").arg(primary.port())).await.unwrap();
+    open_show(&p, &show("s1", 1, 1, 600.0, 600.0)).await;
+    let sc = scope("s1", "d1");
+    for i in 0..5 {
+        p.join(&sc, &buyer(&format!("early-{i}"))).await.unwrap();
+    }
+    until(Duration::from_secs(10), "the replica caught up", async || {
+        let n: i64 = p.redis().query(redis::cmd("WAIT").arg(1).arg(200)).await.unwrap();
+        n == 1
+    })
+    .await;
+    // The replica falls behind for good: it follows an address where nobody answers (keeping its data).
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let _: String = r.redis().query(redis::cmd("REPLICAOF").arg("127.0.0.1").arg(dead)).await.unwrap();
+    let mut lost = Vec::new();
+    for i in 0..3 {
+        lost.push(p.join(&sc, &buyer(&format!("lost-{i}"))).await.unwrap().ticket);
+    }
+    primary.kill();
+    let _: String = r.redis().query(redis::cmd("REPLICAOF").arg("NO").arg("ONE")).await.unwrap();
+    let mut fresh = Vec::new();
+    for i in 0..3 {
+        let t = r.join(&sc, &buyer(&format!("new-{i}"))).await.unwrap();
+        assert_eq!(t.rank, 5 + i as u64, "ranks stay dense on the promoted replica");
+        fresh.push(t.ticket);
+    }
+    for (l, f) in lost.iter().zip(&fresh) {
+        assert_ne!(l, f, "a lost buyer's ticket id was handed to a new buyer");
+    }
+    // A lost ticket is not anyone's on the new primary: its holder learns it is unknown, never a new
+    // buyer's place.
+    for l in &lost {
+        let t = seatwise_engine::Ticket::parse(l).unwrap();
+        let e = r.status(&sc, &t).await.unwrap_err();
+        assert!(matches!(e, seatwise_engine::Error::UnknownTicket { .. }), "{e}");
+    }
+    // The new buyers' tickets work as any other.
+    let first = seatwise_engine::Ticket::parse(&fresh[0]).unwrap();
+    assert_eq!(r.status(&sc, &first).await.unwrap().rank, 5);
+    // A close tells every buyer by the id they hold, before the failover and after it.
+    let early = r.join_with_proof(&sc, &buyer("early-1"), seatwise_engine::JoinProof::Trusted).await.unwrap().ticket;
+    let s = StandIn::start(Config::default()).await;
+    let n = Notifier::new(r.clone(), ably(&s, 0.0), "w1");
+    r.update_show_status(&sc.show, ShowStatus::Closed, &actor(), None).await.unwrap();
+    let scopes = n.all_scopes().await.unwrap();
+    for _ in 0..5 {
+        n.cycle(&scopes, &|_| {}).await.unwrap();
+    }
+    for t in [&early, &fresh[0], &fresh[2]] {
+        let told = s.messages(&seatwise_engine::notify::ticket_channel(&sc, t));
+        assert!(told.iter().any(|m| m.name == "ticket.queue_closed"), "{t} was not told the queue closed");
+    }
 }

@@ -35,5 +35,6 @@ redis.call('HSET', K_META, 'state', 'closed', 'closed_reason', ARGV[1], 'closed_
 -- Two entries: the public event (sent once, like any other), then the drain work for the worker, which stays
 -- pending while it tells the generation's buyers slice by slice.
 emit('queue_closed', '', {reason = ARGV[1], gen = m.gen}, now)
-emit('queue_drain', '', {reason = ARGV[1], gen = m.gen, buyers = told, secret = m.secret}, now)
+emit('queue_drain', '', {reason = ARGV[1], gen = m.gen, buyers = told, secret = m.secret, epochs = m.epochs or ''},
+     now)
 return {OK, m.gen, told}

@@ -7,9 +7,10 @@
 --   state, rank, eta_ms, expires_at_ms, paused} (a buyer's code is OK, E_QUEUE_FULL or E_NOT_OWNER; the
 --   other fields of a refused buyer are '' / 0)
 local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms', 'outflow',
-                    'seats_total')
+                    'seats_total', 'epochs', 'replid')
 if not v[1] then return {E_NO_QUEUE} end
 if v[1] == 'closed' then return {E_CLOSED} end
+v.epochs = guard_epoch(v[9], v[10])
 local out = {OK}
 for i = 1, tonumber(ARGV[1]) do
   local r = join_one(v, ARGV[2 * i], ARGV[2 * i + 1])

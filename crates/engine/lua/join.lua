@@ -5,7 +5,8 @@
 -- Returns {OK, ticket, state, rank, eta_ms, expires_at_ms, paused, back} | {E_NO_QUEUE} | {E_CLOSED} | {E_QUEUE_FULL}
 --   | {E_NOT_OWNER}
 local v = redis.call('HMGET', K_META, 'state', 'gen', 'secret', 'capacity', 'departed', 'session_ms', 'outflow',
-                    'seats_total')
+                    'seats_total', 'epochs', 'replid')
 if not v[1] then return {E_NO_QUEUE} end
 if v[1] == 'closed' then return {E_CLOSED} end
+v.epochs = guard_epoch(v[9], v[10])
 return join_one(v, ARGV[1], ARGV[2] or '')

@@ -195,6 +195,11 @@ impl RedisServer {
         Err(Error::Redis(last))
     }
 
+    /// The server's process id (for a test that pauses or kills it as a fault would).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// The TLS port, when started with [`ServerOptions::tls`].
     pub fn tls_port(&self) -> Option<u16> {
         self.tls_port

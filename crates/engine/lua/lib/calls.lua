@@ -136,8 +136,8 @@ local function stats_reply(m, outbox, now)
 end
 
 -- One buyer's join (join.lua, join-many.lua). `v` is the queue meta as join reads it: HMGET of state, gen,
--- secret, capacity, departed, session_ms, outflow, seats_total (v[5] is kept current across the buyers of
--- one batch).
+-- secret, capacity, departed, session_ms, outflow, seats_total, epochs, replid (v[5] is kept current across
+-- the buyers of one batch; v.epochs is what guard_epoch returned).
 -- The path of a new buyer is kept to the fewest calls: it admits the buyer at once only when nobody else
 -- waits and a session is free; otherwise the head is admitted by the queue's housekeeping (the next
 -- status call, or any stats call). A buyer's live ticket is handed back only to its owner: `proof` is the
@@ -168,7 +168,7 @@ local function join_one(v, buyer, proof)
     redis.call('HSET', K_BUY, buyer, seq)
   end
   local now = now_ms()
-  local id = ticket_id({gen = v[2], secret = v[3]}, seq)
+  local id = ticket_id({gen = v[2], secret = v[3], epochs = v.epochs}, seq)
   -- Every ticket issued so far, this one included, either waits or has departed.
   local waiting = seq - tonumber(v[5] or '0')
   -- (A queue with an outflow limit or a seat count leaves even that to the housekeeping, which applies them.)

@@ -76,7 +76,7 @@ end
 local function load_meta()
   local META_FIELDS = {'state', 'gen', 'secret', 'capacity', 'session_ms', 'abandon_ms', 'max_seats',
                        'head', 'grace_ms', 'departed', 'last_admit_ms', 'resumed_ms', 'outflow', 'of_tat',
-                       'seats_total', 'draw_n', 'draw_head', 'draw_seed', 'draw_left'}
+                       'seats_total', 'draw_n', 'draw_head', 'draw_seed', 'draw_left', 'epochs'}
   local v = redis.call('HMGET', K_META, unpack(META_FIELDS))
   if not v[1] then return nil end
   local m = {}

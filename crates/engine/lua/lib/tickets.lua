@@ -1,5 +1,42 @@
+-- The epoch a ticket was issued in: `m.epochs` lists "<epoch>:<first seq>" pairs, one per new primary seen
+-- (see guard_epoch); 0 before any (and in queues opened before epochs existed).
+local function epoch_of(m, seq)
+  local e = 0
+  for ep, from in string.gmatch(m.epochs or '', '(%d+):(%d+)') do
+    if seq >= tonumber(from) then e = tonumber(ep) end
+  end
+  return e
+end
+
+-- A ticket's tag: keyed by the queue's secret, the generation, the seq and, from the first failover on, the
+-- epoch — so a seq issued again after a failover that lost it gets another id.
 local function ticket_tag(m, seq)
-  return string.sub(redis.sha1hex(m.secret .. ':' .. m.gen .. ':' .. seq), 1, 16)
+  local base = m.secret .. ':' .. m.gen .. ':' .. seq
+  local e = epoch_of(m, seq)
+  if e > 0 then base = base .. ':' .. e end
+  return string.sub(redis.sha1hex(base), 1, 16)
+end
+
+-- Asynchronous replication may lose the last acknowledged joins when a lagging replica is promoted (or a
+-- node restarts from an older file): the new primary would issue their seqs again. A join first compares
+-- the primary's replication id with the one the queue recorded; on a new one, tickets from the next seq on
+-- belong to a new epoch (a different tag), so no ticket id is ever issued twice. `epochs` and `replid` are
+-- the meta's fields as read; returns the epochs now. A Redis that keeps INFO from scripts (none we know of;
+-- Upstash answers it) skips the check, and its durability is its provider's.
+local function guard_epoch(epochs, replid)
+  local ok, info = pcall(redis.call, 'INFO', 'replication')
+  if not ok or type(info) ~= 'string' then return epochs end
+  local now_id = string.match(info, 'master_replid:(%x+)')
+  if not now_id or now_id == replid then return epochs end
+  epochs = epochs or ''
+  if replid then
+    local epoch = redis.call('HINCRBY', K_META, 'epoch', 1)
+    local from = tonumber(redis.call('GET', K_SEQ) or '0') + 1
+    epochs = epochs .. ((epochs == '') and '' or ',') .. epoch .. ':' .. from
+    redis.call('HSET', K_META, 'epochs', epochs)
+  end
+  redis.call('HSET', K_META, 'replid', now_id)
+  return epochs
 end
 
 local function ticket_id(m, seq)

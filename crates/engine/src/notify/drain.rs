@@ -16,6 +16,14 @@ use crate::ids::Scope;
 use crate::keys;
 
 /// What one drain step did.
+/// The queue's epochs ("<epoch>:<first seq>,…", lua/lib/tickets.lua `guard_epoch`) in order.
+fn epochs(text: &str) -> Vec<(u64, u64)> {
+    text.split(',')
+        .filter_map(|p| p.split_once(':'))
+        .filter_map(|(e, f)| Some((e.parse().ok()?, f.parse().ok()?)))
+        .collect()
+}
+
 /// What one process remembers of a closed queue's drain between steps.
 #[derive(Default)]
 pub(super) struct DrainMemory {
@@ -122,12 +130,20 @@ impl Notifier {
         seqs: &[u64],
     ) -> Result<(u64, Option<String>)> {
         let secret = e.data.get("secret").and_then(Json::as_str).unwrap_or("");
+        let epochs = epochs(e.data.get("epochs").and_then(Json::as_str).unwrap_or(""));
         let reason = e.data.get("reason").cloned().unwrap_or(Json::Null);
         let at = e.data.get("at").cloned().unwrap_or(Json::Null);
         let mut outs = Vec::with_capacity(seqs.len());
         let mut channels = Vec::with_capacity(seqs.len());
         for &seq in seqs {
-            let tag = &sha1_smol::Sha1::from(format!("{secret}:{generation}:{seq}")).digest().to_string()[..16];
+            // As lua/lib/tickets.lua's ticket_tag: from the first failover on, the epoch is part of the tag.
+            let epoch = epochs.iter().filter(|(_, from)| seq >= *from).map(|(e, _)| *e).next_back().unwrap_or(0);
+            let keyed = if epoch > 0 {
+                format!("{secret}:{generation}:{seq}:{epoch}")
+            } else {
+                format!("{secret}:{generation}:{seq}")
+            };
+            let tag = &sha1_smol::Sha1::from(keyed).digest().to_string()[..16];
             let ticket = format!("{generation}.{seq}.{tag}");
             let channel = ticket_channel(scope, &ticket);
             let base = stable_id_base(&format!("{drain}/{seq}"));
