@@ -12,6 +12,11 @@ pub enum Error {
 
     #[error("cannot reach Redis at {target}: {detail}")]
     Unreachable { target: String, detail: String },
+    /// A cluster moving a slot (a failover or a resharding): the call did not run; try again in a moment.
+    #[error(
+        "the Redis Cluster at {target} is moving the slot of this queue (a failover or a resharding): {detail}; try again in a moment"
+    )]
+    Failover { target: String, detail: String },
     #[error("Redis at {target} refused the credentials (check the user name and password)")]
     Auth { target: String },
     #[error("TLS connection to Redis at {target} failed: {detail}")]
@@ -202,7 +207,7 @@ impl Error {
     pub fn code(&self) -> ErrorCode {
         match self {
             Error::Invalid { .. } => ErrorCode::Invalid,
-            Error::Unreachable { .. } | Error::Timeout { .. } => ErrorCode::Unreachable,
+            Error::Unreachable { .. } | Error::Timeout { .. } | Error::Failover { .. } => ErrorCode::Unreachable,
             Error::Auth { .. } => ErrorCode::Auth,
             Error::ReadOnly { .. } => ErrorCode::ReadOnly,
             Error::Tls { .. } => ErrorCode::Tls,

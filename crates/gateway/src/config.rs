@@ -109,6 +109,26 @@ impl Class {
             Class::Verify => ("verify", l.verify_per_ip, Limit::OFF),
         }
     }
+
+    /// What a limit does when the Redis node holding its counter cannot answer (docs/PROTOCOL.md, "Limits
+    /// during an outage"): the calls that create work or tickets keep their limit from this gateway's own
+    /// counter; the reads a waiting page makes pass (refusing them would only make buyers retry harder).
+    pub fn on_outage(self) -> Outage {
+        match self {
+            Class::Join | Class::Challenge | Class::Action => Outage::LocalCount,
+            Class::Status | Class::Live | Class::Seats | Class::Verify => Outage::Open,
+        }
+    }
+}
+
+/// A limit's rule while its Redis counter is unavailable.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outage {
+    /// Counted by this gateway alone, with the same limit and window (across N gateways a client may get
+    /// up to N times the limit for the length of the outage).
+    LocalCount,
+    /// Not counted: the call passes.
+    Open,
 }
 
 /// How a gateway runs. Secrets come from the environment or files (the CLI reads them), never from flags.

@@ -67,6 +67,12 @@ impl From<Error> for ApiError {
             Closed => StatusCode::GONE,
             Conflict | Exists | IllegalTransition | Rejected | SeatsTaken | TooManySeats | NoSeats | NotHeld
             | AlreadyQueued | NoSession | NotLive | Paused | QueueFull => StatusCode::CONFLICT,
+            _ if matches!(e, Error::Failover { .. }) => {
+                // A cluster failing over is not a fault of ours: counted (in seconds seen), logged quietly.
+                failover_second();
+                tracing::info!(error = %e, "cluster failover or resharding in progress: answered 503 with Retry-After");
+                return ApiError::unavailable();
+            }
             Unreachable | Auth | ReadOnly | Tls | Cluster | Redis | Ably | File | Incomplete | NotConnected
             | Keyring | KeyringUnavailable | KeyringLocked | KeyringDenied | Prefs => {
                 tracing::warn!(code = code.as_str(), error = %e, "engine error answered as 503");
@@ -74,6 +80,17 @@ impl From<Error> for ApiError {
             }
         };
         ApiError::new(status, code.as_str(), e.to_string())
+    }
+}
+
+/// Counts the seconds in which this gateway saw a failover (`seatwise_gateway_failover_seconds_total`):
+/// once per second however many calls met it.
+fn failover_second() {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    if LAST.swap(now, Ordering::Relaxed) != now {
+        metrics::counter!("seatwise_gateway_failover_seconds_total").increment(1);
     }
 }
 

@@ -41,13 +41,13 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use seatwise_ably::AblyRest;
 use seatwise_engine::gate::KeyRing;
-use seatwise_engine::{Engine, ErrorCode, Show, ShowId, ShowQueueStatus, ShowStatus};
+use seatwise_engine::{Engine, ErrorCode, QueueState, Show, ShowId, ShowQueueStatus, ShowStatus};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-pub use crate::config::{Class, Config, Limit, Limits};
+pub use crate::config::{Class, Config, Limit, Limits, Outage};
 use crate::error::ApiError;
 use crate::identity::{Caller, IdentityConfig};
 use crate::joiner::Joiner;
@@ -59,6 +59,11 @@ type Cached<T> = Mutex<HashMap<ShowId, (Instant, T)>>;
 /// The most shows a gateway caches at once (ids are chosen by callers: a flood of made-up ids empties the
 /// cache instead of growing it).
 const CACHE_MAX: usize = 10_000;
+
+/// How old the figures of a queue whose node cannot answer may be when served instead (the rest of the
+/// show is read fresh): long enough for a Redis Cluster failover (seconds), short enough that a buyer never
+/// acts on a stale pause or close for long.
+pub const STALE_FOR: Duration = Duration::from_secs(30);
 
 /// One gateway's state, shared by its handlers.
 pub struct Gateway {
@@ -74,6 +79,12 @@ pub struct Gateway {
     public: Cached<Option<Arc<ShowQueueStatus>>>,
     /// Seat maps per show (with when read).
     shows: Cached<Option<Arc<Show>>>,
+    /// Each show's last status read whole (every queue answered): what a failing node's rows fall back
+    /// to, for at most [`STALE_FOR`].
+    last_good: Cached<Arc<ShowQueueStatus>>,
+    /// Rate-limit counters this gateway keeps itself while Redis cannot count ([`Outage::LocalCount`]):
+    /// "kind:pseudonym" -> (window number, count).
+    local_counts: Mutex<HashMap<String, (u64, u64)>>,
     metrics: PrometheusHandle,
 }
 
@@ -133,6 +144,8 @@ impl Gateway {
             joiner: Joiner::default(),
             public: Mutex::new(HashMap::new()),
             shows: Mutex::new(HashMap::new()),
+            last_good: Mutex::new(HashMap::new()),
+            local_counts: Mutex::new(HashMap::new()),
             metrics: metrics_handle(),
             config,
         })
@@ -153,9 +166,49 @@ impl Gateway {
 
     /// A show's public queue status, read from Redis at most once per `public_cache` by this gateway; 404
     /// for a show that does not exist or is not public yet (a draft, or upcoming with no sale opening).
+    ///
+    /// A node that cannot answer (down, failing over) fails only its own queues: their rows come from the
+    /// last status this gateway read whole, if it is at most [`STALE_FOR`] old (stale-while-revalidate);
+    /// when even the catalog cannot be read, the whole last status serves for as long.
     pub async fn public_status(&self, show: &ShowId) -> Result<Arc<ShowQueueStatus>, ApiError> {
-        let read = self.engine.get_show_queue_status(show);
+        let read = async {
+            match self.engine.get_show_queue_status(show).await {
+                Ok(mut fresh) => {
+                    self.fill_from_stale(show, &mut fresh);
+                    Ok(fresh)
+                }
+                Err(e) if e.code() != ErrorCode::NotFound => match self.stale(show) {
+                    Some(s) => {
+                        metrics::counter!("seatwise_gateway_stale_served_total").increment(1);
+                        Ok((*s).clone())
+                    }
+                    None => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        };
         self.public_cached(&self.public, show, read, |s| is_public(s.status, &s.sale_opens_at)).await
+    }
+
+    fn stale(&self, show: &ShowId) -> Option<Arc<ShowQueueStatus>> {
+        let c = self.last_good.lock().expect("cache lock");
+        c.get(show).filter(|(at, _)| at.elapsed() <= STALE_FOR).map(|(_, v)| v.clone())
+    }
+
+    /// Remembers a status read whole; or fills the failed rows of a partial one from the last whole one.
+    fn fill_from_stale(&self, show: &ShowId, fresh: &mut ShowQueueStatus) {
+        let failed = |q: &seatwise_engine::ScheduleQueueStatus| q.stats.state == QueueState::Error;
+        if !fresh.queue_statuses.iter().any(failed) {
+            self.remember(&self.last_good, show, Arc::new(fresh.clone()));
+            return;
+        }
+        let Some(old) = self.stale(show) else { return };
+        for row in fresh.queue_statuses.iter_mut().filter(|q| failed(q)) {
+            if let Some(prev) = old.queue_statuses.iter().find(|o| o.sched_id == row.sched_id) {
+                *row = prev.clone();
+                metrics::counter!("seatwise_gateway_stale_served_total").increment(1);
+            }
+        }
     }
 
     /// A public show with its schedules and seat maps (cached like [`Gateway::public_status`]).
@@ -188,12 +241,25 @@ impl Gateway {
         found.ok_or_else(|| no_show(show))
     }
 
-    /// Counts a request against a limit; 429 with Retry-After when over it.
-    pub async fn limit(&self, kind: &str, who: &str, l: Limit) -> Result<(), ApiError> {
+    /// Counts a request against a limit; 429 with Retry-After when over it. While Redis cannot count it,
+    /// `outage` decides (docs/PROTOCOL.md, "Limits during an outage").
+    pub async fn limit(&self, kind: &str, who: &str, l: Limit, outage: Outage) -> Result<(), ApiError> {
         if l.max == 0 {
             return Ok(());
         }
-        match self.engine.rate_limit(kind, &self.key.current().pseudonym(who), l.max, l.window_ms).await? {
+        let who = self.key.current().pseudonym(who);
+        let over = match self.engine.rate_limit(kind, &who, l.max, l.window_ms).await {
+            Ok(over) => over,
+            Err(e) if e.code() == ErrorCode::Unreachable => {
+                metrics::counter!("seatwise_gateway_limit_outage_total", "limit" => kind.to_string()).increment(1);
+                match outage {
+                    Outage::Open => None,
+                    Outage::LocalCount => self.count_locally(kind, &who, l),
+                }
+            }
+            Err(e) => return Err(e.into()),
+        };
+        match over {
             None => Ok(()),
             Some(ms) => {
                 metrics::counter!("seatwise_gateway_rate_limited_total", "limit" => kind.to_string()).increment(1);
@@ -202,15 +268,33 @@ impl Gateway {
         }
     }
 
+    /// The fixed-window count `ratelimit.lua` keeps, kept by this gateway alone: `Some(ms)` = over the
+    /// limit, retry after `ms`.
+    fn count_locally(&self, kind: &str, who: &str, l: Limit) -> Option<u64> {
+        let now = seatwise_engine::gate::now_ms();
+        let window = now / l.window_ms.max(1);
+        let mut c = self.local_counts.lock().expect("counts lock");
+        if c.len() >= CACHE_MAX {
+            c.clear();
+        }
+        let entry = c.entry(format!("{kind}:{who}")).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 += 1;
+        (entry.1 > l.max).then(|| ((window + 1) * l.window_ms).saturating_sub(now).max(1))
+    }
+
     /// The limits a call passes before its work, in order: its address's (browsers only), then its
     /// buyer's. A call refused by the first leaves no trace in the second.
     pub async fn check(&self, class: Class, ip: &str, caller: &Caller) -> Result<(), ApiError> {
         let (kind, per_ip, per_buyer) = class.limits(&self.config.limits);
+        let outage = class.on_outage();
         if !caller.is_service() {
-            self.limit(&format!("{kind}-ip"), ip, per_ip).await?;
+            self.limit(&format!("{kind}-ip"), ip, per_ip, outage).await?;
         }
         if let Some(b) = caller.buyer() {
-            self.limit(&format!("{kind}-buyer"), b.as_str(), per_buyer).await?;
+            self.limit(&format!("{kind}-buyer"), b.as_str(), per_buyer, outage).await?;
         }
         Ok(())
     }

@@ -7,7 +7,9 @@ pub(crate) fn scrub(text: &str, secrets: &[String]) -> String {
     secrets.iter().fold(text.to_string(), |t, s| t.replace(s.as_str(), "<redacted>"))
 }
 
-pub(crate) fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration) -> Error {
+/// `cluster`: the connection is a cluster connection (redirects are then a failover or a resharding in
+/// progress, not a misconfiguration).
+pub(crate) fn classify(e: RedisError, label: &str, secrets: &[String], timeout: Duration, cluster: bool) -> Error {
     use redis::ServerErrorKind as S;
     let target = label.to_string();
     let text = scrub(&e.to_string(), secrets);
@@ -28,6 +30,15 @@ pub(crate) fn classify(e: RedisError, label: &str, secrets: &[String], timeout: 
     if lower.contains("tls") || lower.contains("certificate") || lower.contains("handshake") || lower.contains("rustls")
     {
         return Error::Tls { detail: tls_advice(&target, &text), target };
+    }
+    if cluster
+        && matches!(
+            e.kind(),
+            ErrorKind::Server(S::Moved | S::Ask | S::TryAgain | S::ClusterDown | S::BusyLoading)
+                | ErrorKind::ClusterConnectionNotFound
+        )
+    {
+        return Error::Failover { target, detail: text };
     }
     match e.kind() {
         ErrorKind::Server(S::Moved) | ErrorKind::Server(S::Ask) => {
@@ -58,7 +69,7 @@ pub(crate) fn cluster_connect_error(e: RedisError, label: &str, secrets: &[Strin
             "{label}: the node given is not in cluster mode; connect to it with a single redis:// URL instead"
         ));
     }
-    match classify(e, label, secrets, timeout) {
+    match classify(e, label, secrets, timeout, false) {
         Error::Redis(detail) => Error::Cluster(format!("cannot use {label} as a cluster: {detail}")),
         other => other,
     }

@@ -97,7 +97,7 @@ impl Redis {
                 let fut = ConnectionManager::new_with_config(client, cfg);
                 let result = match tokio::time::timeout(opts.connect_timeout * 2, fut).await {
                     Ok(Ok(m)) => Ok(m),
-                    Ok(Err(e)) => Err(classify(e, &label, &secrets, opts.connect_timeout)),
+                    Ok(Err(e)) => Err(classify(e, &label, &secrets, opts.connect_timeout, false)),
                     Err(_) => Err(Error::Timeout { target: label.clone(), millis: opts.connect_timeout.as_millis() }),
                 };
                 let mgr = match result {
@@ -311,8 +311,16 @@ impl Redis {
                     }
                 }
                 Err(e) => {
+                    // Only this node's commands failed (a node down or failing over): the others' answers
+                    // stand, so one queue's outage never takes down the figures of the rest. Its commands
+                    // answer TRYAGAIN (they may be sent again once the slot has a master).
                     *self.slots.lock().expect("not poisoned") = None;
-                    return Err(e);
+                    let _ = e; // the node's own error says less than TRYAGAIN to the callers
+                    let failed = redis::parse_redis_value(b"-TRYAGAIN the node serving this slot did not answer\r\n")
+                        .unwrap_or(Value::Nil);
+                    for i in idx {
+                        out[i] = failed.clone();
+                    }
                 }
             }
         }
@@ -331,7 +339,7 @@ impl Redis {
 
     /// Turns a driver error into an engine error that names this connection safely.
     pub(crate) fn error(&self, e: RedisError) -> Error {
-        classify(e, &self.label, &self.secrets, self.timeout)
+        classify(e, &self.label, &self.secrets, self.timeout, matches!(self.inner, Inner::Cluster(_)))
     }
 }
 

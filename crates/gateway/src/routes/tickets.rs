@@ -135,10 +135,10 @@ pub(super) async fn join(
     let (buyer, set_cookie) = match from.caller.buyer() {
         Some(b) => (b.clone(), None),
         None => {
-            gw.limit("new-buyer-ip", &from.ip, gw.config.limits.new_buyer_per_ip).await?;
+            gw.limit("new-buyer-ip", &from.ip, gw.config.limits.new_buyer_per_ip, crate::Outage::LocalCount).await?;
             let (b, c) = gw.identity.new_browser();
             // The new buyer's first join counts like any other.
-            gw.limit("join-buyer", b.as_str(), gw.config.limits.join_per_buyer).await?;
+            gw.limit("join-buyer", b.as_str(), gw.config.limits.join_per_buyer, crate::Outage::LocalCount).await?;
             (b, Some(c))
         }
     };
