@@ -14,6 +14,7 @@ mod abuse;
 mod api;
 mod attacks;
 mod deploy;
+mod failover;
 mod page;
 mod parsers;
 

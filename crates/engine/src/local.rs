@@ -38,6 +38,8 @@ pub struct ServerOptions {
     /// Keep an append-only file written on every change (`appendfsync always`), so a crash loses nothing
     /// acknowledged (needs `data_dir` to survive a restart).
     pub appendonly: bool,
+    /// In cluster mode: how long a node may be silent before it is failed over (default 5000 ms).
+    pub cluster_node_timeout_ms: Option<u64>,
 }
 
 /// A TLS listener's files (PEM).
@@ -151,7 +153,8 @@ impl RedisServer {
                 cmd.args(["--save", ""]);
             }
             if opts.cluster {
-                cmd.args(["--cluster-enabled", "yes", "--cluster-node-timeout", "5000"])
+                let timeout = opts.cluster_node_timeout_ms.unwrap_or(5000).to_string();
+                cmd.args(["--cluster-enabled", "yes", "--cluster-node-timeout", &timeout])
                     .arg("--cluster-config-file")
                     .arg(dir.join(format!("nodes-{port}.conf")));
             }
@@ -296,11 +299,37 @@ impl RedisCluster {
     /// A cluster whose nodes also listen for TLS and talk TLS on the cluster bus (`tls-cluster yes`; the
     /// certificate must serve both as server and client certificate). Seeds: [`RedisCluster::tls_urls`].
     pub fn start_with(n: usize, tls: Option<ServerTls>) -> Result<RedisCluster> {
-        let opts = ServerOptions { cluster: true, tls, ..Default::default() };
+        Self::create(n, 0, ServerOptions { cluster: true, tls, ..Default::default() })
+    }
+
+    /// `masters` masters with one replica each (`cluster-replicas 1`), failing a silent master over after
+    /// `node_timeout_ms`: what a fault test kills a master of.
+    pub fn start_with_replicas(masters: usize, node_timeout_ms: u64) -> Result<RedisCluster> {
+        let opts =
+            ServerOptions { cluster: true, cluster_node_timeout_ms: Some(node_timeout_ms), ..Default::default() };
+        let c = Self::create(masters * 2, 1, opts)?;
+        // Every replica has synced with its master before anyone counts on it.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        for node in &c.nodes {
+            loop {
+                let info = redis_cli(&["-p".into(), node.port.to_string(), "info".into(), "replication".into()])?;
+                if info.contains("role:master") || info.contains("master_link_status:up") {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return Err(Error::Cluster(format!("replica {} never synced: {info}", node.port)));
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        Ok(c)
+    }
+
+    fn create(n: usize, replicas: usize, opts: ServerOptions) -> Result<RedisCluster> {
         let nodes = (0..n).map(|_| RedisServer::start(&opts)).collect::<Result<Vec<_>>>()?;
         let mut args = vec!["--cluster".to_string(), "create".to_string()];
         args.extend(nodes.iter().map(|s| format!("127.0.0.1:{}", s.port)));
-        args.extend(["--cluster-replicas", "0", "--cluster-yes"].map(String::from));
+        args.extend(["--cluster-replicas".to_string(), replicas.to_string(), "--cluster-yes".to_string()]);
         redis_cli(&args)?;
         let deadline = Instant::now() + Duration::from_secs(20);
         for node in &nodes {
