@@ -195,3 +195,53 @@ async fn a_master_killed_mid_sale_pauses_only_its_performance_and_hands_out_noth
         assert_eq!(queue_stats(&e, &scope("gala", sched)).await.queue_size, ranks.len() as u64, "{sched}: stats");
     }
 }
+
+/// While Redis cannot count a limit, each route follows its rule, never chance: joins keep their limit from
+/// the gateway's own counter (429 once over it, although Redis is down), status polls are not counted (the
+/// call goes on, and answers 503 because the queue itself cannot answer).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_during_an_outage_follow_their_rule() {
+    use seatwise_engine::local::{RedisServer, ServerOptions};
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let e = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.unwrap());
+    open_show(&e, &show("s1", 1, 1, 600.0, 600.0)).await;
+    let mut cfg = config();
+    let three = seatwise_gateway::Limit { max: 3, window_ms: 60_000 };
+    cfg.limits.join_per_ip = three;
+    cfg.limits.new_buyer_per_ip = seatwise_gateway::Limit { max: 100, window_ms: 60_000 };
+    cfg.limits.status_per_ip = three;
+    let g = gateway(&e, cfg).await;
+    let url = format!("{}/v1/queues/s1/d1/tickets", g.url());
+    let mut b = Browser::new();
+    let j = b.post(&url, json!({})).await;
+    assert_eq!(j.status, StatusCode::OK);
+    let ticket = j.body["ticket"].as_str().unwrap().to_string();
+    server.kill();
+    // Joins: the gateway's own count starts with the outage: three pass it (and meet the outage: 503), the
+    // fourth is refused before any work.
+    let codes: Vec<StatusCode> = {
+        let mut v = Vec::new();
+        for _ in 0..4 {
+            v.push(Browser::new().post(&url, json!({})).await.status);
+        }
+        v
+    };
+    assert_eq!(
+        codes,
+        [
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::SERVICE_UNAVAILABLE,
+            StatusCode::TOO_MANY_REQUESTS
+        ],
+        "joins keep their limit from the gateway's own count"
+    );
+    // Status polls are not counted while Redis is down: never a 429, however many.
+    for _ in 0..6 {
+        let a = b.get(&format!("{url}/{ticket}")).await;
+        assert_eq!(a.status, StatusCode::SERVICE_UNAVAILABLE, "{:?}", a.body);
+        assert!(a.headers.contains_key("retry-after"));
+    }
+    let metrics = scrape_metrics(&e).await;
+    assert!(metrics.contains("seatwise_gateway_limit_outage_total"), "the outage is counted");
+}

@@ -250,14 +250,16 @@ impl Gateway {
         let who = self.key.current().pseudonym(who);
         let over = match self.engine.rate_limit(kind, &who, l.max, l.window_ms).await {
             Ok(over) => over,
-            Err(e) if e.code() == ErrorCode::Unreachable => {
+            // Whatever kept Redis from counting (a node down, failing over, timing out), the route's rule
+            // decides, never the kind of error.
+            Err(e) => {
                 metrics::counter!("seatwise_gateway_limit_outage_total", "limit" => kind.to_string()).increment(1);
+                tracing::debug!(error = %e, limit = kind, "a limit's counter could not be read: the route's outage rule applies");
                 match outage {
                     Outage::Open => None,
                     Outage::LocalCount => self.count_locally(kind, &who, l),
                 }
             }
-            Err(e) => return Err(e.into()),
         };
         match over {
             None => Ok(()),
