@@ -132,6 +132,14 @@ async fn a_master_killed_mid_sale_pauses_only_its_performance_and_hands_out_noth
     cluster.nodes.remove(i).kill();
     let killed = Instant::now();
     *kill_at.lock().unwrap() = Some(killed);
+    // The monitor (what the console refreshes) still answers: the dead master's row is an error, the
+    // others are read as usual.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let shows = e.all_open_queue_status().await.expect("the monitor answers during the failover");
+    for q in &shows[0].queue_statuses {
+        let failed = q.stats.state == seatwise_engine::QueueState::Error;
+        assert_eq!(failed, q.sched_id.as_str() == victim_sched, "{}: {:?}", q.sched_id, q.stats.closed_reason);
+    }
     let key = format!("{{gala:{victim_sched}}}");
     let mut failover = None;
     while killed.elapsed() < Duration::from_secs(20) {
