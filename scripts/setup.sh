@@ -7,9 +7,11 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # redis-server/redis-tools: the local sandbox and the tests. WebKitGTK (+ libssl, pkg-config): building the
 # console. xvfb, webkit2gtk-driver: the console's end-to-end test. dbus, gnome-keyring, libsecret-tools:
 # the OS keyring (Secret Service) the console and its tests use. procps: pgrep in test.sh. chromium,
-# chromium-driver: the waiting page's tests in a real (headless) browser.
+# chromium-driver: the waiting page's tests in a real (headless) browser. nginx, caddy: the venue's door
+# in front of a booking site (started by the tests on free ports; their services are not enabled here).
 need_pkgs=(redis-server redis-tools libwebkit2gtk-4.1-dev libssl-dev pkg-config build-essential
-           xvfb webkit2gtk-driver dbus gnome-keyring libsecret-tools procps chromium chromium-driver)
+           xvfb webkit2gtk-driver dbus gnome-keyring libsecret-tools procps chromium chromium-driver
+           nginx caddy)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -14,6 +14,7 @@ mod abuse;
 mod api;
 mod attacks;
 mod deploy;
+mod door;
 mod failover;
 mod page;
 mod parsers;

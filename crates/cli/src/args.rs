@@ -171,6 +171,10 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "SEATWISE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+    /// Guard a booking site: a JSON file naming its protected paths and their queues (docs/INTEGRATION.md);
+    /// the site's reverse proxy then asks GET /v1/door for each request.
+    #[arg(long, env = "SEATWISE_DOOR")]
+    pub door: Option<std::path::PathBuf>,
     /// An origin (scheme://host[:port]) allowed to call from browsers; repeat for several.
     #[arg(long = "cors-origin", env = "SEATWISE_CORS_ORIGINS", value_delimiter = ',')]
     pub cors_origins: Vec<String>,

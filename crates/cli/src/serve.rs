@@ -85,6 +85,16 @@ pub fn config(a: &ServeArgs) -> Result<Config, Fail> {
         },
         max_connections: a.max_connections,
         sold_out_margin: a.sold_out_margin.max(0.0),
+        door: match &a.door {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| invalid(format!("--door {}: cannot read it: {e}", path.display())))?;
+                let door = seatwise_gateway::door::DoorConfig::parse(&text)
+                    .map_err(|e| invalid(format!("--door {}: {e}", path.display())))?;
+                Some(std::sync::Arc::new(door))
+            }
+        },
         ..Config::default()
     };
     config.validate().map_err(invalid)?;

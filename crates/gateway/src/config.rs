@@ -167,6 +167,8 @@ pub struct Config {
     /// A waiting buyer is told the seats are likely gone when their rank exceeds the likely-sold-out
     /// rank × this (1.0 = as soon as the estimate says so; larger = only when surer).
     pub sold_out_margin: f64,
+    /// The venue's door (forward-auth in front of its booking site); None = off (`/v1/door` answers 404).
+    pub door: Option<std::sync::Arc<crate::door::DoorConfig>>,
 }
 
 impl Default for Config {
@@ -188,6 +190,7 @@ impl Default for Config {
             max_connections: 10_000,
             public_metrics: false,
             sold_out_margin: 1.0,
+            door: None,
         }
     }
 }

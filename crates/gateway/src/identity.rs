@@ -85,6 +85,14 @@ impl IdentityConfig {
         if self.cookie_secure { COOKIE } else { COOKIE_INSECURE }
     }
 
+    /// Whether the call carries the venue's service key (for server-to-server calls that act on a pass,
+    /// not for a named buyer).
+    pub fn is_service_call(&self, headers: &HeaderMap) -> bool {
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|a| a.to_str().ok()).and_then(|a| a.strip_prefix("Bearer "));
+        given.is_some_and(|g| self.service_key.is_some_and(|k| k == secret_hash(g)))
+    }
+
     /// Who calls, from the headers alone.
     pub fn identify(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
         if let Some(auth) = headers.get(header::AUTHORIZATION) {

@@ -18,6 +18,7 @@
 //! request.
 
 mod config;
+pub mod door;
 pub mod edge;
 pub mod error;
 pub mod identity;
@@ -85,6 +86,8 @@ pub struct Gateway {
     /// Rate-limit counters this gateway keeps itself while Redis cannot count ([`Outage::LocalCount`]):
     /// "kind:pseudonym" -> (window number, count).
     local_counts: Mutex<HashMap<String, (u64, u64)>>,
+    /// The door's online checks of passes, remembered for a second (door.rs).
+    door_checked: door::Checked,
     metrics: PrometheusHandle,
 }
 
@@ -146,6 +149,7 @@ impl Gateway {
             shows: Mutex::new(HashMap::new()),
             last_good: Mutex::new(HashMap::new()),
             local_counts: Mutex::new(HashMap::new()),
+            door_checked: door::Checked::default(),
             metrics: metrics_handle(),
             config,
         })

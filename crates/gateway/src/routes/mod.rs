@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, State};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,6 +25,7 @@ use crate::{Class, Gateway};
 type Gw = State<Arc<Gateway>>;
 type Body = Result<Bytes, BytesRejection>;
 
+mod door;
 mod public;
 mod tickets;
 
@@ -52,6 +53,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token"),
     ("POST", "/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token"),
     ("POST", "/v1/passes/verify"),
+    ("POST", "/v1/passes/release"),
+    ("GET", "/v1/door"),
+    ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}/enter"),
     ("GET", "/v1/queues/{show}/{sched}/seats"),
     ("GET", "/v1/queues/{show}/{sched}/tickets/{ticket}/live"),
     ("GET", "/q/{show}/{sched}"),
@@ -75,6 +79,9 @@ pub fn routes() -> Router<Arc<Gateway>> {
         .route("/v1/queues/{show}/{sched}/tickets/{ticket}/complete", post(complete))
         .route("/v1/queues/{show}/{sched}/tickets/{ticket}/ably-token", get(ably_token).post(ably_token))
         .route("/v1/passes/verify", post(verify_pass))
+        .route("/v1/passes/release", post(door::release_pass))
+        .route("/v1/door", get(door::door))
+        .route("/v1/queues/{show}/{sched}/tickets/{ticket}/enter", get(door::enter))
         .route("/v1/queues/{show}/{sched}/seats", get(seats))
         .route("/v1/queues/{show}/{sched}/tickets/{ticket}/live", get(live))
         .route("/q/{show}/{sched}", get(crate::page::waiting_room))
