@@ -25,6 +25,13 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests start nginx and Caddy themselves: the system services the packages enable (on :80) are not
+  # ours to run; stop the ones installed just now.
+  for svc in nginx caddy; do
+    if [[ " ${missing[*]} " == *" $svc "* ]] && command -v systemctl >/dev/null 2>&1; then
+      $sudo systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    fi
+  done
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
