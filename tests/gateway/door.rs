@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use seatwise_engine::gate::{KeyRing, Pass};
+use seatwise_engine::{ConnectOptions, Engine, Redis, Target};
 use seatwise_gateway::door::DoorConfig;
 
 use crate::support::*;
@@ -246,4 +247,42 @@ async fn nginx_and_caddy_let_in_only_admitted_buyers() {
         walk(e, &running.url(), &format!("http://127.0.0.1:{site_port}"), &keys().derive("admission-pass"), name).await;
         running.stop().await;
     }
+}
+
+/// While Redis cannot say whether a pass is live, the door does what the venue chose: `closed` sends even
+/// a pass holder to the waiting room; `open` lets a validly signed, unexpired pass through; a forged pass
+/// never passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_down_the_door_does_what_the_venue_chose() {
+    use seatwise_engine::local::{RedisServer, ServerOptions};
+    let server = RedisServer::start(&ServerOptions::default()).unwrap();
+    let e = Engine::new(Redis::connect(&ConnectOptions::new(Target::Url(server.url()))).await.unwrap());
+    open_show(&e, &show("s1", 1, 1, 600.0, 600.0)).await;
+    let t = e.join(&scope("s1", "d1"), &buyer_id("a")).await.unwrap();
+    let pass = Pass { scope: "s1:d1".into(), ticket: t.ticket, exp: t.expires_at_ms.unwrap(), kid: String::new() }
+        .sign(&keys().derive("admission-pass"));
+    let mut doors = Vec::new();
+    for rule in ["open", "closed"] {
+        let cfg = DoorConfig::parse(&format!(
+            r#"{{"protect": [{{"path": "/book", "queue": "s1:d1"}}], "waitingRoom": "http://q.example",
+                "site": "http://t.example", "whenUnavailable": "{rule}"}}"#
+        ))
+        .unwrap();
+        doors.push(gateway(&e, Config { door: Some(Arc::new(cfg)), ..config() }).await);
+    }
+    server.kill();
+    let ask = |gw: String, pass: String| async move {
+        client()
+            .get(format!("{gw}/v1/door"))
+            .header("x-forwarded-uri", "/book/seats")
+            .header("cookie", format!("seatwise_pass={pass}"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(ask(doors[0].url(), pass.clone()).await, StatusCode::OK, "open: the signature suffices");
+    assert_eq!(ask(doors[1].url(), pass.clone()).await, StatusCode::FOUND, "closed: to the waiting room");
+    let forged = format!("{}x", &pass[..pass.len() - 1]);
+    assert_eq!(ask(doors[0].url(), forged).await, StatusCode::FOUND, "a forged pass never passes");
 }
