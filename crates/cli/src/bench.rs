@@ -64,6 +64,9 @@ struct Args {
     /// Only the polling cost of `--buyers` waiting buyers, the previous poll rule beside today's.
     #[arg(long)]
     polls_only: bool,
+    /// Only the latency the venue's door adds per request (forward-auth).
+    #[arg(long)]
+    door_only: bool,
 }
 
 fn show(id: &str, n: usize, capacity: u32) -> Show {
@@ -189,6 +192,10 @@ async fn main() {
 
     if args.estimate_only {
         bench_estimate::run(&e).await;
+        return;
+    }
+    if args.door_only {
+        bench_gateway::door(&e, 20_000).await;
         return;
     }
     if args.polls_only {

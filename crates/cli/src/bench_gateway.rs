@@ -94,6 +94,74 @@ impl Conn {
     }
 }
 
+impl Conn {
+    /// A GET with these headers; returns the status.
+    async fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> u16 {
+        self.tx.ready().await.unwrap();
+        let mut req = Request::builder().method("GET").uri(path).header("host", "bench");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = self.tx.send_request(req.body(Full::new(Bytes::new())).unwrap()).await.unwrap();
+        let status = res.status().as_u16();
+        let _ = res.into_body().collect().await;
+        status
+    }
+}
+
+/// What the venue's door adds to each request of the protected site: one keep-alive connection (as a
+/// proxy keeps to its auth service), `n` sequential `GET /v1/door` with an admitted buyer's pass (its
+/// online check cached, as it is for every request but one a second), beside the same number of
+/// `GET /healthz` (the HTTP path with no work) in the same run. Prints p50/p99/p99.9 of each.
+pub async fn door(e: &Engine, n: usize) {
+    use seatwise_engine::gate::{KeyRing, Pass};
+    crate::open(e, &crate::show("door", 1, 1)).await;
+    let sc = seatwise_engine::Scope::parse("door:d0").unwrap();
+    let t = e.join(&sc, &seatwise_engine::BuyerId::new("door-buyer").unwrap()).await.unwrap();
+    let keys = KeyRing::from_text("gateway key", "bench gateway key, 32 characters or more", "").unwrap();
+    let door = seatwise_gateway::door::DoorConfig::parse(
+        r#"{"protect": [{"path": "/book", "queue": "door:d0"}], "waitingRoom": "http://q.example",
+            "site": "http://t.example", "whenUnavailable": "closed"}"#,
+    )
+    .unwrap();
+    let cfg = seatwise_gateway::Config {
+        limits: seatwise_gateway::Limits::OFF,
+        gateway_keys: Some(keys.clone()),
+        door: Some(Arc::new(door)),
+        ..seatwise_gateway::Config::default()
+    };
+    let gw = Arc::new(seatwise_gateway::Gateway::new(e.clone(), None, cfg).await.unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = seatwise_gateway::Running::start(listener, gw).await.unwrap();
+    let addr = running.addr.to_string();
+    let pass = Pass { scope: sc.to_string(), ticket: t.ticket, exp: t.expires_at_ms.unwrap(), kid: String::new() }
+        .sign(&keys.derive("admission-pass"));
+    let cookie = format!("seatwise_pass={pass}");
+    let mut c = Conn::open(&addr).await;
+    let door_headers = [("x-forwarded-uri", "/book/seats?row=A"), ("cookie", cookie.as_str())];
+    assert_eq!(c.get("/v1/door", &door_headers).await, 200, "the bench's pass is let through");
+    let mut measure = async |path: &str, headers: &[(&str, &str)]| {
+        let mut v = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            c.get(path, headers).await;
+            v.push(t.elapsed().as_secs_f64() * 1e6);
+        }
+        v.sort_by(f64::total_cmp);
+        let q = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
+        (q(0.5), q(0.99), q(0.999))
+    };
+    let base = measure("/healthz", &[]).await;
+    let with = measure("/v1/door", &door_headers).await;
+    println!("\n## The venue's door: {n} sequential requests on one keep-alive connection, in process");
+    println!("GET /healthz (the HTTP path alone): p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs", base.0, base.1, base.2);
+    println!(
+        "GET /v1/door, an admitted pass (online check cached): p50 {:.0} µs, p99 {:.0} µs, p99.9 {:.0} µs (goal: p99 under 2 ms)",
+        with.0, with.1, with.2
+    );
+    running.stop().await;
+}
+
 const JOIN: &str = "/v1/queues/gw/d0/tickets";
 
 /// Closed loop: `clients` connections, `n` joins in all. Returns joins/s.
