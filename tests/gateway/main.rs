@@ -13,6 +13,7 @@ pub const TRANSPORT: support::Transport = support::Transport::Native;
 mod abuse;
 mod api;
 mod attacks;
+mod checkers;
 mod deploy;
 mod door;
 mod failover;

@@ -333,6 +333,28 @@ impl Pass {
 mod tests {
     use super::*;
 
+    /// The test vectors the pass checkers in other languages are tested with (integrations/vectors.json)
+    /// are what this code signs: regenerate with SEATWISE_WRITE_VECTORS=1 after a format change.
+    #[test]
+    fn the_checkers_vectors_are_what_seatwise_signs() {
+        let key = "the venue's pass key, at least 32 characters";
+        let ring = KeyRing::from_text("pass key", key, "").unwrap();
+        let (ticket, exp) = ("3.144.0123456789abcdef", 1_800_000_000_000u64);
+        let valid =
+            Pass { scope: "hamlet-2026:fri-eve".into(), ticket: ticket.into(), exp, kid: String::new() }.sign(&ring);
+        let mut forged = valid.clone();
+        let last = forged.pop().unwrap();
+        forged.push(if last == 'A' { 'B' } else { 'A' });
+        let v = serde_json::json!({"key": key, "scope": "hamlet-2026:fri-eve", "ticket": ticket, "exp": exp,
+                                   "now": exp - 60_000, "valid": valid, "forged": forged});
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../integrations/vectors.json");
+        let text = serde_json::to_string_pretty(&v).unwrap() + "\n";
+        if std::env::var_os("SEATWISE_WRITE_VECTORS").is_some() {
+            std::fs::write(path, &text).unwrap();
+        }
+        assert_eq!(std::fs::read_to_string(path).unwrap_or_default(), text, "integrations/vectors.json is stale");
+    }
+
     fn key() -> SigningKey {
         SigningKey::from_text("k", "0123456789abcdef0123456789abcdef").unwrap()
     }
