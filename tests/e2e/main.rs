@@ -7,7 +7,7 @@
 //! every view), and they share the window, driver and keyring set-up that lives here.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -19,22 +19,12 @@ mod axe;
 mod package;
 #[path = "../support/pki.rs"]
 mod pki;
+#[path = "../support/process.rs"]
+mod process;
 use axe::axe_check;
 use seatwise_engine::{BuyerId, ConnectOptions, Engine, Redis, Scope, Target};
 
-/// A child process killed and reaped on drop.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use process::{Proc, free_port};
 
 fn tool(name: &str) -> PathBuf {
     let cargo_bin = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin").join(name));

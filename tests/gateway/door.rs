@@ -3,7 +3,7 @@
 //! scripts/setup.sh), with a small origin "booking site" behind them.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -12,23 +12,11 @@ use seatwise_engine::gate::{KeyRing, Pass};
 use seatwise_engine::{ConnectOptions, Engine, Redis, Target};
 use seatwise_gateway::door::DoorConfig;
 
+use crate::process::{Proc, free_port};
 use crate::support::*;
 use crate::*;
 
 const SERVICE_KEY: &str = "the venue's service key, 32 or more characters";
-
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
 
 async fn wait_for_port(port: u16, what: &str) {
     let t = Instant::now();

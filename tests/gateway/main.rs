@@ -4,6 +4,8 @@
 
 #[path = "../support/axe.rs"]
 mod axe;
+#[path = "../support/process.rs"]
+mod process;
 #[path = "../support/mod.rs"]
 mod support;
 
