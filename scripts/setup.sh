@@ -9,10 +9,10 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # the OS keyring (Secret Service) the console and its tests use. procps: pgrep in test.sh. chromium,
 # chromium-driver: the waiting page's tests in a real (headless) browser. nginx, caddy: the venue's door
 # in front of a booking site (started by the tests on free ports; their services are not enabled here).
-# python3 (and nodejs below): the pass checkers in integrations/ and their tests.
+# python3, php-cli, golang-go (and nodejs below): the pass checkers in integrations/ and their tests.
 need_pkgs=(redis-server redis-tools libwebkit2gtk-4.1-dev libssl-dev pkg-config build-essential
            xvfb webkit2gtk-driver dbus gnome-keyring libsecret-tools procps chromium chromium-driver
-           nginx caddy python3)
+           nginx caddy python3 php-cli golang-go)
 missing=()
 for p in "${need_pkgs[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -16,17 +16,20 @@ fn integrations() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../integrations")
 }
 
-/// (language, its own tests, its command line) — runtimes from Debian packages (scripts/setup.sh).
+/// (language, its own tests, its command line), each run in integrations/<language> — runtimes from
+/// Debian packages (scripts/setup.sh).
 fn checkers() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
     vec![
-        ("node", vec!["node", "--test", "node/"], vec!["node", "node/seatwise-pass.mjs"]),
-        ("python", vec!["python3", "-m", "unittest", "discover", "python"], vec!["python3", "python/seatwise_pass.py"]),
+        ("node", vec!["node", "--test", "."], vec!["node", "seatwise-pass.mjs"]),
+        ("python", vec!["python3", "-m", "unittest", "discover", "."], vec!["python3", "seatwise_pass.py"]),
+        ("php", vec!["php", "test.php"], vec!["php", "SeatwisePass.php"]),
+        ("go", vec!["go", "test", "./..."], vec!["go", "run", "./cmd/seatwise-pass"]),
     ]
 }
 
-fn run(cmd: &[&str], envs: &[(&str, &str)], arg: Option<&str>) -> (bool, String) {
+fn run(lang: &str, cmd: &[&str], envs: &[(&str, &str)], arg: Option<&str>) -> (bool, String) {
     let mut c = Command::new(cmd[0]);
-    c.args(&cmd[1..]).current_dir(integrations()).env_remove("SEATWISE_GATEWAY");
+    c.args(&cmd[1..]).current_dir(integrations().join(lang)).env_remove("SEATWISE_GATEWAY");
     if let Some(a) = arg {
         c.arg(a);
     }
@@ -40,7 +43,7 @@ fn run(cmd: &[&str], envs: &[(&str, &str)], arg: Option<&str>) -> (bool, String)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_checker_accepts_only_live_passes_of_a_real_gateway() {
     for (lang, tests, _) in checkers() {
-        let (ok, out) = run(&tests, &[], None);
+        let (ok, out) = run(lang, &tests, &[], None);
         assert!(ok, "{lang}'s own tests:\n{out}");
     }
     let t = start().await;
@@ -59,19 +62,19 @@ async fn every_checker_accepts_only_live_passes_of_a_real_gateway() {
     let gw = g.url();
     let online = [("SEATWISE_PASS_KEY", PASS_KEY), ("SEATWISE_GATEWAY", gw.as_str())];
     for (lang, _, cli) in checkers() {
-        let (ok, out) = run(&cli, &online, Some(&pass));
+        let (ok, out) = run(lang, &cli, &online, Some(&pass));
         assert!(ok && out.contains(&ticket), "{lang}: a live pass, online: {out}");
-        let (ok, out) = run(&cli, &offline, Some(&forged));
+        let (ok, out) = run(lang, &cli, &offline, Some(&forged));
         assert!(!ok && out.contains("signature"), "{lang}: forged: {out}");
-        let (ok, out) = run(&cli, &offline, Some(&expired));
+        let (ok, out) = run(lang, &cli, &offline, Some(&expired));
         assert!(!ok && out.contains("expired"), "{lang}: expired: {out}");
     }
     // The buyer leaves: offline the pass still looks good until it expires; online it is refused.
     let left = b.call(reqwest::Method::DELETE, &format!("{}/v1/queues/s1/d1/tickets/{ticket}", g.url()), None).await;
     assert_eq!(left.status, StatusCode::OK);
     for (lang, _, cli) in checkers() {
-        assert!(run(&cli, &offline, Some(&pass)).0, "{lang}: offline cannot see a departure");
-        let (ok, out) = run(&cli, &online, Some(&pass));
+        assert!(run(lang, &cli, &offline, Some(&pass)).0, "{lang}: offline cannot see a departure");
+        let (ok, out) = run(lang, &cli, &online, Some(&pass));
         assert!(!ok && out.contains("session has ended"), "{lang}: released, online: {out}");
     }
 }

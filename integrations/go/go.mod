@@ -1,0 +1,3 @@
+module seatwise.example/seatwisepass
+
+go 1.19
