@@ -271,7 +271,9 @@ async fn a_buyer_waits_is_told_their_turn_live_picks_seats_and_books_in_a_real_b
     axe_check(&c, "closed").await;
     screenshot(&c, "page-closed.png").await;
     c.close().await.unwrap();
-    // A newcomer opening the link of the closed sale is told it is closed, not that it has not started.
+    // A newcomer opening the link of the closed sale is told it is closed, not that it has not started
+    // (once the gateway's 1-second cache of the public status has caught up with the close).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
     let c = browser(&d, "en-GB").await;
     c.goto(&page).await.unwrap();
     wait_text(&c, "#before-title", 10, |t| t == "The queue is closed").await;
