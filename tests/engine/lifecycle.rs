@@ -519,3 +519,29 @@ async fn a_caller_acting_for_a_buyer_cannot_use_another_buyers_ticket() {
     assert_eq!(e.hold_for(&sc, &a, Some(&alice), &seats(&["A1"])).await.unwrap().seats, vec!["A1"]);
     assert_eq!(e.complete_for(&sc, &a, Some(&alice)).await.unwrap(), vec!["A1"]);
 }
+
+/// A buyer who missed their turn and comes back inside a batch of joins (the gateway coalesces joins) is
+/// counted by the joins after them in the same batch: the new buyer's rank includes them.
+#[tokio::test]
+async fn a_buyer_back_inside_a_batch_counts_for_the_next_joins_of_that_batch() {
+    let t = start().await;
+    let e = &t.engine;
+    let mut sh = show("s1", 1, 1, 60.0, 1.0);
+    sh.schedules[0].grace_seconds = Some(600.0);
+    open_show(e, &sh).await;
+    let sc = scope("s1", "d1");
+    let first = tk(&e.join(&sc, &buyer("first")).await.unwrap().ticket);
+    let away = tk(&e.join(&sc, &buyer("away")).await.unwrap().ticket);
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let next = tk(&e.join(&sc, &buyer("next")).await.unwrap().ticket);
+    e.leave(&sc, &first).await.unwrap();
+    assert_eq!(e.status(&sc, &next).await.unwrap().state, TicketState::Admitted, "away missed its turn");
+    let batch = vec![
+        (buyer("away"), seatwise_engine::JoinProof::Ticket(&away)),
+        (buyer("late"), seatwise_engine::JoinProof::None),
+    ];
+    let r = e.join_many(&sc, &batch).await.unwrap();
+    assert_eq!(r[0].as_ref().unwrap().rank, 1, "away is back at the front");
+    assert_eq!(r[1].as_ref().unwrap().rank, 2, "the late buyer comes after the one back");
+    assert_eq!(queue_stats(e, &sc).await.queue_size, 2);
+}

@@ -60,14 +60,16 @@ local function ticket_reply(m, seq)
 end
 
 -- The buyer of ticket `seq` is here (a status call, or a join with proof): a waiting ticket's heartbeat
--- is recorded; a buyer who missed their turn comes back (come_back).
+-- is recorded; a buyer who missed their turn comes back (come_back). Returns true when they came back
+-- (one fewer departed: a batch of joins keeps its count current).
 local function present(m, seq, now)
   local st = slot_get(seq)
   if st == ST_WAITING or st == ST_BACK then
     slot_set(seq, st, now)
   elseif st == ST_MISSED then
-    come_back(m, seq, now)
+    return come_back(m, seq, now) == ST_BACK
   end
+  return false
 end
 
 -- Status changes carry the show's version: an effect older than the last one applied to this queue (two
@@ -162,7 +164,7 @@ local function join_one(v, buyer, proof)
       redis.call('DECR', K_SEQ) -- nobody saw the number: give it back, the sequence stays dense
       local m = load_meta()
       if proof ~= '*' and proof ~= ticket_id(m, prev) then return {E_NOT_OWNER} end
-      present(m, prev, now_ms())
+      if present(m, prev, now_ms()) then v[5] = tostring(tonumber(v[5] or '0') - 1) end
       return ticket_reply(m, prev)
     end
     redis.call('HSET', K_BUY, buyer, seq)
